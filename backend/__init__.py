@@ -1,0 +1,16 @@
+"""Distritask's headless backend: no Qt in here.
+
+Modules, one concept each:
+
+- ``config``    the settings object every part reads (environment and flags)
+- ``keys``      every Redis key, stream, group and channel name
+- ``protocol``  the messages that cross Redis (wire-compatible with the Go services)
+- ``state``     a task's current state and the rule for applying updates to it
+- ``connection`` connecting to Redis with retry and backoff
+- ``broker``    the embedded Redis-protocol server (start, join, stop)
+- ``store``     the queue and state store: submit, record, snapshot, workers, cancel
+- ``worker``    the worker runtime; ``handlers`` the task handlers
+- ``manager``   the HTTP API; ``dashboard`` the WebSocket bridge; ``cli`` the command line
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,51 @@
+"""Every Redis key, stream, group and channel name Distritask uses.
+
+The first three are the original Go services' names and must not change: they are
+what keeps a Go manager, Go workers and the Go dashboard interoperable with ours.
+Everything else lives under the ``distritask:`` prefix.
+"""
+
+from __future__ import annotations
+
+# -- shared with the original Go services ------------------------------------------
+TASK_STREAM = "task_stream"
+"""Stream of queued tasks; each entry has one field, ``task_data`` (JSON)."""
+TASK_FIELD = "task_data"
+WORKER_GROUP = "worker_group"
+"""Consumer group every worker reads ``TASK_STREAM`` through."""
+UPDATES_CHANNEL = "task_updates"
+"""Pub/sub channel of status updates (JSON)."""
+
+# -- ours ---------------------------------------------------------------------------
+PREFIX = "distritask:"
+
+TASK_STATES = PREFIX + "tasks"
+"""Hash: task id -> JSON of the task's current state (for late joiners)."""
+TASK_INDEX = PREFIX + "index"
+"""Sorted set: task id scored by creation time; bounds the retention of states."""
+HISTORY_PREFIX = PREFIX + "history:"
+"""List per task: the status updates it went through, oldest first."""
+COUNTERS = PREFIX + "counters"
+"""Hash of totals: submitted, completed, failed, cancelled, retried, dead."""
+
+WORKERS = PREFIX + "workers"
+"""Hash: worker name -> JSON of its last heartbeat (kept after it goes offline)."""
+WORKER_ALIVE_PREFIX = PREFIX + "alive:"
+"""String per worker with a TTL: present while the worker is alive."""
+
+RETRY_SCHEDULE = PREFIX + "retry"
+"""Sorted set: task JSON scored by the epoch time it is due again."""
+DEAD_LETTERS = PREFIX + "dead"
+"""Stream of tasks that could not be run: fields ``id``, ``task_data``, ``error``, ``worker``."""
+CANCELLED = PREFIX + "cancelled"
+"""Hash: task id -> epoch time a cancel was requested."""
+CONTROL_CHANNEL = PREFIX + "control"
+"""Pub/sub channel of control messages to workers (cancel requests)."""
+
+
+def history(task_id: str) -> str:
+    return HISTORY_PREFIX + task_id
+
+
+def worker_alive(name: str) -> str:
+    return WORKER_ALIVE_PREFIX + name

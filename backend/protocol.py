@@ -1,0 +1,259 @@
+"""The messages that cross Redis, and the one place they are encoded and decoded.
+
+Wire-compatible with the original Go services (see ``keys`` for the names):
+
+* a queued task is the JSON of :class:`Task` in the stream entry field ``task_data``;
+  Go writes ``payload`` as base64 (a ``[]byte``) or ``null`` and ``status`` as an int,
+  and reads them back the same way, so that is what :func:`encode_task` writes;
+* a status update is the JSON of :class:`StatusUpdate` on the ``task_updates``
+  channel: ``{"id","status","time","worker","message"}`` plus our optional extras
+  (``progress``, ``ts``, ``attempt``, ``seq``, ``name``, ``error``), which Go ignores.
+
+Readers ignore fields they do not know and accept messages without the extras.
+Anything that does not parse raises :class:`~backend.errors.ProtocolError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
+
+from backend.errors import ProtocolError
+
+M = TypeVar("M", bound=BaseModel)
+
+DEFAULT_TASK = "deploy_node"
+GO_DEFAULT_TASK = "ExampleTask"
+"""The name the Go manager gives every task; our workers run it as ``deploy_node``."""
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    RETRYING = "retrying"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+    @property
+    def go_code(self) -> int:
+        """The int the Go ``task.Status`` field carries."""
+        return _GO_CODES[self]
+
+
+TERMINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+_GO_CODES = {
+    TaskStatus.PENDING: 0,
+    TaskStatus.PROCESSING: 1,
+    TaskStatus.COMPLETED: 2,
+    TaskStatus.FAILED: 3,
+    TaskStatus.RETRYING: 1,
+    TaskStatus.CANCELLED: 3,
+}
+_FROM_GO_CODE = {0: TaskStatus.PENDING, 1: TaskStatus.PROCESSING, 2: TaskStatus.COMPLETED,
+                 3: TaskStatus.FAILED}
+
+
+def _status_from_wire(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("status must be a string or an int")
+    if isinstance(value, int):
+        try:
+            return _FROM_GO_CODE[value]
+        except KeyError:
+            raise ValueError(f"unknown status code {value}") from None
+    if isinstance(value, str):
+        return value.lower()
+    return value
+
+
+def new_task_id() -> str:
+    return str(uuid.uuid4())
+
+
+def clock(ts: float | None = None) -> str:
+    """The ``HH:MM:SS`` local time the original writes in ``time``."""
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+class Task(BaseModel):
+    """A queued task, as the stream entry field ``task_data`` holds it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(default_factory=new_task_id, min_length=1, max_length=200)
+    name: str = Field(DEFAULT_TASK, min_length=1, max_length=200)
+    payload: Any = None
+    status: TaskStatus = TaskStatus.PENDING
+    retries: int = Field(0, ge=0)
+    max_retries: int = Field(3, ge=0, le=100)
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    # -- extras, ignored by Go --
+    timeout: float | None = Field(None, gt=0)
+    """Per-task override of the worker's ``--task-timeout``, in seconds."""
+    attempt: int = Field(1, ge=1)
+    """Which run this entry starts; bumped by retries and manual re-queues."""
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status_in(cls, value: Any) -> Any:
+        return _status_from_wire(value)
+
+    @field_validator("payload", mode="before")
+    @classmethod
+    def _payload_in(cls, value: Any) -> Any:
+        # Go's []byte arrives as base64; anything else is taken as the JSON it is.
+        if not isinstance(value, str):
+            return value
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return value
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw.decode("utf-8", errors="replace")
+
+    @field_serializer("payload")
+    def _payload_out(self, payload: Any) -> str | None:
+        if payload is None:
+            return None
+        return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+    @field_serializer("status")
+    def _status_out(self, status: TaskStatus) -> int:
+        return status.go_code
+
+    @property
+    def handler_name(self) -> str:
+        """The handler to run: the Go manager's ``ExampleTask`` is our ``deploy_node``."""
+        return DEFAULT_TASK if self.name == GO_DEFAULT_TASK else self.name
+
+    @property
+    def created_ts(self) -> float:
+        return self.created_at.timestamp()
+
+
+class StatusUpdate(BaseModel):
+    """One status change, as published on the ``task_updates`` channel."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1)
+    status: TaskStatus
+    time: str = ""
+    worker: str = ""
+    message: str = ""
+    # -- extras, absent from Go messages --
+    progress: int | None = Field(None, ge=0, le=100)
+    ts: float | None = None
+    """Epoch seconds when the change happened."""
+    attempt: int = 0
+    seq: int = 0
+    """Order within an attempt; ``(attempt, seq)`` orders a task's updates."""
+    name: str | None = None
+    error: str | None = None
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status_in(cls, value: Any) -> Any:
+        return _status_from_wire(value)
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (self.attempt, self.seq)
+
+
+class WorkerInfo(BaseModel):
+    """A worker's heartbeat."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    host: str = ""
+    pid: int = 0
+    concurrency: int = 0
+    running: list[str] = Field(default_factory=list)
+    """Ids of the tasks it is running now."""
+    completed: int = 0
+    failed: int = 0
+    started: float = 0.0
+    seen: float = 0.0
+    """Epoch seconds of this heartbeat."""
+    online: bool = True
+
+
+def make_update(
+    task_id: str,
+    status: TaskStatus,
+    *,
+    worker: str,
+    message: str = "",
+    progress: int | None = None,
+    attempt: int = 0,
+    seq: int = 0,
+    name: str | None = None,
+    error: str | None = None,
+) -> StatusUpdate:
+    """A status update stamped with the current time, in both of its forms."""
+    now = time.time()
+    return StatusUpdate(
+        id=task_id, status=status, time=clock(now), worker=worker, message=message,
+        progress=progress, ts=now, attempt=attempt, seq=seq, name=name, error=error,
+    )
+
+
+# -- the one place messages are encoded and decoded ---------------------------------
+
+def encode_task(task: Task) -> str:
+    return task.model_dump_json()
+
+
+def decode_task(raw: bytes | str) -> Task:
+    return _decode(Task, raw, "task")
+
+
+def encode_update(update: StatusUpdate) -> str:
+    return update.model_dump_json(exclude_none=True)
+
+
+def decode_update(raw: bytes | str) -> StatusUpdate:
+    return _decode(StatusUpdate, raw, "status update")
+
+
+def encode_worker(info: WorkerInfo) -> str:
+    return info.model_dump_json()
+
+
+def decode_worker(raw: bytes | str) -> WorkerInfo:
+    return _decode(WorkerInfo, raw, "worker heartbeat")
+
+
+def _decode(model: type[M], raw: bytes | str, what: str) -> M:
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise ProtocolError(f"bad {what}: {where}: {first['msg']}", raw) from None
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(f"bad {what}: {exc}", raw) from None

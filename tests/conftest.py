@@ -1,0 +1,104 @@
+"""Fixtures shared by every test: one real embedded server, a clean database per test,
+and real Distritask processes that are always stopped.
+
+The server is started once per session through the code users run
+(:class:`backend.broker.EmbeddedBroker`); nothing here mocks Redis.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything creates a QApplication
+
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from backend.broker import EmbeddedBroker
+from backend.store import TaskStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """The session's embedded server."""
+    embedded = EmbeddedBroker(tmp_path_factory.mktemp("broker"))
+    embedded.start()
+    yield embedded
+    embedded.stop()
+
+
+@pytest.fixture
+def redis_url(broker: EmbeddedBroker) -> str:
+    """The URL of the session's server, with an empty database for this test."""
+    if not broker.alive():  # a test may have stopped it on purpose
+        broker.stop()
+        broker.start()
+    with redis.Redis.from_url(broker.url) as client:
+        client.flushall()
+    return broker.url
+
+
+@pytest.fixture
+def sync_redis(redis_url: str) -> Iterator[redis.Redis]:
+    with redis.Redis.from_url(redis_url) as client:
+        yield client
+
+
+@pytest.fixture
+async def aredis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def store(aredis: aioredis.Redis) -> TaskStore:
+    task_store = TaskStore(aredis)
+    await task_store.ensure_group()
+    return task_store
+
+
+Spawn = Callable[..., subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def spawn(redis_url: str, tmp_path: Path) -> Iterator[Spawn]:
+    """Start ``distritask <args>`` as a real process joined to the test's server.
+
+    Output goes to a log file in ``tmp_path`` (shown when a test fails). Every process
+    still running at the end is sent SIGTERM, then SIGKILL after five seconds.
+    """
+    started: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+    def _spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        log_path = tmp_path / f"{args[0]}-{len(started)}.log"
+        full_env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1",
+                    **(env or {})}
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen([sys.executable, "-m", "backend.cli", *args],
+                                       stdout=log, stderr=subprocess.STDOUT, env=full_env,
+                                       cwd=ROOT)
+        started.append((process, log_path))
+        return process
+
+    yield _spawn
+    for process, _ in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process, log_path in started:
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        sys.stderr.write(f"--- {log_path.name} (exit {process.returncode}) ---\n"
+                         f"{log_path.read_text(errors='replace')[-4000:]}\n")
