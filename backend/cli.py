@@ -45,8 +45,10 @@ def _chosen(argv: Sequence[str]) -> str | None:
 def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, ModuleType | None]:
     """The parser for ``argv``, with the chosen part's module (imported) or ``None``."""
     parser = argparse.ArgumentParser(
-        prog="distritask", description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="distritask",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"distritask {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     add_setting_flags(common, "redis_url", "log_level")
@@ -54,8 +56,7 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, ModuleTy
     chosen = _chosen(argv)
     module: ModuleType | None = None
     for name, (module_name, summary) in PARTS.items():
-        part_parser = sub.add_parser(name, help=summary, description=summary,
-                                     parents=[common])
+        part_parser = sub.add_parser(name, help=summary, description=summary, parents=[common])
         if name == chosen:
             module = _import(module_name, name)
             module.add_arguments(part_parser)
@@ -73,8 +74,9 @@ def _import(module_name: str, what: str) -> ModuleType:
 
 
 def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,50 +35,74 @@ class Settings(BaseSettings):
     """Every setting of every part; each part reads the ones it needs."""
 
     model_config = SettingsConfigDict(
-        env_prefix="DISTRITASK_", populate_by_name=True, extra="ignore",
+        env_prefix="DISTRITASK_",
+        populate_by_name=True,
+        extra="ignore",
         validate_default=True,
     )
 
     redis_url: str | None = Field(
-        None, validation_alias=_env("REDIS_URL", "redis_url"),
+        None,
+        validation_alias=_env("REDIS_URL", "redis_url"),
         description="Redis to join (redis://, rediss:// with TLS, unix://); "
-        "unset: start the embedded server")
-    host: str = Field("127.0.0.1", validation_alias=_env("HOST", "host"),
-                      description="address the HTTP/WebSocket service listens on")
-    port: int | None = Field(None, ge=1, le=65535, validation_alias=_env("PORT", "port"),
-                             description="port the service listens on "
-                             "(manager 8080, dashboard 8081)")
+        "unset: start the embedded server",
+    )
+    host: str = Field(
+        "127.0.0.1",
+        validation_alias=_env("HOST", "host"),
+        description="address the HTTP/WebSocket service listens on",
+    )
+    port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        validation_alias=_env("PORT", "port"),
+        description="port the service listens on (manager 8080, dashboard 8081)",
+    )
     allowed_origin: str = Field(
-        "http://localhost:3000", validation_alias=_env("ALLOWED_ORIGIN", "allowed_origin"),
-        description="origin allowed by CORS (the web page)")
+        "http://localhost:3000",
+        validation_alias=_env("ALLOWED_ORIGIN", "allowed_origin"),
+        description="origin allowed by CORS (the web page)",
+    )
 
-    data_dir: Path = Field(default_factory=default_data_dir,
-                           description="where the embedded server keeps its data")
-    broker_port: int | None = Field(None, ge=1, le=65535,
-                                    description="port of the embedded server "
-                                    "(default: first free from 16379)")
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="where the embedded server keeps its data"
+    )
+    broker_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="port of the embedded server (default: first free from 16379)",
+    )
     log_level: LogLevel = Field("INFO", description="log verbosity")
 
     concurrency: int = Field(3, ge=1, le=1000, description="tasks a worker runs at once")
-    worker_name: str | None = Field(None, min_length=1, max_length=100,
-                                    description="worker name (default host-pid)")
-    tasks_module: list[str] = Field(default_factory=list,
-                                    description="modules that register task handlers")
+    worker_name: str | None = Field(
+        None, min_length=1, max_length=100, description="worker name (default host-pid)"
+    )
+    tasks_module: list[str] = Field(
+        default_factory=list, description="modules that register task handlers"
+    )
     max_retries: int = Field(3, ge=0, le=100, description="default retries of a failing task")
     task_timeout: float = Field(300.0, gt=0, description="seconds a task may run")
-    claim_idle: float = Field(30.0, gt=0, description="seconds before a dead worker's "
-                              "tasks are reclaimed")
-    heartbeat_ttl: float = Field(5.0, gt=0, description="seconds a worker stays online "
-                                 "without a heartbeat")
-    grace_period: float = Field(30.0, ge=0, description="seconds running tasks get to "
-                                "finish on shutdown")
+    claim_idle: float = Field(
+        30.0, gt=0, description="seconds before a dead worker's tasks are reclaimed"
+    )
+    heartbeat_ttl: float = Field(
+        5.0, gt=0, description="seconds a worker stays online without a heartbeat"
+    )
+    grace_period: float = Field(
+        30.0, ge=0, description="seconds running tasks get to finish on shutdown"
+    )
     retention: int = Field(100_000, ge=100, description="task states kept for late viewers")
 
-    api_token: SecretStr | None = Field(None, description="bearer token the manager's "
-                                        "mutating routes require")
+    api_token: SecretStr | None = Field(
+        None, description="bearer token the manager's mutating routes require"
+    )
     max_body: int = Field(1 << 20, ge=1024, description="largest request body in bytes")
-    local_workers: int = Field(3, ge=0, le=64, description="worker processes the panel "
-                               "starts on the embedded broker")
+    local_workers: int = Field(
+        3, ge=0, le=64, description="worker processes the panel starts on the embedded broker"
+    )
 
     @field_validator("redis_url", mode="before")
     @classmethod
@@ -105,8 +129,12 @@ class Settings(BaseSettings):
         return value
 
 
-_ENV_NAMES = {"redis_url": "REDIS_URL", "host": "HOST", "port": "PORT",
-              "allowed_origin": "ALLOWED_ORIGIN"}
+_ENV_NAMES = {
+    "redis_url": "REDIS_URL",
+    "host": "HOST",
+    "port": "PORT",
+    "allowed_origin": "ALLOWED_ORIGIN",
+}
 
 
 def env_name(field: str) -> str:
@@ -135,13 +163,23 @@ def add_setting_flags(parser: argparse.ArgumentParser, *fields: str) -> None:
         flag = "--" + field.replace("_", "-")
         help_text = f"{info.description} [env {env_name(field)}]"
         if field == "tasks_module":
-            parser.add_argument("--tasks", dest=field, action="append", metavar="MODULE",
-                                default=argparse.SUPPRESS, help=help_text)
+            parser.add_argument(
+                "--tasks",
+                dest=field,
+                action="append",
+                metavar="MODULE",
+                default=argparse.SUPPRESS,
+                help=help_text,
+            )
             continue
-        parser.add_argument(flag, dest=field, default=argparse.SUPPRESS, help=help_text,
-                            metavar=field.split("_")[-1].upper())
+        parser.add_argument(
+            flag,
+            dest=field,
+            default=argparse.SUPPRESS,
+            help=help_text,
+            metavar=field.split("_")[-1].upper(),
+        )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    return load_settings(**{k: v for k, v in vars(args).items()
-                            if k in Settings.model_fields})
+    return load_settings(**{k: v for k, v in vars(args).items() if k in Settings.model_fields})

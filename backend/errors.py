@@ -1,14 +1,14 @@
 """Distritask's exceptions. Everything we raise on purpose derives from one root::
 
-    DistritaskError
-    ├── ConfigError          a setting has a bad value (names the setting and the value)
-    ├── ProtocolError        a message from Redis or a client is not what the protocol says
-    ├── BrokerError          Redis cannot be reached or the embedded server cannot start
-    │   └── EmbeddedBrokerUnavailable   no embedded server on this platform
-    └── TaskError            raised by the runtime about one task
-        ├── UnknownTask      no handler is registered under the task's name
-        ├── TaskTimeout      the handler ran past its timeout
-        └── TaskCancelled    a cancel was requested for the task
+DistritaskError
+├── ConfigError          a setting has a bad value (names the setting and the value)
+├── ProtocolError        a message from Redis or a client is not what the protocol says
+├── BrokerError          Redis cannot be reached or the embedded server cannot start
+│   └── EmbeddedBrokerUnavailable   no embedded server on this platform
+└── TaskError            raised by the runtime about one task
+    ├── UnknownTask      no handler is registered under the task's name
+    ├── TaskTimeout      the handler ran past its timeout
+    └── TaskCancelled    a cancel was requested for the task
 """
 
 from __future__ import annotations

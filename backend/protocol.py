@@ -69,8 +69,12 @@ _GO_CODES = {
     TaskStatus.RETRYING: 1,
     TaskStatus.CANCELLED: 3,
 }
-_FROM_GO_CODE = {0: TaskStatus.PENDING, 1: TaskStatus.PROCESSING, 2: TaskStatus.COMPLETED,
-                 3: TaskStatus.FAILED}
+_FROM_GO_CODE = {
+    0: TaskStatus.PENDING,
+    1: TaskStatus.PROCESSING,
+    2: TaskStatus.COMPLETED,
+    3: TaskStatus.FAILED,
+}
 
 
 def _status_from_wire(value: Any) -> Any:
@@ -217,12 +221,22 @@ def make_update(
     """A status update stamped with the current time, in both of its forms."""
     now = time.time()
     return StatusUpdate(
-        id=task_id, status=status, time=clock(now), worker=worker, message=message,
-        progress=progress, ts=now, attempt=attempt, seq=seq, name=name, error=error,
+        id=task_id,
+        status=status,
+        time=clock(now),
+        worker=worker,
+        message=message,
+        progress=progress,
+        ts=now,
+        attempt=attempt,
+        seq=seq,
+        name=name,
+        error=error,
     )
 
 
 # -- the one place messages are encoded and decoded ---------------------------------
+
 
 def encode_task(task: Task) -> str:
     return task.model_dump_json()

@@ -57,14 +57,18 @@ class TaskState(BaseModel):
     @classmethod
     def from_task(cls, task: Task) -> TaskState:
         return cls(
-            id=task.id, name=task.name, created=task.created_ts, updated=task.created_ts,
-            payload=task.payload, max_retries=task.max_retries, attempt=task.attempt,
+            id=task.id,
+            name=task.name,
+            created=task.created_ts,
+            updated=task.created_ts,
+            payload=task.payload,
+            max_retries=task.max_retries,
+            attempt=task.attempt,
         )
 
     @classmethod
     def from_update(cls, update: StatusUpdate) -> TaskState:
-        state = cls(id=update.id, name=update.name or DEFAULT_TASK, created=update.ts,
-                    attempt=-1)
+        state = cls(id=update.id, name=update.name or DEFAULT_TASK, created=update.ts, attempt=-1)
         state.apply(update)
         return state
 
@@ -102,12 +106,19 @@ class TaskState(BaseModel):
                 self.finished = update.ts
         if update.status is TaskStatus.PENDING:
             self.started = self.finished = None
-        self.error = update.error if update.status in (TaskStatus.FAILED,
-                                                       TaskStatus.RETRYING) else None
+        self.error = (
+            update.error if update.status in (TaskStatus.FAILED, TaskStatus.RETRYING) else None
+        )
         if not self.history or self.history[-1].status is not update.status:
-            self.history.append(HistoryEntry(status=update.status, ts=update.ts,
-                                             worker=update.worker, message=update.message,
-                                             attempt=update.attempt))
+            self.history.append(
+                HistoryEntry(
+                    status=update.status,
+                    ts=update.ts,
+                    worker=update.worker,
+                    message=update.message,
+                    attempt=update.attempt,
+                )
+            )
             if len(self.history) > HISTORY_LEN:
                 del self.history[1]
         return True

@@ -69,22 +69,30 @@ class TaskStore:
     async def ensure_group(self) -> None:
         """Create the stream and the worker group if missing (from the stream's start)."""
         try:
-            await self.redis.xgroup_create(keys.TASK_STREAM, keys.WORKER_GROUP, id="0",
-                                           mkstream=True)
+            await self.redis.xgroup_create(
+                keys.TASK_STREAM, keys.WORKER_GROUP, id="0", mkstream=True
+            )
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def submit(self, tasks: Sequence[Task], *, source: str = SUBMIT_SOURCE
-                     ) -> list[TaskState]:
+    async def submit(
+        self, tasks: Sequence[Task], *, source: str = SUBMIT_SOURCE
+    ) -> list[TaskState]:
         """Queue ``tasks``: record them pending, add them to the stream, announce them."""
         states: list[TaskState] = []
         async with self.redis.pipeline(transaction=False) as pipe:
             for task in tasks:
                 state = TaskState.from_task(task)
-                update = make_update(task.id, TaskStatus.PENDING, worker=source,
-                                     message="Task queued", attempt=task.attempt,
-                                     name=task.name, progress=0)
+                update = make_update(
+                    task.id,
+                    TaskStatus.PENDING,
+                    worker=source,
+                    message="Task queued",
+                    attempt=task.attempt,
+                    name=task.name,
+                    progress=0,
+                )
                 state.apply(update)
                 states.append(state)
                 pipe.hset(keys.TASK_STATES, task.id, encode_state(state))
@@ -100,8 +108,13 @@ class TaskStore:
 
     async def requeue(self, state: TaskState) -> TaskState:
         """Queue a finished task again as a new attempt (the manager's and panel's Retry)."""
-        task = Task(id=state.id, name=state.name, payload=state.payload,
-                    max_retries=state.max_retries or 0, attempt=max(state.attempt, 0) + 1)
+        task = Task(
+            id=state.id,
+            name=state.name,
+            payload=state.payload,
+            max_retries=state.max_retries or 0,
+            attempt=max(state.attempt, 0) + 1,
+        )
         await self.redis.hdel(keys.CANCELLED, state.id)
         [queued] = await self.submit([task])
         return queued
@@ -112,27 +125,36 @@ class TaskStore:
 
     async def promote_due_retries(self, limit: int = 500) -> int:
         """Move retries that are due onto the stream; how many moved (atomic, any worker)."""
-        moved = await self._promote(keys=[keys.RETRY_SCHEDULE, keys.TASK_STREAM],
-                                    args=[time.time(), limit, keys.TASK_FIELD])
+        moved = await self._promote(
+            keys=[keys.RETRY_SCHEDULE, keys.TASK_STREAM], args=[time.time(), limit, keys.TASK_FIELD]
+        )
         return int(moved)
 
-    async def dead_letter(self, task_id: str, raw: bytes | str, error: str, worker: str
-                          ) -> None:
-        await self.redis.xadd(keys.DEAD_LETTERS, {"id": task_id, keys.TASK_FIELD: raw,
-                                                  "error": error, "worker": worker,
-                                                  "ts": time.time()},
-                              maxlen=DEAD_LETTER_MAXLEN, approximate=True)
+    async def dead_letter(self, task_id: str, raw: bytes | str, error: str, worker: str) -> None:
+        await self.redis.xadd(
+            keys.DEAD_LETTERS,
+            {
+                "id": task_id,
+                keys.TASK_FIELD: raw,
+                "error": error,
+                "worker": worker,
+                "ts": time.time(),
+            },
+            maxlen=DEAD_LETTER_MAXLEN,
+            approximate=True,
+        )
 
     async def dead_letters(self, count: int = 100) -> list[dict[str, str]]:
         """The newest dead letters, newest first."""
         entries = await self.redis.xrevrange(keys.DEAD_LETTERS, count=count)
-        return [{_text(k): _text(v) for k, v in fields.items()} | {"entry": _text(entry_id)}
-                for entry_id, fields in entries]
+        return [
+            {_text(k): _text(v) for k, v in fields.items()} | {"entry": _text(entry_id)}
+            for entry_id, fields in entries
+        ]
 
     async def queue_depth(self) -> dict[str, int]:
         """Entries in the stream, not yet delivered (lag) and delivered but unacked."""
-        depth = {"length": int(await self.redis.xlen(keys.TASK_STREAM)), "lag": 0,
-                 "pending": 0}
+        depth = {"length": int(await self.redis.xlen(keys.TASK_STREAM)), "lag": 0, "pending": 0}
         try:
             groups = await self.redis.xinfo_groups(keys.TASK_STREAM)
         except ResponseError:
@@ -218,9 +240,15 @@ class TaskStore:
         await self.redis.hset(keys.CANCELLED, task_id, time.time())
         await self.redis.publish(keys.CONTROL_CHANNEL, json.dumps({"cancel": task_id}))
         if state.status is TaskStatus.PENDING:
-            update = make_update(task_id, TaskStatus.CANCELLED, worker=state.worker,
-                                 message="Cancelled before it started",
-                                 attempt=state.attempt, seq=state.seq + 1, name=state.name)
+            update = make_update(
+                task_id,
+                TaskStatus.CANCELLED,
+                worker=state.worker,
+                message="Cancelled before it started",
+                attempt=state.attempt,
+                seq=state.seq + 1,
+                name=state.name,
+            )
             state.apply(update)
             await self.record([(state, update)])
         return state
@@ -259,8 +287,11 @@ class TaskStore:
                 pipe.exists(keys.worker_alive(info.name))
             alive = await pipe.execute()
         now = time.time()
-        stale = [i.name for i, up in zip(infos, alive, strict=True)
-                 if not up and now - i.seen > WORKER_FORGET_AFTER]
+        stale = [
+            i.name
+            for i, up in zip(infos, alive, strict=True)
+            if not up and now - i.seen > WORKER_FORGET_AFTER
+        ]
         if stale:
             await self.redis.hdel(keys.WORKERS, *stale)
         for info, up in zip(infos, alive, strict=True):

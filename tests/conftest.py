@@ -81,12 +81,15 @@ def spawn(redis_url: str, tmp_path: Path) -> Iterator[Spawn]:
 
     def _spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log_path = tmp_path / f"{args[0]}-{len(started)}.log"
-        full_env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1",
-                    **(env or {})}
+        full_env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1", **(env or {})}
         with open(log_path, "wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", "backend.cli", *args],
-                                       stdout=log, stderr=subprocess.STDOUT, env=full_env,
-                                       cwd=ROOT)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "backend.cli", *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=full_env,
+                cwd=ROOT,
+            )
         started.append((process, log_path))
         return process
 
@@ -100,5 +103,7 @@ def spawn(redis_url: str, tmp_path: Path) -> Iterator[Spawn]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        sys.stderr.write(f"--- {log_path.name} (exit {process.returncode}) ---\n"
-                         f"{log_path.read_text(errors='replace')[-4000:]}\n")
+        sys.stderr.write(
+            f"--- {log_path.name} (exit {process.returncode}) ---\n"
+            f"{log_path.read_text(errors='replace')[-4000:]}\n"
+        )

@@ -19,11 +19,15 @@ from backend.protocol import (
     make_update,
 )
 
-GO_TASK_NULL = (b'{"id":"0b0c7f4e-5a8e-4c43-9b1f-3c1e8e7d2a10","name":"ExampleTask",'
-                b'"payload":null,"status":0,"retries":0,"max_retries":0,'
-                b'"created_at":"2025-01-02T15:04:05.123456789+01:00"}')
-GO_UPDATE = (b'{"id": "0b0c7f4e", "status": "processing", "time": "15:04:05", '
-             b'"worker": "worker-1", "message": "Allocating resources and starting execution"}')
+GO_TASK_NULL = (
+    b'{"id":"0b0c7f4e-5a8e-4c43-9b1f-3c1e8e7d2a10","name":"ExampleTask",'
+    b'"payload":null,"status":0,"retries":0,"max_retries":0,'
+    b'"created_at":"2025-01-02T15:04:05.123456789+01:00"}'
+)
+GO_UPDATE = (
+    b'{"id": "0b0c7f4e", "status": "processing", "time": "15:04:05", '
+    b'"worker": "worker-1", "message": "Allocating resources and starting execution"}'
+)
 
 
 def test_go_task_with_null_payload_parses() -> None:
@@ -37,9 +41,19 @@ def test_go_task_with_null_payload_parses() -> None:
 
 def test_go_task_with_base64_payload_parses() -> None:
     payload = base64.b64encode(b'{"nodes": 3}').decode()
-    task = decode_task(json.dumps({"id": "a", "name": "ExampleTask", "payload": payload,
-                                   "status": 2, "retries": 1, "max_retries": 3,
-                                   "created_at": "2025-01-02T15:04:05Z"}))
+    task = decode_task(
+        json.dumps(
+            {
+                "id": "a",
+                "name": "ExampleTask",
+                "payload": payload,
+                "status": 2,
+                "retries": 1,
+                "max_retries": 3,
+                "created_at": "2025-01-02T15:04:05Z",
+            }
+        )
+    )
     assert task.payload == {"nodes": 3}
     assert task.status is TaskStatus.COMPLETED
     assert task.retries == 1
@@ -69,8 +83,16 @@ def test_go_update_parses_without_extras() -> None:
 
 
 def test_our_update_carries_the_go_fields_and_extras() -> None:
-    update = make_update("x", TaskStatus.PROCESSING, worker="w", message="m", progress=40,
-                         attempt=1, seq=2, name="noop")
+    update = make_update(
+        "x",
+        TaskStatus.PROCESSING,
+        worker="w",
+        message="m",
+        progress=40,
+        attempt=1,
+        seq=2,
+        name="noop",
+    )
     wire = json.loads(encode_update(update))
     assert {"id", "status", "time", "worker", "message"} <= wire.keys()
     assert wire["status"] == "processing"
@@ -84,21 +106,40 @@ def test_unknown_fields_are_ignored() -> None:
     assert update == StatusUpdate(id="x", status=TaskStatus.COMPLETED)
 
 
-@pytest.mark.parametrize("raw", [
-    b"", b"\xff\xfe", b"null", b"[]", b"42", b'"text"', b"{}", b'{"id": ""}',
-    b'{"id":"x","status":"exploded"}', b'{"id":"x","status":7}', b'{"id":"x","status":true}',
-    b'{"id":"x","status":"completed","progress":101}', b'{"id": 5, "status": "pending"}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\xff\xfe",
+        b"null",
+        b"[]",
+        b"42",
+        b'"text"',
+        b"{}",
+        b'{"id": ""}',
+        b'{"id":"x","status":"exploded"}',
+        b'{"id":"x","status":7}',
+        b'{"id":"x","status":true}',
+        b'{"id":"x","status":"completed","progress":101}',
+        b'{"id": 5, "status": "pending"}',
+    ],
+)
 def test_garbage_update_raises_one_typed_error(raw: bytes) -> None:
     with pytest.raises(ProtocolError) as caught:
         decode_update(raw)
     assert caught.value.raw == raw
 
 
-@pytest.mark.parametrize("raw", [
-    b"{", b"[]", b'{"id":"x","status":0,"created_at":"yesterday"}',
-    b'{"id":"x","max_retries":-1}', b'{"id":"x","name":""}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{",
+        b"[]",
+        b'{"id":"x","status":0,"created_at":"yesterday"}',
+        b'{"id":"x","max_retries":-1}',
+        b'{"id":"x","name":""}',
+    ],
+)
 def test_garbage_task_raises_one_typed_error(raw: bytes) -> None:
     with pytest.raises(ProtocolError):
         decode_task(raw)

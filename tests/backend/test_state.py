@@ -48,6 +48,9 @@ def test_state_round_trips_with_timeline() -> None:
         state.apply(update)
     again = decode_state(encode_state(state))
     assert again == state
-    assert [h.status for h in again.history] == [TaskStatus.PENDING, TaskStatus.PROCESSING,
-                                                 TaskStatus.COMPLETED]
+    assert [h.status for h in again.history] == [
+        TaskStatus.PENDING,
+        TaskStatus.PROCESSING,
+        TaskStatus.COMPLETED,
+    ]
     assert again.latency is not None
