@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from backend.config import Settings, add_setting_flags
+from backend.config import SettingFlag, Settings, add_setting_flags
 from backend.errors import BrokerError, EmbeddedBrokerUnavailable
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port",
         dest="broker_port",
+        action=SettingFlag,
+        metavar="PORT",
         default=argparse.SUPPRESS,
         help="port to listen on, on 127.0.0.1 (default: first free from "
         "16379) [env DISTRITASK_BROKER_PORT]",

@@ -142,8 +142,28 @@ def env_name(field: str) -> str:
     return _ENV_NAMES.get(field, "DISTRITASK_" + field.upper())
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, with ``overrides`` (flags) winning."""
+class SettingFlag(argparse.Action):
+    """Stores a setting's flag value, and which flag gave it (for error messages)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if self.dest == "tasks_module":
+            values = [*getattr(namespace, self.dest, []), values]
+        setattr(namespace, self.dest, values)
+        flags = namespace.__dict__.setdefault("setting_flags", {})
+        flags[self.dest] = option_string
+
+
+def load_settings(flags: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment, with ``overrides`` (flags) winning.
+
+    ``flags`` names the flag each override came from, for error messages.
+    """
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**given)
@@ -151,7 +171,8 @@ def load_settings(**overrides: Any) -> Settings:
         error = exc.errors()[0]
         field = str(error["loc"][0]).lower() if error["loc"] else "settings"
         value = error.get("input")
-        name = f"--{field.replace('_', '-')}" if field in given else env_name(field)
+        flag = (flags or {}).get(field) or "--" + field.replace("_", "-")
+        name = flag if field in given else env_name(field)
         reason = str(error["msg"]).removeprefix("Value error, ")
         raise ConfigError(name, value, reason) from None
 
@@ -160,26 +181,20 @@ def add_setting_flags(parser: argparse.ArgumentParser, *fields: str) -> None:
     """Add ``--<field>`` flags for these settings; unset flags leave the environment be."""
     for field in fields:
         info = Settings.model_fields[field]
-        flag = "--" + field.replace("_", "-")
-        help_text = f"{info.description} [env {env_name(field)}]"
+        flag, metavar = "--" + field.replace("_", "-"), field.split("_")[-1].upper()
         if field == "tasks_module":
-            parser.add_argument(
-                "--tasks",
-                dest=field,
-                action="append",
-                metavar="MODULE",
-                default=argparse.SUPPRESS,
-                help=help_text,
-            )
-            continue
+            flag, metavar = "--tasks", "MODULE"
         parser.add_argument(
             flag,
             dest=field,
+            action=SettingFlag,
             default=argparse.SUPPRESS,
-            help=help_text,
-            metavar=field.split("_")[-1].upper(),
+            help=f"{info.description} [env {env_name(field)}]",
+            metavar=metavar,
         )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    return load_settings(**{k: v for k, v in vars(args).items() if k in Settings.model_fields})
+    """Settings from the environment and the flags parsed into ``args``."""
+    given = {k: v for k, v in vars(args).items() if k in Settings.model_fields}
+    return load_settings(getattr(args, "setting_flags", None), **given)

@@ -1,0 +1,98 @@
+"""The embedded server: start, join instead of duplicating, persist, stop cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+from backend.broker import STATE_FILE, EmbeddedBroker
+from backend.connection import connect, describe
+from backend.errors import BrokerError
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_data_survives_a_restart(tmp_path: Path) -> None:
+    port = _free_port()
+    with EmbeddedBroker(tmp_path, port) as first:
+        redis.Redis(port=port).set("kept", "yes")
+        assert first.owned
+    with EmbeddedBroker(tmp_path, port):
+        assert redis.Redis(port=port).get("kept") == b"yes"
+
+
+def test_second_start_on_the_same_directory_joins_the_first(tmp_path: Path) -> None:
+    with EmbeddedBroker(tmp_path) as first:
+        second = EmbeddedBroker(tmp_path)
+        assert second.start() == first.url
+        assert not second.owned
+        second.stop()  # a joiner never stops the owner's server
+        assert first.alive()
+    assert not (tmp_path / STATE_FILE).exists()
+
+
+def test_stale_state_file_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / STATE_FILE).write_text('{"port": 1, "pid": 999999999}')
+    with EmbeddedBroker(tmp_path) as embedded:
+        assert embedded.owned and embedded.alive()
+
+
+def test_broker_command_prints_the_url_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backend.broker", "--port", str(port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == f"REDIS_URL=redis://127.0.0.1:{port}"
+        assert redis.Redis(port=port).ping()
+        server_pid = int(__import__("json").loads((tmp_path / STATE_FILE).read_text())["pid"])
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    with pytest.raises(ProcessLookupError):  # no orphaned server
+        os.kill(server_pid, 0)
+
+
+async def test_connect_gives_up_with_the_broker_error_after_its_deadline() -> None:
+    reasons: list[str] = []
+    url = f"redis://127.0.0.1:{_free_port()}"
+    with pytest.raises((OSError, redis.exceptions.ConnectionError)):
+        await connect(url, give_up_after=0.5, on_waiting=reasons.append)
+    assert reasons and describe(url) in reasons[0]
+
+
+async def test_connect_returns_a_working_client(redis_url: str) -> None:
+    client = await connect(redis_url, give_up_after=5)
+    assert await client.ping()
+    await client.aclose()
+
+
+def test_describe_hides_the_password() -> None:
+    assert describe("rediss://default:hunter2@cache.example:6380/0") == (
+        "rediss://cache.example:6380"
+    )
+
+
+def test_unstartable_server_raises_a_broker_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises((BrokerError, OSError)):
+        EmbeddedBroker(blocker / "sub").start()

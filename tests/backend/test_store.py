@@ -1,0 +1,122 @@
+"""The queue and state store against the real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import redis
+import redis.asyncio as aioredis
+
+from backend import keys
+from backend.protocol import Task, TaskStatus, WorkerInfo, decode_task, make_update
+from backend.store import TaskStore, status_updates
+
+
+async def test_submit_records_pending_queues_and_announces(
+    store: TaskStore, aredis: aioredis.Redis
+) -> None:
+    updates = status_updates(aredis)
+    first = asyncio.ensure_future(anext(updates))
+    await asyncio.sleep(0)  # let the subscription start
+    while not (await aredis.pubsub_numsub(keys.UPDATES_CHANNEL))[0][1]:
+        await asyncio.sleep(0.01)
+    [state] = await store.submit([Task(name="noop", payload={"n": 1})])
+    announced = await asyncio.wait_for(first, 5)
+    await updates.aclose()
+    assert announced.id == state.id and announced.status is TaskStatus.PENDING
+    assert announced.worker == "manager"
+    stored = await store.get(state.id)
+    assert stored is not None and stored.status is TaskStatus.PENDING
+    [(_, [(_, fields)])] = await aredis.xread({keys.TASK_STREAM: "0"})
+    assert decode_task(fields[keys.TASK_FIELD.encode()]).payload == {"n": 1}
+    assert (await store.counters())["submitted"] == 1
+
+
+async def test_record_updates_state_and_counters(store: TaskStore) -> None:
+    [state] = await store.submit([Task(name="noop")])
+    update = make_update(state.id, TaskStatus.COMPLETED, worker="w", attempt=1, seq=1)
+    state.apply(update)
+    await store.record([(state, update)])
+    stored = await store.get(state.id)
+    assert stored is not None and stored.status is TaskStatus.COMPLETED
+    assert stored.progress == 100
+    assert (await store.counters())["completed"] == 1
+
+
+async def test_snapshot_returns_every_state(store: TaskStore) -> None:
+    tasks = [Task(name="noop") for _ in range(1200)]
+    for start in range(0, len(tasks), 500):
+        await store.submit(tasks[start : start + 500])
+    states = await store.load_all()
+    assert set(states) == {task.id for task in tasks}
+
+
+async def test_retention_drops_the_oldest(aredis: aioredis.Redis) -> None:
+    store = TaskStore(aredis, retention=100)
+    tasks = [Task(name="noop") for _ in range(150)]
+    for task in tasks:
+        await store.submit([task])
+    assert await store.trim() >= 0
+    states = await store.load_all()
+    assert len(states) == 100
+    assert tasks[-1].id in states and tasks[0].id not in states
+
+
+async def test_cancel_marks_a_pending_task_cancelled(store: TaskStore) -> None:
+    [state] = await store.submit([Task(name="sleep")])
+    cancelled = await store.request_cancel(state.id)
+    assert cancelled is not None and cancelled.status is TaskStatus.CANCELLED
+    assert await store.is_cancelled(state.id)
+    assert await store.request_cancel("no-such-task") is None
+
+
+async def test_requeue_starts_a_new_attempt(store: TaskStore) -> None:
+    [state] = await store.submit([Task(name="fail")])
+    failed = make_update(state.id, TaskStatus.FAILED, worker="w", attempt=1, seq=3)
+    state.apply(failed)
+    await store.record([(state, failed)])
+    again = await store.requeue(state)
+    assert again.status is TaskStatus.PENDING and again.attempt == 2
+    assert again.order > failed.order
+
+
+async def test_due_retries_move_back_to_the_stream(
+    store: TaskStore, aredis: aioredis.Redis
+) -> None:
+    await store.schedule_retry(Task(id="later", name="noop"), time.time() + 3600)
+    await store.schedule_retry(Task(id="now", name="noop"), time.time() - 1)
+    assert await store.promote_due_retries() == 1
+    entries = await aredis.xrange(keys.TASK_STREAM)
+    assert [decode_task(f[keys.TASK_FIELD.encode()]).id for _, f in entries] == ["now"]
+
+
+async def test_workers_online_then_offline(store: TaskStore, aredis: aioredis.Redis) -> None:
+    await store.heartbeat(WorkerInfo(name="w1", seen=time.time()), ttl=5)
+    [info] = await store.workers()
+    assert info.online
+    await store.worker_gone("w1")
+    [info] = await store.workers()
+    assert not info.online
+
+
+async def test_dead_letters_keep_the_reason(store: TaskStore) -> None:
+    await store.dead_letter("t1", b"{garbage", "bad task: not JSON", "w1")
+    [letter] = await store.dead_letters()
+    assert letter["id"] == "t1" and letter["error"] == "bad task: not JSON"
+
+
+def test_go_manager_entry_is_readable_by_the_store(sync_redis: redis.Redis) -> None:
+    go = {
+        "id": "g1",
+        "name": "ExampleTask",
+        "payload": None,
+        "status": 0,
+        "retries": 0,
+        "max_retries": 0,
+        "created_at": "2025-01-02T15:04:05Z",
+    }
+    sync_redis.xadd(keys.TASK_STREAM, {keys.TASK_FIELD: json.dumps(go)})
+    [(_, fields)] = sync_redis.xrange(keys.TASK_STREAM)
+    assert decode_task(fields[keys.TASK_FIELD.encode()]).handler_name == "deploy_node"
