@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from backend import keys
 from backend.protocol import Task, TaskStatus, WorkerInfo, decode_task, make_update
 from backend.store import TaskStore, status_updates
+from tests.waiting import eventually
 
 
 async def test_submit_records_pending_queues_and_announces(
@@ -19,9 +20,11 @@ async def test_submit_records_pending_queues_and_announces(
 ) -> None:
     updates = status_updates(aredis)
     first = asyncio.ensure_future(anext(updates))
-    await asyncio.sleep(0)  # let the subscription start
-    while not (await aredis.pubsub_numsub(keys.UPDATES_CHANNEL))[0][1]:
-        await asyncio.sleep(0.01)
+
+    async def subscribed() -> bool:
+        return bool((await aredis.pubsub_numsub(keys.UPDATES_CHANNEL))[0][1])
+
+    await eventually(subscribed)
     [state] = await store.submit([Task(name="noop", payload={"n": 1})])
     announced = await asyncio.wait_for(first, 5)
     await updates.aclose()
