@@ -1,0 +1,196 @@
+"""Task handlers: the registry workers look names up in, and the built-in handlers.
+
+A user module registers its handlers with the :func:`task` decorator and is given to
+the worker with ``--tasks pkg.module``::
+
+    from backend.handlers import TaskContext, task
+
+    @task("resize")
+    async def resize(ctx: TaskContext) -> None:
+        ctx.progress(50, "half way")
+        ...
+
+    @task  # registered under its own name, "checksum"
+    def checksum(ctx: TaskContext) -> str:  # a plain function runs in a thread
+        ...
+
+A handler takes one :class:`TaskContext` (``payload``, ``task_id``, ``attempt``,
+``progress(pct, message)``); returning means success, raising means failure (retried
+up to the task's ``max_retries``). Plain functions run off the event loop through
+:func:`asyncio.to_thread`; a timeout or a cancel stops waiting for them but cannot
+stop the thread itself, so long plain handlers should be written as ``async``.
+
+Built in: ``deploy_node`` (the original's simulated work, about five seconds in
+steps; payload ``{"seconds": x}`` changes the length), ``noop`` (returns at once),
+``sleep`` (payload: seconds, or ``{"seconds": x}``) and ``fail`` (raises; payload
+``{"message": "..."}`` sets the error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+from backend.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["TaskContext"], Any]
+"""A handler: ``async def h(ctx)`` or ``def h(ctx)``."""
+ProgressSink = Callable[[int, str], None]
+
+
+@dataclass(slots=True)
+class TaskContext:
+    """What a running handler knows about its task, and how it reports progress."""
+
+    task_id: str
+    payload: Any
+    attempt: int = 1
+    name: str = ""
+    _sink: ProgressSink | None = field(default=None, repr=False)
+
+    def progress(self, pct: float, message: str = "") -> None:
+        """Report progress (0-100, clamped) with a message; safe from any thread.
+
+        Updates are published in batches, so calling this often is cheap; viewers see
+        the newest value.
+        """
+        value = int(max(0, min(100, pct)))
+        if self._sink is not None:
+            self._sink(value, str(message))
+
+
+@dataclass(slots=True)
+class Registered:
+    """A handler and how to call it."""
+
+    name: str
+    func: Handler
+    is_async: bool
+
+    async def __call__(self, ctx: TaskContext) -> Any:
+        if self.is_async:
+            return await self.func(ctx)
+        return await asyncio.to_thread(self.func, ctx)
+
+
+class Registry:
+    """Handlers by task name."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Registered] = {}
+
+    def register(self, name: str, func: Handler) -> Handler:
+        if not name or not isinstance(name, str):
+            raise ValueError(f"a task name must be a non-empty string, not {name!r}")
+        known = self._handlers.get(name)
+        if known is not None and known.func is not func:
+            log.info("task %r: %s replaces %s", name, _where(func), _where(known.func))
+        self._handlers[name] = Registered(name, func, _is_async(func))
+        return func
+
+    def get(self, name: str) -> Registered | None:
+        return self._handlers.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._handlers)
+
+
+def _is_async(func: Handler) -> bool:
+    call = getattr(func, "__call__", None)  # noqa: B004 - callable objects too
+    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(call)
+
+
+def _where(func: Handler) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', func)!s}"
+
+
+registry = Registry()
+"""The registry the worker uses; :func:`task` adds to it."""
+
+
+@overload
+def task(name: Handler, /) -> Handler: ...
+@overload
+def task(name: str | None = None, /) -> Callable[[Handler], Handler]: ...
+
+
+def task(name: str | Handler | None = None, /) -> Handler | Callable[[Handler], Handler]:
+    """Register a handler: ``@task("resize")``, or ``@task`` for the function's name."""
+    if callable(name):
+        func = name
+        return registry.register(func.__name__, func)
+
+    def decorate(func: Handler) -> Handler:
+        return registry.register(name or func.__name__, func)
+
+    return decorate
+
+
+def load_modules(modules: list[str]) -> None:
+    """Import the user modules that register handlers; a failure is a ConfigError."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # any error in a user module is a bad setting
+            raise ConfigError("--tasks", module, f"cannot import it: {exc}") from exc
+
+
+# -- built-in handlers ---------------------------------------------------------------
+
+DEPLOY_SECONDS = 5.0
+DEPLOY_STEPS = (
+    (15, "Allocating resources and starting execution"),
+    (40, "Analyzing task payload and optimizing"),
+    (60, "Provisioning the node"),
+    (80, "Running workload checks"),
+    (95, "Finalizing deployment"),
+)
+"""The original's two messages, spread over five equal steps of ``deploy_node``."""
+
+
+def _seconds(payload: Any, default: float) -> float:
+    value = payload.get("seconds", default) if isinstance(payload, dict) else payload
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 86400:
+        raise ValueError(f"seconds must be a number from 0 to 86400, not {value!r}")
+    return float(value)
+
+
+@task("deploy_node")
+async def deploy_node(ctx: TaskContext) -> None:
+    """The original worker's simulated deployment: about five seconds in steps."""
+    seconds = _seconds(ctx.payload if isinstance(ctx.payload, dict) else None, DEPLOY_SECONDS)
+    for pct, message in DEPLOY_STEPS:
+        ctx.progress(pct, message)
+        await asyncio.sleep(seconds / len(DEPLOY_STEPS))
+
+
+@task("noop")
+async def noop(ctx: TaskContext) -> None:
+    """Nothing, at once (what the benchmarks run)."""
+
+
+@task("sleep")
+async def sleep(ctx: TaskContext) -> None:
+    """Sleep for the payload's seconds (a number or ``{"seconds": x}``; default 1)."""
+    await asyncio.sleep(_seconds(ctx.payload, 1.0))
+
+
+@task("fail")
+async def fail(ctx: TaskContext) -> None:
+    """Fail on purpose (for demos and tests); ``{"message": ...}`` sets the error."""
+    message = "failed on purpose"
+    if isinstance(ctx.payload, dict) and isinstance(ctx.payload.get("message"), str):
+        message = ctx.payload["message"]
+    raise RuntimeError(message)
+
+
+__all__ = ["Handler", "Registry", "TaskContext", "load_modules", "registry", "task"]

@@ -1,0 +1,66 @@
+"""``distritask worker``: run tasks from the queue (many per machine, many machines).
+
+Every worker joins group ``worker_group`` on ``task_stream`` under a name unique per
+process (``host-pid`` unless ``--name``), runs up to ``--concurrency`` tasks at once
+with the handlers registered by ``--tasks`` modules and the built-in ones, publishes
+their status on ``task_updates``, and records their state for late viewers.
+See :mod:`backend.worker.runtime` for how, and :mod:`backend.handlers` for handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+
+from backend.broker import resolve
+from backend.config import Settings, add_setting_flags
+from backend.handlers import load_modules
+
+log = logging.getLogger("backend.worker")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--name",
+        dest="worker_name",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help="this worker's consumer name, unique per process (default host-pid) "
+        "[env DISTRITASK_WORKER_NAME]",
+    )
+    add_setting_flags(
+        parser,
+        "concurrency",
+        "tasks_module",
+        "task_timeout",
+        "max_retries",
+        "retry_backoff",
+        "claim_idle",
+        "grace_period",
+        "heartbeat_ttl",
+        "data_dir",
+    )
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Run a worker until SIGTERM/SIGINT (drain, exit 0) or a second one (exit now)."""
+    from backend.worker.runtime import Worker
+
+    load_modules(settings.tasks_module)
+    url, embedded = resolve(settings)
+
+    def abort(signum: int) -> None:
+        if embedded is not None:
+            embedded.stop()
+        os._exit(128 + signum)
+
+    async def main() -> int:
+        return await Worker(settings, url, on_abort=abort).run()
+
+    try:
+        return asyncio.run(main())
+    finally:
+        if embedded is not None:
+            embedded.stop()

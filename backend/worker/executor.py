@@ -1,0 +1,135 @@
+"""Running one job: its handler under a timeout, then its outcome.
+
+The outcome is one status change queued in the :class:`Outbox` with the entry's
+acknowledgement: ``completed``; ``cancelled``; ``retrying`` (the task is scheduled
+again after an exponential backoff, as a new attempt) or, past its retries,
+``failed`` with a copy in the dead-letter stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+from backend.handlers import Registry, TaskContext
+from backend.protocol import StatusUpdate, TaskStatus
+from backend.store import TaskStore
+from backend.worker.job import Job
+from backend.worker.outage import Outage
+from backend.worker.outbox import Outbox
+
+log = logging.getLogger("backend.worker")
+
+STARTED = "Allocating resources and starting execution"
+COMPLETED = "Task execution finalized successfully"
+MAX_BACKOFF = 600.0
+
+
+def retry_delay(base: float, retries: int) -> float:
+    """Seconds before retry number ``retries + 1``: ``base`` doubling, capped."""
+    return float(min(MAX_BACKOFF, base * 2**retries))
+
+
+class Executor:
+    """Runs jobs and queues their outcomes."""
+
+    def __init__(
+        self,
+        store: TaskStore,
+        outbox: Outbox,
+        outage: Outage,
+        registry: Registry,
+        *,
+        task_timeout: float,
+        max_retries: int,
+        retry_backoff: float,
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.outage = outage
+        self.registry = registry
+        self.task_timeout = task_timeout
+        self.max_retries = max_retries
+        self.retry_backoff = retry_backoff
+        self.completed = 0
+        self.failed = 0
+        self.verbose = log.isEnabledFor(logging.INFO)
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+
+    async def run(self, job: Job) -> None:
+        """Run ``job`` to its outcome (queued in the outbox with the entry's ack)."""
+        if job.cancel_requested:
+            self._finish(job, job.update(TaskStatus.CANCELLED, "Cancelled before it started"))
+            self.outbox.forget_cancel(job.task_id)
+            return
+        handler = self.registry.get(job.task.handler_name)
+        if handler is None:
+            reason = f"no handler for task {job.task.handler_name!r}"
+            await self._give_up(job, reason, f"Failed: {reason}")
+            return
+        self._emit(job, job.update(TaskStatus.PROCESSING, STARTED, progress=0))
+        timeout = job.task.timeout or self.task_timeout
+        ctx = TaskContext(job.task_id, job.task.payload, job.attempt, job.task.name)
+        ctx._sink = lambda pct, message: self._progress(job, pct, message)
+        try:
+            async with asyncio.timeout(timeout) as job.timeout:
+                await handler(ctx)
+        except TimeoutError:
+            if job.cancel_requested:
+                self._finish(job, job.update(TaskStatus.CANCELLED, "Cancelled while running"))
+                self.outbox.forget_cancel(job.task_id)
+                return
+            if job.timeout is None or not job.timeout.expired():
+                await self._failed(job, "TimeoutError: raised by the handler")
+            else:
+                await self._failed(job, f"timed out after {timeout:g} s")
+            return
+        except Exception as exc:
+            await self._failed(job, f"{type(exc).__name__}: {exc}")
+            return
+        finally:
+            job.timeout = None
+        self.completed += 1
+        self._finish(job, job.update(TaskStatus.COMPLETED, COMPLETED, progress=100))
+
+    def _progress(self, job: Job, pct: int, message: str) -> None:
+        if threading.get_ident() != self._thread:
+            self._loop.call_soon_threadsafe(self._progress, job, pct, message)
+            return
+        if not job.finished:
+            self.outbox.add(job.state, job.update(TaskStatus.PROCESSING, message, progress=pct))
+
+    async def _failed(self, job: Job, error: str) -> None:
+        task = job.task
+        limit = task.max_retries if "max_retries" in task.model_fields_set else self.max_retries
+        if task.retries >= limit:
+            tries = task.retries + 1
+            await self._give_up(job, error, f"Failed after {tries} attempt(s): {error}")
+            return
+        delay = retry_delay(self.retry_backoff, task.retries)
+        again = task.model_copy(
+            update={"retries": task.retries + 1, "attempt": job.attempt + 1, "max_retries": limit}
+        )
+        await self.outage.persist(lambda: self.store.schedule_retry(again, time.time() + delay))
+        message = f"Attempt {job.attempt} failed: {error}; retrying in {delay:g} s"
+        self._finish(job, job.update(TaskStatus.RETRYING, message, error=error))
+
+    async def _give_up(self, job: Job, error: str, message: str) -> None:
+        worker = job.worker
+        await self.outage.persist(
+            lambda: self.store.dead_letter(job.task_id, job.raw, error, worker)
+        )
+        self.failed += 1
+        self._finish(job, job.update(TaskStatus.FAILED, message, error=error))
+
+    def _emit(self, job: Job, update: StatusUpdate) -> None:
+        self.outbox.add(job.state, update)
+        if self.verbose:
+            log.info("task %s %s: %s", job.task_id, update.status.value, update.message)
+
+    def _finish(self, job: Job, update: StatusUpdate) -> None:
+        self._emit(job, update)
+        self.outbox.ack(job.entry_id)

@@ -1,0 +1,78 @@
+"""The worker's heartbeat: who it is and what it is doing, about once a second.
+
+The liveness key expires ``heartbeat_ttl`` seconds after the last beat, so a worker
+killed with SIGKILL shows offline within a few seconds; a clean exit removes it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Callable
+
+from backend.protocol import WorkerInfo
+from backend.store import TaskStore
+from backend.worker.outage import Outage, is_transient
+
+INTERVAL = 1.0
+
+
+def default_name() -> str:
+    """``host-pid``: unique per process."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Heartbeat:
+    """Builds and sends this worker's :class:`WorkerInfo`."""
+
+    def __init__(
+        self,
+        store: TaskStore,
+        outage: Outage,
+        *,
+        name: str,
+        concurrency: int,
+        ttl: float,
+        stats: Callable[[], tuple[list[str], int, int]],
+    ) -> None:
+        self.store = store
+        self.outage = outage
+        self.ttl = ttl
+        self.stats = stats
+        self.info = WorkerInfo(
+            name=name,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            concurrency=concurrency,
+            started=time.time(),
+        )
+
+    async def beat(self) -> None:
+        running, completed, failed = self.stats()
+        self.info.running = running
+        self.info.completed = completed
+        self.info.failed = failed
+        self.info.seen = time.time()
+        await self.store.heartbeat(self.info, ttl=self.ttl)
+
+    async def loop(self) -> None:
+        interval = min(INTERVAL, self.ttl / 3)
+        while True:
+            try:
+                await self.beat()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                await self.outage.failed(exc)
+                continue
+            await asyncio.sleep(interval)
+
+    async def gone(self) -> None:
+        """Say this worker has stopped (best effort: the key expires anyway)."""
+        self.info.online = False
+        self.info.running = []
+        self.info.seen = time.time()
+        await self.store.heartbeat(self.info, ttl=self.ttl)
+        await self.store.worker_gone(self.info.name)

@@ -1,0 +1,144 @@
+"""Turning stream entries into jobs: parse, dead-letter poison, skip what is done.
+
+One batch of entries (from XREADGROUP or XAUTOCLAIM) costs one extra round trip at
+most: an HMGET of the cancel requests and, for entries that need it, of the stored
+states. An entry that does not parse is dead-lettered and acknowledged at once. A
+reclaimed entry whose outcome is already recorded is acknowledged without running
+again; otherwise it runs as a new attempt, after the last one the state shows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from backend import keys
+from backend.errors import ProtocolError
+from backend.protocol import TaskStatus, decode_task, make_update
+from backend.state import TaskState, decode_state
+from backend.store import TaskStore
+from backend.worker.job import Job
+from backend.worker.outage import Outage
+from backend.worker.outbox import Outbox
+
+log = logging.getLogger("backend.worker")
+
+Entry = tuple[bytes, dict[bytes, bytes] | None]
+MAX_RECLAIMS = 5
+"""Reclaims of one entry before it is dead-lettered (it keeps killing its workers)."""
+_DONE = frozenset(
+    {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.RETRYING}
+)
+"""States that mean an attempt's outcome is recorded."""
+
+
+class Intake:
+    """Prepares entries for running."""
+
+    def __init__(self, store: TaskStore, outbox: Outbox, outage: Outage, worker: str) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.outage = outage
+        self.worker = worker
+
+    async def prepare(self, entries: Sequence[Entry], *, reclaimed: bool) -> list[Job]:
+        """The jobs to run from ``entries``; the rest are acknowledged or dead-lettered."""
+        jobs: list[Job] = []
+        for entry_id, fields in entries:
+            raw = (fields or {}).get(keys.TASK_FIELD.encode())
+            if raw is None:
+                if fields is not None:  # a deleted entry (None) needs nothing
+                    await self.poison(entry_id, b"", f"entry has no {keys.TASK_FIELD} field")
+                continue
+            try:
+                task = decode_task(raw)
+            except ProtocolError as exc:
+                await self.poison(entry_id, raw, exc.reason)
+                continue
+            jobs.append(Job.fresh(entry_id, raw, task, self.worker))
+        if not jobs:
+            return jobs
+        look_up = [j for j in jobs if reclaimed or j.attempt > 1]
+        cancelled, stored = await self.outage.persist(lambda: self._look_up(jobs, look_up))
+        for job, flag in zip(jobs, cancelled, strict=True):
+            job.cancel_requested = flag is not None
+        ready = [j for j in jobs if j not in look_up]
+        for job, raw_state in zip(look_up, stored, strict=True):
+            if await self._resume(job, raw_state, reclaimed=reclaimed):
+                ready.append(job)
+        return ready
+
+    async def _look_up(self, jobs: list[Job], look_up: list[Job]) -> tuple[list[Any], list[Any]]:
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(keys.CANCELLED, [j.task_id for j in jobs])
+            if look_up:
+                pipe.hmget(keys.TASK_STATES, [j.task_id for j in look_up])
+            replies = await pipe.execute()
+        return replies[0], replies[1] if look_up else []
+
+    async def _resume(self, job: Job, raw_state: bytes | None, *, reclaimed: bool) -> bool:
+        """Continue from the stored state; whether the job still has to run."""
+        stored: TaskState | None = None
+        if raw_state is not None:
+            try:
+                stored = decode_state(raw_state)
+            except ProtocolError as exc:
+                log.warning("task %s: ignoring its stored state: %s", job.task_id, exc)
+        if not reclaimed:
+            if stored is not None and stored.attempt <= job.attempt:
+                job.state = stored  # keeps the earlier attempts' history
+            return True
+        if stored is not None:
+            if stored.attempt >= job.attempt and stored.status in _DONE:
+                log.info("task %s: outcome already recorded; acknowledging", job.task_id)
+                self.outbox.ack(job.entry_id)
+                return False
+            job.state = stored
+            job.attempt = max(stored.attempt, job.attempt)
+        job.attempt += 1
+        if job.attempt - job.task.attempt > MAX_RECLAIMS:
+            reason = f"reclaimed {MAX_RECLAIMS} times: it keeps stopping its workers"
+            await self.poison(job.entry_id, job.raw, reason, job=job)
+            return False
+        return True
+
+    async def poison(
+        self, entry_id: bytes, raw: bytes, reason: str, *, job: Job | None = None
+    ) -> None:
+        """Dead-letter an entry that cannot run, mark its task failed, acknowledge it."""
+        known = _identity(raw)
+        task_id = job.task_id if job is not None else known[0] if known else entry_id.decode()
+        log.warning("dead-lettering entry %s (task %s): %s", entry_id.decode(), task_id, reason)
+        await self.outage.persist(lambda: self.store.dead_letter(task_id, raw, reason, self.worker))
+        if job is not None:
+            update = job.update(TaskStatus.FAILED, f"Dead-lettered: {reason}", error=reason)
+            self.outbox.add(job.state, update)
+        elif known is not None:
+            update = make_update(
+                task_id,
+                TaskStatus.FAILED,
+                worker=self.worker,
+                message=f"Dead-lettered: {reason}",
+                attempt=known[1],
+                seq=1,
+                error=reason,
+            )
+            self.outbox.add(TaskState.from_update(update), update)
+        self.outbox.ack(entry_id)
+        self.outbox.flush_soon()
+
+
+def _identity(raw: bytes) -> tuple[str, int] | None:
+    """The task id and attempt in an entry that is JSON but not a valid task."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    task_id, attempt = data.get("id"), data.get("attempt", 1)
+    if not isinstance(task_id, str) or not 0 < len(task_id) <= 200:
+        return None
+    return task_id, attempt if isinstance(attempt, int) and attempt > 0 else 1

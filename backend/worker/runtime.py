@@ -1,0 +1,336 @@
+"""The worker process: reads the task stream, runs handlers, records outcomes.
+
+Reading takes entries in batches (XREADGROUP COUNT) up to a window: the concurrency
+for slow tasks, plus a prefetch for cheap ones sized so queued work waits ~20 ms at
+most. ``concurrency`` slot coroutines take jobs from the local queue and run them;
+outcomes leave through the :class:`Outbox` in batches. Around that: the reclaimer,
+the heartbeat, the retry promoter and the cancel listener. A stop (first SIGTERM
+or SIGINT) stops reading, lets held tasks finish within the grace period, writes
+their outcomes and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from backend import keys
+from backend.config import Settings
+from backend.connection import connect, describe
+from backend.handlers import Registry
+from backend.handlers import registry as default_registry
+from backend.store import TaskStore
+from backend.worker import control, signals
+from backend.worker.executor import Executor
+from backend.worker.heartbeat import Heartbeat, default_name
+from backend.worker.intake import Entry, Intake
+from backend.worker.job import Job
+from backend.worker.outage import Outage, is_transient
+from backend.worker.outbox import Outbox
+from backend.worker.reclaim import Reclaimer
+from backend.worker.retries import promote_interval, promote_loop
+
+log = logging.getLogger("backend.worker")
+
+READ_BLOCK_MS = 1000
+PREFETCH_WAIT = 0.02
+"""Seconds a prefetched entry should wait for a free slot, at most (on average)."""
+PREFETCH_MAX = 1000
+YIELD_EVERY = 0.005
+"""Seconds a slot may run cheap tasks back to back before letting others run."""
+SHUTDOWN_WRITE = 5.0
+"""Seconds the final outcomes get to be written when the grace period is over."""
+
+
+class Worker:
+    """One worker process's runtime."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        url: str,
+        *,
+        registry: Registry = default_registry,
+        on_abort: Callable[[int], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.url = url
+        self.registry = registry
+        self.name = settings.worker_name or default_name()
+        self.concurrency = settings.concurrency
+        self.on_abort = on_abort
+        self.exit_code = 0
+        self.stopping = asyncio.Event()
+        self.queue: deque[Job] = deque()
+        self.running: dict[bytes, Job] = {}
+        self._work = asyncio.Event()
+        self._room_freed = asyncio.Event()
+        self._closing = False
+        self._avg: float | None = None
+        self._background: list[asyncio.Task[Any]] = []
+
+    # -- capacity ----------------------------------------------------------------------
+
+    @property
+    def window(self) -> int:
+        """Entries to hold at once: running plus prefetched."""
+        avg = self._avg
+        if avg is None or avg >= PREFETCH_WAIT:
+            return self.concurrency
+        extra = int(PREFETCH_WAIT * self.concurrency / max(avg, 1e-6))
+        return self.concurrency + min(PREFETCH_MAX, extra)
+
+    def room(self) -> int:
+        return self.window - len(self.queue) - len(self.running)
+
+    def _read_threshold(self) -> int:
+        return max(1, (self.window - self.concurrency) // 2)
+
+    def held(self) -> list[bytes]:
+        """Entries this worker must keep from being reclaimed."""
+        return [
+            *(job.entry_id for job in self.queue),
+            *self.running,
+            *self.outbox.unacked,
+        ]
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop taking work; running tasks finish within the grace period."""
+        self.stopping.set()
+        self._room_freed.set()
+
+    def _abort(self, signum: int) -> None:
+        if self.on_abort is not None:
+            self.on_abort(signum)
+
+    async def run(self) -> int:
+        """Run until stopped; the exit status."""
+        loop = asyncio.get_running_loop()
+        signals.install(loop, self.stop, self._abort)
+        try:
+            redis = await self._connect()
+            if redis is None:
+                return 0
+            try:
+                await self._serve(redis)
+            finally:
+                await redis.aclose()
+        finally:
+            signals.uninstall(loop)
+        return self.exit_code
+
+    async def _connect(self) -> aioredis.Redis | None:
+        connecting = asyncio.create_task(connect(self.url))
+        stopped = asyncio.create_task(self.stopping.wait())
+        await asyncio.wait({connecting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if not connecting.done():
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
+            return None
+        return connecting.result()
+
+    async def _serve(self, redis: aioredis.Redis) -> None:
+        settings = self.settings
+        self.outage = outage = Outage(self.url)
+        self.store = store = TaskStore(redis, retention=settings.retention)
+        await outage.persist(store.ensure_group)
+        self.outbox = Outbox(store, outage)
+        self.intake = Intake(store, self.outbox, outage, self.name)
+        self.executor = Executor(
+            store,
+            self.outbox,
+            outage,
+            self.registry,
+            task_timeout=settings.task_timeout,
+            max_retries=settings.max_retries,
+            retry_backoff=settings.retry_backoff,
+        )
+        reclaimer = Reclaimer(
+            store,
+            outage,
+            self.name,
+            settings.claim_idle,
+            room=self.room,
+            held=self.held,
+            accept=lambda entries: self._accept(entries, reclaimed=True),
+        )
+        self.heartbeat = Heartbeat(
+            store,
+            outage,
+            name=self.name,
+            concurrency=self.concurrency,
+            ttl=settings.heartbeat_ttl,
+            stats=self._stats,
+        )
+        await outage.persist(self.heartbeat.beat)
+        for coro in (
+            self.outbox.run(),
+            self.heartbeat.loop(),
+            reclaimer.refresh_loop(self.stopping),
+            promote_loop(store, outage, promote_interval(settings.retry_backoff)),
+            control.listen(store, outage, self._on_cancel),
+        ):
+            self._spawn(coro)
+        await self._resume_own()
+        intake = [
+            asyncio.create_task(self._read_loop()),
+            asyncio.create_task(reclaimer.claim_loop(self.stopping)),
+        ]
+        slots = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
+        log.info(
+            "worker %s ready: concurrency %d, broker %s, tasks: %s",
+            self.name,
+            self.concurrency,
+            describe(self.url),
+            ", ".join(self.registry.names()),
+        )
+        await self.stopping.wait()
+        await self._drain(intake, slots)
+
+    async def _drain(self, intake: list[asyncio.Task[Any]], slots: list[asyncio.Task[Any]]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.grace_period
+        await asyncio.wait(intake)
+        self._closing = True
+        self._work.set()
+        _, unfinished = await asyncio.wait(slots, timeout=max(0.0, deadline - loop.time()))
+        if unfinished:
+            log.warning("grace period over: leaving %d task(s) to be reclaimed", len(self.running))
+            for slot in unfinished:
+                slot.cancel()
+            await asyncio.wait(unfinished)
+        try:
+            async with asyncio.timeout(max(SHUTDOWN_WRITE, deadline - loop.time())):
+                await self.outbox.drain()
+                await self.heartbeat.gone()
+        except TimeoutError:
+            log.warning("could not write the last outcomes; those tasks will run again")
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("could not say goodbye to the broker: %s", exc)
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        log.info("worker %s stopped", self.name)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro)
+        task.add_done_callback(self._crashed)
+        self._background.append(task)
+
+    def _crashed(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("internal error; stopping", exc_info=task.exception())
+        self.exit_code = 1
+        self.stop()
+
+    def _stats(self) -> tuple[list[str], int, int]:
+        running = [job.task_id for job in self.running.values()]
+        return running, self.executor.completed, self.executor.failed
+
+    # -- intake ------------------------------------------------------------------------
+
+    async def _resume_own(self) -> None:
+        """Entries delivered to this consumer name before (a restart with ``--name``)."""
+        reply = await self.outage.persist(
+            lambda: self.store.redis.xreadgroup(
+                keys.WORKER_GROUP, self.name, {keys.TASK_STREAM: "0"}, count=PREFETCH_MAX
+            )
+        )
+        for _, entries in reply or []:
+            if entries:
+                log.info("resuming %d task(s) left pending under this name", len(entries))
+                await self._accept(entries, reclaimed=True)
+
+    async def _read_loop(self) -> None:
+        while not self.stopping.is_set():
+            room = self.room()
+            if room < self._read_threshold():
+                self._room_freed.clear()
+                await self._room_freed.wait()
+                continue
+            try:
+                reply = await self.store.redis.xreadgroup(
+                    keys.WORKER_GROUP,
+                    self.name,
+                    {keys.TASK_STREAM: ">"},
+                    count=room,
+                    block=READ_BLOCK_MS,
+                )
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                await self.outage.persist(self.store.ensure_group)
+                continue
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                await self.outage.failed(exc)
+                continue
+            self.outage.ok()
+            for _, entries in reply or []:
+                await self._accept(entries, reclaimed=False)
+
+    async def _accept(self, entries: Sequence[Entry], *, reclaimed: bool) -> None:
+        if reclaimed:
+            mine = set(self.held())
+            entries = [entry for entry in entries if entry[0] not in mine]
+        jobs = await self.intake.prepare(entries, reclaimed=reclaimed)
+        if jobs:
+            self.queue.extend(jobs)
+            self._work.set()
+
+    def _on_cancel(self, task_id: str) -> None:
+        for job in [*self.running.values(), *self.queue]:
+            if job.task_id == task_id:
+                log.info("task %s: cancel requested", task_id)
+                job.cancel()
+
+    # -- running -----------------------------------------------------------------------
+
+    async def _slot(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_yield = loop.time()
+        while True:
+            if not self.queue:
+                if self._closing:
+                    return
+                self._work.clear()
+                await self._work.wait()
+                last_yield = loop.time()
+                continue
+            job = self.queue.popleft()
+            await self._run(job)
+            if self.room() >= self._read_threshold():
+                self._room_freed.set()
+            if loop.time() - last_yield > YIELD_EVERY:
+                await asyncio.sleep(0)
+                last_yield = loop.time()
+
+    async def _run(self, job: Job) -> None:
+        self.running[job.entry_id] = job
+        started = time.perf_counter()
+        try:
+            await self.executor.run(job)
+        except Exception:
+            log.exception("task %s: internal error; it will be reclaimed", job.task_id)
+        finally:
+            del self.running[job.entry_id]
+        took = time.perf_counter() - started
+        self._avg = took if self._avg is None else self._avg * 0.9 + took * 0.1
+        if not self.queue and not self.running:
+            self.outbox.flush_soon()

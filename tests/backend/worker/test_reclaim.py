@@ -1,0 +1,56 @@
+"""A dead worker's tasks are reclaimed; a live worker's long task is not stolen."""
+
+from __future__ import annotations
+
+import signal
+
+from backend.protocol import TaskStatus
+from backend.store import TaskStore
+from tests.backend.worker.conftest import (
+    StartWorker,
+    pending_entries,
+    states_of,
+    submit,
+    wait_online,
+    wait_states,
+)
+from tests.waiting import eventually
+
+
+async def test_tasks_of_a_killed_worker_all_complete(
+    store: TaskStore, start_worker: StartWorker
+) -> None:
+    doomed = start_worker("--concurrency", "4", "--name", "doomed", "--claim-idle", "1")
+    start_worker("--concurrency", "4", "--name", "survivor", "--claim-idle", "1")
+    await wait_online(store, 2)
+    ids = await submit(store, "sleep", 60, payload={"seconds": 0.15})
+
+    async def doomed_is_busy() -> bool:
+        states = await states_of(store, ids)
+        return sum(1 for s in states if s and s.worker == "doomed") >= 6
+
+    await eventually(doomed_is_busy, within=10)
+    doomed.send_signal(signal.SIGKILL)
+    states = await wait_states(store, ids, within=30)
+    reclaimed = [s for s in states if s.attempt > 1]
+    assert reclaimed, "the killed worker's running tasks were run again"
+    assert all(s.worker == "survivor" for s in reclaimed)
+    assert await pending_entries(store) == 0
+
+    async def shows_offline() -> bool:
+        return any(w.name == "doomed" and not w.online for w in await store.workers())
+
+    await eventually(shows_offline, within=5)
+
+
+async def test_a_long_task_of_a_live_worker_is_not_stolen(
+    store: TaskStore, start_worker: StartWorker
+) -> None:
+    start_worker("--concurrency", "1", "--name", "first", "--claim-idle", "0.5")
+    await wait_online(store, 1)
+    [task_id] = await submit(store, "sleep", payload={"seconds": 2})
+    [state] = await wait_states(store, [task_id], TaskStatus.PROCESSING, within=10)
+    start_worker("--concurrency", "1", "--name", "second", "--claim-idle", "0.5")
+    [state] = await wait_states(store, [task_id], within=10)
+    assert (state.worker, state.attempt) == ("first", 1)
+    assert [h.status for h in state.history].count(TaskStatus.PROCESSING) == 1
