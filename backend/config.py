@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from backend.errors import ConfigError
 
@@ -80,10 +80,13 @@ class Settings(BaseSettings):
     worker_name: str | None = Field(
         None, min_length=1, max_length=100, description="worker name (default host-pid)"
     )
-    tasks_module: list[str] = Field(
+    tasks_module: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="modules that register task handlers"
     )
     max_retries: int = Field(3, ge=0, le=100, description="default retries of a failing task")
+    retry_backoff: float = Field(
+        1.0, gt=0, le=3600, description="seconds before a failed task's first retry (doubles)"
+    )
     task_timeout: float = Field(300.0, gt=0, description="seconds a task may run")
     claim_idle: float = Field(
         30.0, gt=0, description="seconds before a dead worker's tasks are reclaimed"
@@ -100,6 +103,11 @@ class Settings(BaseSettings):
         None, description="bearer token the manager's mutating routes require"
     )
     max_body: int = Field(1 << 20, ge=1024, description="largest request body in bytes")
+    allowed_tasks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="task names the manager and submit accept besides the builtin ones "
+        "(space or comma separated; '*' accepts any well-formed name)",
+    )
     local_workers: int = Field(
         3, ge=0, le=64, description="worker processes the panel starts on the embedded broker"
     )
@@ -120,6 +128,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("allowed_tasks", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part for part in value.replace(",", " ").split() if part]
+        return value
 
     @field_validator("tasks_module", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ encoded by :mod:`backend.protocol` and :mod:`backend.state`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
 from backend import keys
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 DEAD_LETTER_MAXLEN = 100_000
 WORKER_FORGET_AFTER = 3600.0
 """Seconds an offline worker stays listed before it is forgotten."""
+SUBSCRIBE_TIMEOUT = 5.0
+"""Seconds :func:`subscribe_updates` waits for the server to confirm."""
 SUBMIT_SOURCE = "manager"
 """The ``worker`` a pending update names, as the Go manager's does."""
 
@@ -167,26 +171,55 @@ class TaskStore:
 
     # -- task state ------------------------------------------------------------------
 
-    async def record(self, changes: Iterable[tuple[TaskState, StatusUpdate]]) -> None:
-        """Store each task's new state and publish its update, in one round trip."""
-        latest: dict[str, str] = {}
+    async def record(
+        self,
+        changes: Iterable[tuple[TaskState, StatusUpdate]],
+        *,
+        ack: Sequence[bytes | str] = (),
+    ) -> None:
+        """Store each task's new state and publish its update, in one round trip.
+
+        ``ack``: stream entry ids whose outcome this records; they are acknowledged
+        in the same pipeline, after the states are written (at-least-once).
+        """
+        latest: dict[str, TaskState] = {}
         finished: Counter[str] = Counter()
         async with self.redis.pipeline(transaction=False) as pipe:
             for state, update in changes:
-                latest[state.id] = encode_state(state)
+                latest[state.id] = state
                 pipe.publish(keys.UPDATES_CHANNEL, encode_update(update))
                 if update.status.terminal:
                     finished[update.status.value] += 1
-            if not latest:
+                elif update.status is TaskStatus.RETRYING:
+                    finished["retried"] += 1
+            if not latest and not ack:
                 return
-            pipe.hset(keys.TASK_STATES, mapping=latest)
+            if latest:
+                encoded = {task_id: encode_state(state) for task_id, state in latest.items()}
+                pipe.hset(keys.TASK_STATES, mapping=encoded)
             for status, count in finished.items():
                 pipe.hincrby(keys.COUNTERS, status, count)
+            if ack:
+                pipe.xack(keys.TASK_STREAM, keys.WORKER_GROUP, *ack)
             await pipe.execute()
 
     async def get(self, task_id: str) -> TaskState | None:
         raw = await self.redis.hget(keys.TASK_STATES, task_id)
         return None if raw is None else decode_state(raw)
+
+    async def get_many(self, task_ids: Sequence[str]) -> list[TaskState]:
+        """The recorded states of ``task_ids``, in that order; unknown ids are left out."""
+        if not task_ids:
+            return []
+        states = []
+        for raw in await self.redis.hmget(keys.TASK_STATES, list(task_ids)):
+            if raw is None:
+                continue
+            try:
+                states.append(decode_state(raw))
+            except ProtocolError as exc:
+                log.warning("skipping a recorded state: %s", exc)
+        return states
 
     async def snapshot(self, batch: int = 5000) -> AsyncIterator[list[TaskState]]:
         """Every recorded task state, in batches (HSCAN: Redis is never blocked long)."""
@@ -314,6 +347,24 @@ async def status_updates(redis: aioredis.Redis) -> AsyncIterator[StatusUpdate]:
                 log.warning("ignoring a status update: %s", exc)
     finally:
         await pubsub.aclose()
+
+
+async def subscribe_updates(redis: aioredis.Redis) -> PubSub:
+    """A pub/sub on ``task_updates`` that the server has confirmed: every update
+    published after this returns is delivered. Subscribe with it *before* reading a
+    snapshot, so snapshot + live has no gap. Read with ``pubsub.listen()`` and keep
+    messages whose ``type`` is ``"message"``; close with ``aclose()``."""
+    pubsub = redis.pubsub()
+    try:
+        await pubsub.subscribe(keys.UPDATES_CHANNEL)
+        async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+            while True:
+                message = await pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT)
+                if message is not None and message.get("type") == "subscribe":
+                    return pubsub
+    except BaseException:
+        await pubsub.aclose()
+        raise
 
 
 def summarise(states: Iterable[TaskState]) -> dict[str, Any]:

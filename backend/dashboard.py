@@ -1,0 +1,277 @@
+"""``distritask dashboard``: live status over WebSocket, as the original Go bridge.
+
+Listens on ``HOST:PORT`` (default 127.0.0.1:8081), path ``/ws``, any origin. Every
+message on ``task_updates`` is forwarded verbatim, as a text frame, to every client.
+
+What a client receives, in this order:
+
+1. the snapshot: the current state of the newest :data:`SNAPSHOT_SIZE` tasks, oldest
+   first, each as a status update (``{"id","status","time","worker","message",…}``,
+   the shape the original page reads);
+2. the updates this process relayed in the :data:`REPLAY_SECONDS` before the client
+   connected, in arrival order (they cover an update published just before its
+   state was written, so the snapshot cannot miss it);
+3. every update relayed from then on, in arrival order.
+
+The client is registered (its live queue started) *before* the snapshot is read, and
+the process is subscribed before it accepts clients, so there is no gap: at worst a
+duplicate, and the last message about a task is always its latest state. Clients
+that order by ``(attempt, seq)`` (ours) drop the duplicates.
+
+A client whose send queue fills up (:data:`SEND_QUEUE` messages behind) is closed
+with code 1013 rather than slowing the others. When the broker goes away the bridge
+says so once, reconnects with backoff, and sends every client a fresh snapshot.
+Implemented on the ``websockets`` asyncio server: one purpose, no HTTP framework
+needed, and a connection dropped during its opening handshake is closed quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import http
+import logging
+import signal
+import sys
+import time
+from collections import deque
+
+import redis.asyncio as aioredis
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from backend import connection, keys
+from backend.config import Settings, add_setting_flags
+from backend.protocol import StatusUpdate, encode_update
+from backend.state import TaskState
+from backend.store import TaskStore, subscribe_updates
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8081
+PATH = "/ws"
+SNAPSHOT_SIZE = 200
+"""Tasks whose state a client receives on connect (the original page shows 12)."""
+REPLAY_SECONDS = 2.0
+SEND_QUEUE = 1000
+"""Messages a client may fall behind before it is dropped."""
+SLOW = 1013  # "try again later"
+
+
+class Client:
+    """One connected page: a bounded queue of messages and the task sending them."""
+
+    def __init__(self, ws: ServerConnection, queue_size: int = SEND_QUEUE) -> None:
+        self.ws = ws
+        self.queue: asyncio.Queue[str] = asyncio.Queue(queue_size)
+
+    async def pump(self, first: list[str]) -> None:
+        """Send ``first``, then whatever is queued, until the connection closes."""
+        with contextlib.suppress(ConnectionClosed):
+            for message in first:
+                await self.ws.send(message)
+            while True:
+                await self.ws.send(await self.queue.get())
+
+
+class Hub:
+    """The connected clients, and the updates relayed in the last few seconds."""
+
+    def __init__(self, queue_size: int = SEND_QUEUE) -> None:
+        self.queue_size = queue_size
+        self.clients: set[Client] = set()
+        self.recent: deque[tuple[float, str]] = deque(maxlen=SEND_QUEUE)
+        self.subscribed = asyncio.Event()
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def join(self, client: Client) -> list[str]:
+        """Register ``client``; the updates relayed just before (to replay after the
+        snapshot). Nothing awaits in between, so nothing falls between the two."""
+        self.clients.add(client)
+        horizon = time.monotonic() - REPLAY_SECONDS
+        return [message for at, message in self.recent if at >= horizon]
+
+    def leave(self, client: Client) -> None:
+        self.clients.discard(client)
+
+    def broadcast(self, message: str) -> None:
+        self.recent.append((time.monotonic(), message))
+        for client in list(self.clients):
+            self.offer(client, message)
+
+    def offer(self, client: Client, message: str) -> None:
+        try:
+            client.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.drop(client)
+
+    def drop(self, client: Client) -> None:
+        """Close a client that cannot keep up, without waiting for it."""
+        if client not in self.clients:
+            return
+        self.clients.discard(client)
+        log.warning("dropping a client %s behind: too slow", client.queue.qsize())
+        task = asyncio.create_task(client.ws.close(SLOW, "too slow; reconnect"))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+
+async def snapshot(store: TaskStore, size: int = SNAPSHOT_SIZE) -> list[str]:
+    """The newest ``size`` tasks' states, oldest first, as status update JSON."""
+    ids = [_text(i) for i in await store.redis.zrevrange(keys.TASK_INDEX, 0, size - 1)]
+    states = await store.get_many(ids[::-1])
+    return [encode_update(as_update(state)) for state in states]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+
+
+def as_update(state: TaskState) -> StatusUpdate:
+    """A task's state in the shape of the status update that would lead to it."""
+    return StatusUpdate(
+        id=state.id,
+        status=state.status,
+        time=state.time,
+        worker=state.worker,
+        message=state.message,
+        progress=state.progress,
+        ts=state.updated,
+        attempt=state.attempt,
+        seq=state.seq,
+        name=state.name,
+        error=state.error,
+    )
+
+
+async def resync(store: TaskStore, hub: Hub) -> None:
+    """After an outage (updates may be lost): a fresh snapshot to every client."""
+    fresh = await snapshot(store)
+    log.info("resyncing %d client(s) with %d task states", len(hub.clients), len(fresh))
+    for client in list(hub.clients):
+        for message in fresh:
+            hub.offer(client, message)
+
+
+async def relay(listener: aioredis.Redis, store: TaskStore, hub: Hub) -> None:
+    """Forward every update to every client until cancelled; survive broker restarts
+    (say so once, retry with backoff, then send every client a fresh snapshot)."""
+    lost = False
+    async for _ in connection.retry_delays():
+        try:
+            pubsub = await subscribe_updates(listener)
+            try:
+                if lost:
+                    log.info("broker reachable again")
+                    await resync(store, hub)
+                    lost = False
+                hub.subscribed.set()
+                async for message in pubsub.listen():
+                    kind = message.get("type")
+                    if kind == "message":
+                        hub.broadcast(_text(message["data"]))
+                    elif kind == "subscribe":  # redis-py reconnected by itself
+                        log.info("reconnected to the broker")
+                        await resync(store, hub)
+            finally:
+                await pubsub.aclose()
+        except connection.BROKER_DOWN as exc:
+            if not lost:
+                log.warning("lost the broker (%s); retrying with backoff", exc)
+                lost = True
+
+
+def _route(ws: ServerConnection, request: Request) -> Response | None:
+    if request.path == PATH:
+        return None
+    if request.path == "/health":
+        return ws.respond(http.HTTPStatus.OK, "ok\n")
+    return ws.respond(http.HTTPStatus.NOT_FOUND, f"not found; the WebSocket is at {PATH}\n")
+
+
+async def handle(ws: ServerConnection, store: TaskStore, hub: Hub) -> None:
+    client = Client(ws, hub.queue_size)
+    replay = hub.join(client)
+    try:
+        try:
+            first = await snapshot(store)
+        except connection.BROKER_DOWN as exc:
+            log.warning("no snapshot for a new client: broker unavailable (%s)", exc)
+            first = []
+        sender = asyncio.create_task(client.pump(first + replay))
+        try:
+            async for _ in ws:  # the page sends nothing; read to notice it closing
+                pass
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+    finally:
+        hub.leave(client)
+
+
+async def serve_dashboard(
+    settings: Settings, redis_url: str, stop: asyncio.Event, hub: Hub | None = None
+) -> None:
+    """Serve until ``stop`` is set (``hub``: to look at the clients from outside)."""
+    redis = connection.client(redis_url)
+    listener = connection.client(redis_url, timeout=None)
+    store = TaskStore(redis, retention=settings.retention)
+    hub = hub or Hub()
+    relaying = asyncio.create_task(relay(listener, store, hub), name="relay")
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5.0):
+                await hub.subscribed.wait()
+        port = settings.port or DEFAULT_PORT
+        async with serve(
+            lambda ws: handle(ws, store, hub),
+            settings.host,
+            port,
+            process_request=_route,
+            close_timeout=2.0,
+        ):
+            log.info("dashboard on ws://%s:%d%s", settings.host, port, PATH)
+            await stop.wait()
+    finally:
+        relaying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relaying
+        await listener.aclose()
+        await redis.aclose()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_setting_flags(parser, "host", "port", "data_dir", "broker_port")
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM."""
+    from backend.broker import resolve
+
+    url, embedded = resolve(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await serve_dashboard(settings, url, stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        print(f"distritask dashboard: cannot listen: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    from backend.cli import main
+
+    sys.exit(main(["dashboard", *sys.argv[1:]]))

@@ -1,0 +1,68 @@
+"""``distritask manager``: the HTTP API to submit and inspect tasks (FastAPI + uvicorn).
+
+Listens on ``HOST:PORT`` (default 127.0.0.1:8080). Routes: ``POST /submit``,
+``GET /tasks``, ``GET /tasks/{id}``, ``POST /tasks/{id}/cancel``,
+``POST /tasks/{id}/retry``, ``GET /workers``, ``GET /stats``, ``GET /health``,
+``GET /metrics``, and the OpenAPI schema (``/openapi.json``, ``/docs``). With no
+``REDIS_URL`` it starts (or joins) the embedded server. ``DISTRITASK_API_TOKEN``
+(environment only, so it never shows in a process list) guards the ``POST`` routes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from types import FrameType
+
+from backend.config import Settings, add_setting_flags
+
+DEFAULT_PORT = 8080
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_setting_flags(
+        parser,
+        "host",
+        "port",
+        "allowed_origin",
+        "allowed_tasks",
+        "max_body",
+        "max_retries",
+        "retention",
+        "data_dir",
+        "broker_port",
+    )
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM (uvicorn turns both into a graceful stop)."""
+    import uvicorn
+
+    from backend.broker import resolve
+    from backend.manager.app import create_app
+
+    url, embedded = resolve(settings)
+    try:
+        config = uvicorn.Config(
+            create_app(settings, url),
+            host=settings.host,
+            port=settings.port or DEFAULT_PORT,
+            log_level=settings.log_level.lower(),
+        )
+        server = uvicorn.Server(config)
+        # uvicorn re-raises the signal that stopped it once it has shut down; with
+        # these handlers that ends here, so the embedded server below is stopped too.
+        previous = {sig: signal.signal(sig, _noted) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            server.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 0 if server.started else 1
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _noted(signum: int, frame: FrameType | None) -> None:
+    """A stop signal re-raised after the graceful shutdown: nothing left to do."""

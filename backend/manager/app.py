@@ -1,0 +1,84 @@
+"""The manager's ASGI app: :func:`create_app` wires settings, Redis, routes, limits.
+
+Middleware, outermost first: CORS (as the original: ``ALLOWED_ORIGIN``, preflight
+answered, also on error answers), request metrics, the body size limit. The
+lifespan opens the Redis clients and the :class:`~backend.store.TaskStore`,
+creates the worker group, and keeps the task view (:mod:`.board`) current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from backend import __version__, connection
+from backend.config import Settings
+from backend.manager import errors
+from backend.manager.board import Board, follow
+from backend.manager.limits import BodyLimit
+from backend.manager.metrics import Metrics, RequestMetrics
+from backend.manager.names import TaskNames
+from backend.manager.routes import cluster, tasks
+from backend.manager.services import Services
+from backend.store import TaskStore
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Submit tasks to a Distritask cluster and watch it. `POST /submit` with no body or `{}`
+queues one `deploy_node` task, as the original Go manager did. When the manager has
+a `DISTRITASK_API_TOKEN`, `POST` routes need it as a bearer token. Errors are JSON:
+`{"error": "..."}`."""
+
+
+def create_app(settings: Settings, redis_url: str) -> FastAPI:
+    """The manager for the broker at ``redis_url``."""
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = connection.client(redis_url)
+        listener = connection.client(redis_url, timeout=None)
+        store = TaskStore(redis, retention=settings.retention)
+        board = Board(settings.retention)
+        app.state.services = Services(
+            settings, redis_url, store, board, TaskNames(settings.allowed_tasks), metrics
+        )
+        try:
+            await store.ensure_group()
+        except connection.BROKER_DOWN as exc:
+            log.warning(
+                "broker %s unreachable (%s); serving anyway, /health answers 503 until it is",
+                connection.describe(redis_url),
+                exc,
+            )
+        follower = asyncio.create_task(follow(listener, store, board), name="task-view")
+        try:
+            yield
+        finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+            await listener.aclose()
+            await redis.aclose()
+
+    app = FastAPI(
+        title="Distritask manager", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    errors.install(app)
+    app.include_router(tasks.router)
+    app.include_router(cluster.router)
+    app.add_middleware(BodyLimit, max_body=settings.max_body)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[settings.allowed_origin],
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Content-Type", "Authorization"],
+    )
+    return app

@@ -1,0 +1,150 @@
+"""Submitting tasks and looking at them: ``/submit`` and ``/tasks``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+
+from backend.manager.auth import Authorized
+from backend.manager.schemas import (
+    SUBMIT_BODY,
+    ErrorResponse,
+    SubmitRequest,
+    SubmitResponse,
+    TaskPage,
+    parse_submit,
+)
+from backend.manager.services import Svc
+from backend.protocol import Task, TaskStatus
+from backend.state import TaskState
+
+router = APIRouter(tags=["tasks"])
+
+RETRYABLE = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED})
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 404, 409, 413, 422, 503)
+}
+TaskId = Annotated[str, Path(min_length=1, max_length=200, description="the task's id")]
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+@router.post(
+    "/submit",
+    openapi_extra=SUBMIT_BODY,
+    response_model=SubmitResponse,
+    response_model_exclude_none=True,
+    dependencies=[Authorized],
+    responses=_ERRORS,
+    summary="Queue tasks (no body or {}: one deploy_node, as the original)",
+)
+async def submit(svc: Svc, raw: Annotated[bytes, Depends(_raw_body)]) -> SubmitResponse:
+    """The body is read as JSON whatever its ``Content-Type`` (``curl -d`` sends a
+    form type); an empty body is the same as ``{}``. With task fields, the answer
+    also lists every queued id."""
+    body = parse_submit(raw)
+    request = body or SubmitRequest()
+    problem = svc.names.problem(request.name)
+    if problem is not None:
+        raise HTTPException(422, f"body.name: {problem}")
+    retries = svc.settings.max_retries if request.max_retries is None else request.max_retries
+    tasks = [
+        Task(
+            name=request.name,
+            payload=request.payload,
+            max_retries=retries,
+            timeout=request.timeout,
+        )
+        for _ in range(request.count)
+    ]
+    states = await svc.store.submit(tasks)
+    svc.board.load(states)  # a GET /tasks right after shows them
+    ids = [state.id for state in states]
+    detailed = body is not None and bool(body.model_fields_set)
+    return SubmitResponse(id=ids[0], ids=ids if detailed else None)
+
+
+@router.get(
+    "/tasks",
+    response_model=TaskPage,
+    response_model_exclude_none=True,
+    response_model_exclude={"tasks": {"__all__": {"history"}}},
+    responses=_ERRORS,
+    summary="List tasks",
+)
+async def list_tasks(
+    svc: Svc,
+    status: TaskStatus | None = None,
+    worker: Annotated[str | None, Query(max_length=200)] = None,
+    name: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> dict[str, Any]:
+    """Tasks matching every filter given, newest first, a page at a time (without
+    their history: ``GET /tasks/{id}`` has it)."""
+    total, ids = svc.board.select(
+        status=status, worker=worker, name=name, offset=offset, limit=limit
+    )
+    states = await svc.store.get_many(ids)
+    return {"total": total, "offset": offset, "limit": limit, "tasks": states}
+
+
+@router.get(
+    "/tasks/{task_id}",
+    response_model=TaskState,
+    response_model_exclude_none=True,
+    responses=_ERRORS,
+    summary="One task's state and its status history",
+)
+async def get_task(svc: Svc, task_id: TaskId) -> TaskState:
+    return await _known(svc, task_id)
+
+
+@router.post(
+    "/tasks/{task_id}/cancel",
+    status_code=202,
+    response_model=TaskState,
+    response_model_exclude_none=True,
+    dependencies=[Authorized],
+    responses=_ERRORS,
+    summary="Cancel a task (a queued one at once, a running one is interrupted)",
+)
+async def cancel_task(svc: Svc, task_id: TaskId) -> TaskState:
+    state = await _known(svc, task_id)
+    if state.status.terminal:
+        raise HTTPException(409, f"task {task_id} is already {state.status.value}")
+    cancelled = await svc.store.request_cancel(task_id) or state
+    svc.board.load([cancelled])
+    return cancelled
+
+
+@router.post(
+    "/tasks/{task_id}/retry",
+    status_code=202,
+    response_model=TaskState,
+    response_model_exclude_none=True,
+    dependencies=[Authorized],
+    responses=_ERRORS,
+    summary="Queue a failed or cancelled task again, as a new attempt",
+)
+async def retry_task(svc: Svc, task_id: TaskId) -> TaskState:
+    state = await _known(svc, task_id)
+    if state.status not in RETRYABLE:
+        raise HTTPException(
+            409,
+            f"task {task_id} is {state.status.value}; only failed or cancelled tasks "
+            "can be retried",
+        )
+    queued = await svc.store.requeue(state)
+    svc.board.load([queued])
+    return queued
+
+
+async def _known(svc: Svc, task_id: str) -> TaskState:
+    state = await svc.store.get(task_id)
+    if state is None:
+        raise HTTPException(404, f"no task {task_id!r}")
+    return state

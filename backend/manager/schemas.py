@@ -1,0 +1,103 @@
+"""The manager's request and response bodies (they make the OpenAPI schema)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import HTTPException
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from backend.manager.names import NAME_PATTERN
+from backend.protocol import DEFAULT_TASK, WorkerInfo
+from backend.state import TaskState
+
+ENQUEUED = "Task enqueued successfully!"
+"""The Go manager's answer, kept word for word."""
+MAX_COUNT = 1000
+
+
+class SubmitRequest(BaseModel):
+    """Tasks to queue. Every field is optional: ``{}`` queues one ``deploy_node``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(DEFAULT_TASK, pattern=NAME_PATTERN, description="handler to run")
+    payload: Any = Field(None, description="any JSON, handed to the handler")
+    max_retries: int | None = Field(
+        None, ge=0, le=100, description="retries after a failure (default: the setting)"
+    )
+    count: int = Field(1, ge=1, le=MAX_COUNT, description="how many such tasks to queue")
+    timeout: float | None = Field(
+        None, gt=0, le=86_400, description="seconds a run may take (default: the worker's)"
+    )
+
+
+SUBMIT_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": SubmitRequest.model_json_schema()}},
+    }
+}
+"""The OpenAPI description of ``POST /submit``'s body, which the route reads itself."""
+
+
+def parse_submit(raw: bytes) -> SubmitRequest | None:
+    """The submit request in ``raw`` (JSON), ``None`` for an empty body; a body that is
+    not JSON is a 400, one that does not validate a 422 naming the field."""
+    if not raw.strip():
+        return None
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, f"malformed JSON body: {exc}") from None
+    try:
+        return SubmitRequest.model_validate(data)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        raise RequestValidationError(errors) from None
+
+
+class SubmitResponse(BaseModel):
+    id: str = Field(description="the (first) queued task's id")
+    message: str = ENQUEUED
+    ids: list[str] | None = Field(None, description="every queued id (when a body was given)")
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="what was wrong, for people")
+    detail: Any = Field(None, description="the validation errors, when there are any")
+
+
+class TaskPage(BaseModel):
+    total: int = Field(description="tasks matching the filters")
+    offset: int
+    limit: int
+    tasks: list[TaskState] = Field(description="newest first, without their history")
+
+
+class WorkerList(BaseModel):
+    workers: list[WorkerInfo]
+
+
+class Health(BaseModel):
+    status: str
+    broker: str
+    error: str | None = None
+
+
+class Stats(BaseModel):
+    tasks: dict[str, int] = Field(description="retained tasks by current status")
+    retained: int = Field(description="tasks whose state is kept")
+    complete: bool = Field(description="false while the task view is still loading")
+    totals: dict[str, int] = Field(
+        description="all-time counters: submitted, completed, failed, cancelled, …"
+    )
+    queue: dict[str, int] = Field(
+        description="stream length, lag (not yet delivered), pending (delivered, unacked)"
+    )
+    workers: dict[str, int] = Field(description="online and listed workers")
+    last_minute: dict[str, Any] = Field(
+        description="finished counts, throughput (completed/s), latency (s) of completed"
+    )

@@ -1,0 +1,32 @@
+"""What the routes work with, built by the app's lifespan and found on ``app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from backend.config import Settings
+from backend.manager.board import Board
+from backend.manager.metrics import Metrics
+from backend.manager.names import TaskNames
+from backend.store import TaskStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis_url: str
+    store: TaskStore
+    board: Board
+    names: TaskNames
+    metrics: Metrics
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+Svc = Annotated[Services, Depends(services)]

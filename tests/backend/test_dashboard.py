@@ -1,0 +1,204 @@
+"""The dashboard bridge: real WebSocket clients against a real server on a free port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from websockets.asyncio.client import ClientConnection, connect
+
+from backend import keys
+from backend.broker import EmbeddedBroker
+from backend.config import load_settings
+from backend.dashboard import Hub, serve_dashboard
+from backend.protocol import Task, TaskStatus, make_update
+from backend.store import TaskStore
+
+Dashboard = Callable[..., Any]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def dashboard(redis_url: str) -> AsyncIterator[tuple[str, Hub]]:
+    """A running dashboard: its ``ws://`` URL and its hub."""
+    port, stop, hub = free_port(), asyncio.Event(), Hub(queue_size=50)
+    settings = load_settings(redis_url=redis_url, port=port)
+    serving = asyncio.create_task(serve_dashboard(settings, redis_url, stop, hub))
+    url = f"ws://127.0.0.1:{port}/ws"
+    async with asyncio.timeout(10):
+        while True:  # until it accepts connections
+            with contextlib.suppress(OSError):
+                async with connect(url):
+                    break
+            await asyncio.sleep(0.02)
+    yield url, hub
+    stop.set()
+    await serving
+
+
+async def until(condition: Callable[[], object], within: float = 10.0) -> None:
+    """Wait for ``condition`` to hold (polled), at most ``within`` seconds."""
+    async with asyncio.timeout(within):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.02)
+
+
+async def receive(ws: ClientConnection, count: int) -> list[dict[str, Any]]:
+    async with asyncio.timeout(10):
+        return [json.loads(await ws.recv()) for _ in range(count)]
+
+
+async def test_a_new_client_first_gets_recent_states_oldest_first(
+    dashboard: tuple[str, Hub], store: TaskStore
+) -> None:
+    states = [
+        (await store.submit([Task(name="noop", created_at=1000.0 + i)]))[0]  # type: ignore[arg-type]
+        for i in range(3)
+    ]
+    update = make_update(states[1].id, TaskStatus.PROCESSING, worker="w1", seq=1, attempt=1)
+    states[1].apply(update)
+    await store.record([(states[1], update)])
+    async with connect(dashboard[0]) as ws:
+        got = await receive(ws, 3)
+    assert [m["id"] for m in got] == [s.id for s in states]
+    assert [m["status"] for m in got] == ["pending", "processing", "pending"]
+    assert got[1]["worker"] == "w1" and set(got[1]) >= {"id", "status", "time", "worker", "message"}
+
+
+async def test_every_update_reaches_every_client_verbatim(
+    dashboard: tuple[str, Hub], aredis: aioredis.Redis
+) -> None:
+    go_message = (
+        '{"id":"abc","status":"completed","time":"12:00:00","worker":"worker-1",'
+        '"message":"Task execution finalized successfully"}'
+    )
+    async with connect(dashboard[0]) as first, connect(dashboard[0]) as second:
+        await aredis.publish(keys.UPDATES_CHANNEL, go_message)
+        await aredis.publish(keys.UPDATES_CHANNEL, "not json at all")
+        for ws in (first, second):
+            async with asyncio.timeout(10):
+                assert await ws.recv() == go_message
+                assert await ws.recv() == "not json at all"
+
+
+async def test_snapshot_and_live_leave_no_gap(dashboard: tuple[str, Hub], store: TaskStore) -> None:
+    """Clients connecting while a task changes fast all end on its latest state."""
+    [state] = await store.submit([Task(name="noop")])
+    connected = asyncio.Event()
+
+    async def keep_updating() -> None:
+        for _ in range(1000):
+            update = make_update(
+                state.id, TaskStatus.PROCESSING, worker="w", attempt=1, seq=state.seq + 1
+            )
+            state.apply(update)
+            await store.record([(state, update)])
+            if connected.is_set():
+                return
+
+    for _ in range(5):
+        connected.clear()
+        producer = asyncio.create_task(keep_updating())
+        # max_queue=None: the client reads everything, so it closes without delay
+        async with connect(dashboard[0], max_queue=None) as ws:
+            connected.set()
+            await producer
+            async with asyncio.timeout(10):
+                while True:
+                    message = json.loads(await ws.recv())
+                    if message["id"] == state.id and message["seq"] == state.seq:
+                        break
+
+
+async def test_a_slow_client_is_dropped_without_slowing_the_others(
+    dashboard: tuple[str, Hub], aredis: aioredis.Redis
+) -> None:
+    url, hub = dashboard
+    noise = os.urandom(16_000).hex()  # incompressible: fills the slow client's buffers
+    big = json.dumps({"id": "x", "status": "processing", "message": noise})
+    async with (
+        connect(url, max_queue=1, compression=None, close_timeout=1) as slow,
+        connect(url, max_queue=None, compression=None) as fast,
+    ):
+        await until(lambda: len(hub.clients) == 2)
+        sent = 0
+        async with asyncio.timeout(30):
+            while len(hub.clients) == 2:  # the slow one reads one message, then no more
+                await aredis.publish(keys.UPDATES_CHANNEL, big)
+                sent += 1
+            await aredis.publish(keys.UPDATES_CHANNEL, "last")
+            received = 0
+            while await fast.recv() != "last":
+                received += 1
+        assert received == sent
+        assert slow.close_code in (None, 1013, 1006)
+
+
+async def test_a_connection_dropped_in_its_handshake_is_quiet(
+    dashboard: tuple[str, Hub], caplog: pytest.LogCaptureFixture, aredis: aioredis.Redis
+) -> None:
+    url = dashboard[0]
+    port = int(url.split(":")[2].split("/")[0])
+    caplog.set_level(logging.INFO)
+    for payload in (b"", b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"):
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(payload)
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+    async with connect(url) as ws:  # still serving
+        await aredis.publish(keys.UPDATES_CHANNEL, "after")
+        async with asyncio.timeout(10):
+            assert await ws.recv() == "after"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+
+
+async def test_it_survives_the_broker_restarting(
+    dashboard: tuple[str, Hub],
+    broker: EmbeddedBroker,
+    store: TaskStore,
+    redis_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="backend.dashboard")
+    [state] = await store.submit([Task(name="noop")])
+
+    def said(text: str) -> int:
+        return sum(text in r.getMessage() for r in caplog.records)
+
+    async with connect(dashboard[0], max_queue=None) as ws:
+        assert (await receive(ws, 1))[0]["id"] == state.id  # the snapshot
+        broker.stop()
+        await until(lambda: said("lost the broker"), within=20)
+        broker.start()
+        client = aioredis.from_url(redis_url)
+        try:
+            async with asyncio.timeout(30):
+                resynced = False
+                while True:  # until the bridge is back and relays again
+                    await client.publish(keys.UPDATES_CHANNEL, "back")
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(0.3):
+                            message = await ws.recv()
+                            resynced = resynced or state.id in message
+                            if message == "back":
+                                break
+        finally:
+            await client.aclose()
+    assert said("lost the broker") == 1
+    assert resynced, "no fresh snapshot after the outage"

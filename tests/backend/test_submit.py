@@ -1,0 +1,107 @@
+"""``distritask submit``: queue through Redis, print the ids, ``--wait`` for the end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import pytest
+import redis
+
+from backend import keys
+from backend.cli import main
+from backend.protocol import TaskStatus, decode_task, make_update
+from backend.store import TaskStore
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    return redis_url
+
+
+def test_prints_one_id_per_queued_task(
+    env: str, sync_redis: redis.Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["submit", "--name", "sleep", "--payload", '{"seconds": 1}', "--count", "3"])
+    assert code == 0
+    ids = capsys.readouterr().out.split()
+    entries = sync_redis.xrange(keys.TASK_STREAM)
+    tasks = [decode_task(fields[keys.TASK_FIELD.encode()]) for _, fields in entries]
+    assert [t.id for t in tasks] == ids and len(ids) == 3
+    assert {(t.name, str(t.payload)) for t in tasks} == {("sleep", "{'seconds': 1}")}
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--payload", "{nope"], "--payload: not valid JSON"),
+        (["--name", "deploy_nod"], "unknown task name 'deploy_nod'"),
+        (["--count", "0"], "--count: must be a whole number"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_clear_message(
+    env: str,
+    sync_redis: redis.Redis,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    says: str,
+) -> None:
+    assert exit_code(["submit", *args]) == 2
+    assert says in capsys.readouterr().err
+    assert sync_redis.xlen(keys.TASK_STREAM) == 0
+
+
+def exit_code(argv: list[str]) -> int:
+    """What ``distritask <argv>`` exits with (argparse errors raise SystemExit)."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+async def test_wait_shows_progress_and_fails_when_a_task_failed(
+    redis_url: str, store: TaskStore
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "backend.cli",
+        "submit",
+        "--name",
+        "noop",
+        "--count",
+        "3",
+        "--wait",
+        "--timeout",
+        "60",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "REDIS_URL": redis_url},
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(30):
+            ids = [(await process.stdout.readline()).decode().strip() for _ in range(3)]
+        for task_id, outcome in zip(ids, ["completed", "completed", "failed"], strict=True):
+            state = await store.get(task_id)
+            assert state is not None
+            changes = []
+            for seq, status in enumerate((TaskStatus.PROCESSING, TaskStatus(outcome)), start=1):
+                update = make_update(task_id, status, worker="w", attempt=1, seq=seq)
+                state.apply(update)
+                changes.append((state, update))
+            await store.record(changes)
+        async with asyncio.timeout(30):
+            _, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 1
+    text = err.decode()
+    assert "3/3 finished, 1 failed" in text
+    assert "2 completed, 1 failed" in text
