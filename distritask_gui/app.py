@@ -1,16 +1,115 @@
-"""Placeholder until the control panel lands: a minimal window."""
+"""The control panel's entry point: ``distritask`` (or ``python -m distritask_gui``).
+
+One QApplication runs one asyncio loop through qasync. With no broker configured
+(``REDIS_URL``, ``--redis-url`` or the URL saved in Settings) the panel starts the
+local cluster (embedded broker + ``--local-workers`` worker processes) and stops it on
+exit. SIGTERM and SIGINT close the window, which ends the run cleanly: the bridge is
+stopped, then the workers, then the broker.
+
+``--self-test`` and ``--screenshot PATH`` run offscreen, on a throw-away data directory
+and a free port unless ``--data-dir`` is given, and exit when done (see
+:mod:`distritask_gui.automation`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
 
 from backend.config import Settings
 
+ORGANIZATION = "Distritask"
+APPLICATION = "distritask"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
+    """Open the panel (or run ``--self-test`` / ``--screenshot``); the exit status."""
+    headless = bool(getattr(args, "self_test", False) or getattr(args, "screenshot", None))
+    if headless:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    import qasync
 
-    app = QApplication([])
-    label = QLabel("Distritask control panel: coming soon")
-    label.show()
-    return app.exec()
+    app = make_app()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            return int(loop.run_until_complete(_main(settings, args, headless)))
+    finally:
+        asyncio.set_event_loop(None)
+
+
+def _free_port() -> int:
+    """A port nobody listens on now: a throw-away cluster never takes a well-known one
+    (where workers of an earlier cluster may still be trying to reconnect)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_app() -> QApplication:
+    """The QApplication, named for QSettings and styled."""
+    from distritask_gui import theme
+
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("Distritask")
+    app.setQuitOnLastWindowClosed(False)  # the run ends through MainWindow.closed
+    app.setStyleSheet(theme.stylesheet())
+    app.setWindowIcon(theme.app_icon())
+    return app
+
+
+async def _main(settings: Settings, args: argparse.Namespace, headless: bool) -> int:
+    from distritask_gui import automation
+    from distritask_gui.bridge import Bridge
+    from distritask_gui.local_cluster import LocalCluster
+    from distritask_gui.settings_dialog import saved_url
+    from distritask_gui.window import MainWindow
+
+    loop = asyncio.get_running_loop()
+    with contextlib.ExitStack() as stack:
+        url = settings.redis_url or (None if headless else saved_url())
+        if url is None:
+            if headless and "data_dir" not in vars(args):
+                temp = stack.enter_context(tempfile.TemporaryDirectory(prefix="distritask-"))
+                port = settings.broker_port or _free_port()
+                settings = settings.model_copy(update={"data_dir": Path(temp), "broker_port": port})
+            cluster = LocalCluster(
+                settings, workers=max(1, settings.local_workers) if headless else None
+            )
+            stack.callback(cluster.stop)
+            url = cluster.start()
+        bridge = Bridge(url)
+        window = MainWindow(bridge)
+        closed = asyncio.Event()
+        window.closed.connect(closed.set)
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, window.close)
+            stack.callback(loop.remove_signal_handler, signum)
+        bridge.start()
+        try:
+            if args.self_test:
+                return await automation.self_test(window)
+            if args.screenshot:
+                return await automation.screenshot(window, Path(args.screenshot))
+            window.show()
+            await closed.wait()
+            return 0
+        finally:
+            await bridge.stop()
+            window.hide()
+            window.deleteLater()
+    return 0

@@ -1,0 +1,118 @@
+"""Scripted runs of the real panel: ``--self-test`` and ``--screenshot PATH``.
+
+Both drive the same window, bridge and models as a person would, offscreen, and
+return the process's exit status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from backend.protocol import DEFAULT_TASK, TaskStatus
+from distritask_gui.header import CONNECTED
+from distritask_gui.window import MainWindow
+
+CONNECT_TIMEOUT = 30.0
+SELF_TEST_TASKS = 6
+SELF_TEST_TIMEOUT = 60.0
+SCREENSHOT_SIZE = (1480, 900)
+
+
+async def wait_for(condition: Callable[[], bool], limit: float, what: str) -> None:
+    """Return once ``condition()`` holds; ``TimeoutError(what)`` after ``limit`` s."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.05)
+
+
+async def self_test(window: MainWindow, count: int = SELF_TEST_TASKS) -> int:
+    """Submit ``count`` quick tasks and wait for all of them to complete; exit status."""
+    started = time.monotonic()
+    window.resize(1200, 800)
+    window.show()
+    tasks = window.tasks
+    try:
+        await wait_for(
+            lambda: window.bridge.state == CONNECTED,
+            CONNECT_TIMEOUT,
+            f"a connection to {window.bridge.address}",
+        )
+        states = await window.bridge.submit_tasks("noop", None, count - count // 2)
+        states += await window.bridge.submit_tasks(DEFAULT_TASK, {"seconds": 0.3}, count // 2)
+        ids = [s.id for s in states]
+
+        def finished() -> bool:
+            return all((s := tasks.state(i)) is not None and s.status.terminal for i in ids)
+
+        await wait_for(finished, SELF_TEST_TIMEOUT, f"{count} tasks to finish")
+    except TimeoutError as exc:
+        print(
+            f"self-test failed: timed out waiting for {exc} ({_summary(window)})", file=sys.stderr
+        )
+        return 1
+    bad = [
+        s for i in ids if (s := tasks.state(i)) is not None and s.status is not TaskStatus.COMPLETED
+    ]
+    if bad:
+        print(
+            f"self-test failed: task {bad[0].name} #{bad[0].id[:6]} ended {bad[0].status.value}: "
+            f"{bad[0].error or bad[0].message}",
+            file=sys.stderr,
+        )
+        return 1
+    workers = sorted({s.worker for i in ids if (s := tasks.state(i)) is not None})
+    print(
+        f"self-test passed: {count} tasks completed by {', '.join(workers)} "
+        f"in {time.monotonic() - started:.1f} s"
+    )
+    return 0
+
+
+async def screenshot(window: MainWindow, path: Path) -> int:
+    """Run a short demo, render the window mid-run into ``path``; exit status."""
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    bridge, tasks = window.bridge, window.tasks
+    try:
+        await wait_for(lambda: bridge.state == CONNECTED, CONNECT_TIMEOUT, "a connection")
+        await wait_for(lambda: bool(window.workers.entries()), 20, "the workers' heartbeats")
+        await bridge.submit_tasks(DEFAULT_TASK, {"seconds": 1.0}, 5)
+        await bridge.submit_tasks(
+            "fail", {"message": "node-7: disk quota exceeded"}, 1, max_retries=0
+        )
+        await bridge.submit_tasks(DEFAULT_TASK, {"seconds": 7.0}, 6)
+        await bridge.submit_tasks(DEFAULT_TASK, None, 5)
+
+        def mid_run() -> bool:
+            totals = tasks.totals()
+            running = [s for s in tasks.states() if s.status is TaskStatus.PROCESSING]
+            return (
+                totals[TaskStatus.COMPLETED] >= 5
+                and any(s.progress >= 40 for s in running)
+                and window.footer.rate() > 0
+            )
+
+        await wait_for(mid_run, 30, "the demo to be mid-run")
+    except TimeoutError as exc:
+        print(f"screenshot: gave up waiting for {exc}; rendering as is", file=sys.stderr)
+    tasks.flush()
+    await asyncio.sleep(0.1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(path)):
+        print(f"screenshot: could not write {path}", file=sys.stderr)
+        return 1
+    print(f"screenshot saved to {path}")
+    return 0
+
+
+def _summary(window: MainWindow) -> str:
+    totals = window.tasks.totals()
+    known = ", ".join(f"{n} {s.value}" for s, n in totals.items() if n) or "no tasks seen"
+    workers = sum(1 for e in window.workers.entries() if e.online)
+    return f"{known}; {workers} worker(s) online; broker {window.bridge.state}"

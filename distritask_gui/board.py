@@ -1,0 +1,73 @@
+"""The row of columns: the queue first, then one column per worker, side by side.
+
+Columns follow the worker model: one is added when a worker row appears, and its
+header follows the row's changes. Every column refreshes its counts after each batch
+the task model applies.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QWidget
+
+from distritask_gui import theme
+from distritask_gui.task_model import QUEUE, TaskModel
+from distritask_gui.worker_column import WorkerColumn
+from distritask_gui.worker_model import WorkerModel
+
+
+class Board(QScrollArea):
+    """Scrollable columns; ``task_clicked`` carries a task id."""
+
+    task_clicked = Signal(str)
+
+    def __init__(
+        self, tasks: TaskModel, workers: WorkerModel, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.workers = workers
+        self.setObjectName("board")
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        inner = theme.named(QWidget(), "boardInner")
+        self._row = QHBoxLayout(inner)
+        self._row.setContentsMargins(0, 0, 0, 0)
+        self._row.setSpacing(12)
+        self._row.addStretch(0)
+        self.setWidget(inner)
+        self.columns: dict[str, WorkerColumn] = {}
+        self._add(QUEUE, 0)
+        for row, entry in enumerate(workers.entries()):
+            self._add(entry.name, row + 1).set_entry(entry)
+        workers.rowsInserted.connect(self._workers_inserted)
+        workers.dataChanged.connect(self._workers_changed)
+        tasks.flushed.connect(self.refresh)
+        tasks.columns_seen.connect(workers.ensure)
+
+    def column(self, key: str) -> WorkerColumn | None:
+        return self.columns.get(key)
+
+    def refresh(self) -> None:
+        for column in self.columns.values():
+            column.refresh()
+
+    def _add(self, key: str, position: int) -> WorkerColumn:
+        column = WorkerColumn(key, self.tasks, self.widget())
+        column.task_clicked.connect(self.task_clicked)
+        self.columns[key] = column
+        self._row.insertWidget(position, column, 1)
+        return column
+
+    def _workers_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            entry = self.workers.entries()[row]
+            if entry.name not in self.columns:
+                self._add(entry.name, row + 1).set_entry(entry)
+
+    def _workers_changed(self, first: QModelIndex, last: QModelIndex, *_: object) -> None:
+        entries = self.workers.entries()
+        for row in range(first.row(), last.row() + 1):
+            column = self.columns.get(entries[row].name)
+            if column is not None:
+                column.set_entry(entries[row])

@@ -1,0 +1,114 @@
+"""The header card: "Cluster Control", the connection state, and the submit buttons.
+
+The widgets only emit what the user wants (``deploy_requested(count)``,
+``submit_requested(name, payload, count)``); the window hands those to the bridge.
+Deploy buttons are disabled unless the panel is connected.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from distritask_gui import theme
+from distritask_gui.submit_dialog import SubmitDialog
+
+CONNECTED, RECONNECTING, OFFLINE, CONNECTING = "connected", "reconnecting", "offline", "connecting"
+STATE_TEXT = {
+    CONNECTED: "Network Active",
+    RECONNECTING: "Reconnecting…",
+    OFFLINE: "System Offline",
+    CONNECTING: "Connecting…",
+}
+MANY = 10
+
+
+class Header(QFrame):
+    deploy_requested = Signal(int)
+    submit_requested = Signal(str, object, int)
+    settings_requested = Signal()
+    about_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("header")
+        self.state = CONNECTING
+        title = theme.named(QLabel("Cluster Control"), "title")
+        self.dot = theme.named(QLabel(), "dot")
+        self.dot.setFixedSize(10, 10)
+        self.state_label = theme.named(QLabel(), "stateText")
+        self.address = theme.named(QLabel(), "address")
+        self.address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.deploy = theme.named(QPushButton(" Deploy Node"), "deploy")
+        self.deploy.setIcon(theme.icon("plus", theme.BACKGROUND))
+        self.deploy.setShortcut(QKeySequence("Ctrl+N"))
+        self.deploy.setToolTip("Queue one deploy_node task (Ctrl+N)")
+        self.deploy.clicked.connect(lambda: self.deploy_requested.emit(1))
+        self.deploy_many = theme.named(
+            QPushButton(f"Deploy \N{MULTIPLICATION SIGN}{MANY}"), "secondary"
+        )
+        self.deploy_many.setToolTip(f"Queue {MANY} deploy_node tasks at once")
+        self.deploy_many.clicked.connect(lambda: self.deploy_requested.emit(MANY))
+        self.advanced = theme.named(QPushButton("Submit…"), "secondary")
+        self.advanced.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        self.advanced.setToolTip("Pick the task name, JSON payload and count (Ctrl+Shift+N)")
+        self.advanced.clicked.connect(self.open_submit_dialog)
+
+        self.menu_button = theme.named(QToolButton(), "menuButton")
+        self.menu_button.setIcon(theme.icon("settings", theme.MUTED))
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.menu_button)
+        settings = QAction("Settings…", self)
+        settings.setShortcut(QKeySequence.StandardKey.Preferences)
+        settings.triggered.connect(self.settings_requested)
+        about = QAction("About Distritask", self)
+        about.triggered.connect(self.about_requested)
+        menu.addActions([settings, about])
+        self.menu_button.setMenu(menu)
+
+        status = QHBoxLayout()
+        status.setSpacing(8)
+        status.addWidget(self.dot)
+        status.addWidget(self.state_label)
+        status.addWidget(self.address)
+        status.addStretch(1)
+        left = QVBoxLayout()
+        left.setSpacing(6)
+        left.addWidget(title)
+        left.addLayout(status)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(24, 18, 24, 18)
+        row.addLayout(left, 1)
+        for widget in (self.advanced, self.deploy_many, self.deploy, self.menu_button):
+            row.addWidget(widget)
+        self.set_connection(CONNECTING, "")
+
+    def set_connection(self, state: str, address: str) -> None:
+        """Show the connection state; Deploy works only while connected."""
+        self.state = state
+        self.state_label.setText(STATE_TEXT.get(state, state))
+        self.address.setText(address)
+        self.dot.setProperty("state", state)
+        self.state_label.setProperty("state", state)
+        for widget in (self.dot, self.state_label):
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+        for button in (self.deploy, self.deploy_many, self.advanced):
+            button.setEnabled(state == CONNECTED)
+
+    def open_submit_dialog(self) -> None:
+        dialog = SubmitDialog(self)
+        if dialog.exec():
+            name, payload, count = dialog.result_values()
+            self.submit_requested.emit(name, payload, count)

@@ -1,0 +1,108 @@
+"""The one-command local cluster: the embedded broker plus real worker processes.
+
+With no broker configured, the panel calls :meth:`LocalCluster.start`: it starts (or
+joins) the embedded server for the data directory through
+:func:`backend.broker.resolve`, then starts ``workers`` worker processes with
+``REDIS_URL`` pointing at it. When this panel started the server, the workers are
+named ``worker-1..N`` like the original's; when it joined one, they keep their default
+``host-pid`` names so two panels never share a name. :meth:`LocalCluster.stop` sends
+the workers SIGTERM, waits, kills what is left, then stops the server if it owns it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+from backend.broker import EmbeddedBroker, resolve
+from backend.config import Settings
+
+log = logging.getLogger(__name__)
+
+STOP_WAIT = 6.0
+"""Seconds workers get to exit after SIGTERM before they are killed."""
+WORKER_GRACE = 2.0
+"""The workers' own grace period for running tasks (their ``DISTRITASK_GRACE_PERIOD``)."""
+
+
+def worker_command() -> list[str]:
+    """How to run ``distritask worker`` from this interpreter or bundle."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "worker"]
+    return [sys.executable, "-m", "backend.cli", "worker"]
+
+
+class LocalCluster:
+    def __init__(self, settings: Settings, workers: int | None = None) -> None:
+        self.settings = settings
+        self.count = settings.local_workers if workers is None else workers
+        self.url = ""
+        self.broker: EmbeddedBroker | None = None
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self._logs: list[IO[bytes]] = []
+
+    @property
+    def log_dir(self) -> Path:
+        return self.settings.data_dir / "logs"
+
+    def start(self) -> str:
+        """Start or join the broker, start the workers; the broker's URL."""
+        url, broker = resolve(self.settings)
+        self.url, self.broker = url, broker
+        owned = broker is not None and broker.owned
+        for number in range(1, self.count + 1):
+            self.start_worker(f"worker-{number}" if owned else None)
+        return url
+
+    def start_worker(self, name: str | None = None) -> subprocess.Popen[bytes]:
+        """One more worker process on this cluster's broker."""
+        command = worker_command()
+        if name:
+            command += ["--name", name]
+        env = {
+            **os.environ,
+            "REDIS_URL": self.url,
+            "PYTHONUNBUFFERED": "1",
+            "DISTRITASK_GRACE_PERIOD": str(WORKER_GRACE),
+        }
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_file = open(self.log_dir / f"{name or 'worker'}-{len(self.processes) + 1}.log", "ab")  # noqa: SIM115
+        self._logs.append(log_file)
+        process = subprocess.Popen(
+            command, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        self.processes.append(process)
+        log.info("started worker %s (pid %d)", name or "", process.pid)
+        return process
+
+    def alive(self) -> int:
+        return sum(1 for p in self.processes if p.poll() is None)
+
+    def stop(self) -> None:
+        """Stop the workers (SIGTERM, wait, kill), then the broker if this started it."""
+        for process in self.processes:
+            if process.poll() is None:
+                with contextlib.suppress(OSError):
+                    process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_WAIT
+        for process in self.processes:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("worker pid %d did not stop; killing it", process.pid)
+                process.kill()
+                process.wait()
+        self.processes.clear()
+        for log_file in self._logs:
+            log_file.close()
+        self._logs.clear()
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None

@@ -1,0 +1,95 @@
+"""The settings dialog: the broker URL (with a Test button), kept in QSettings.
+
+An empty URL means "start the embedded cluster". The saved URL is used from the next
+start; ``REDIS_URL`` or ``--redis-url`` win over it. Testing goes through the bridge
+(``test_requested``); the result comes back through :meth:`show_test_result`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from backend.config import REDIS_SCHEMES
+from distritask_gui import theme
+
+URL_KEY = "broker/url"
+
+
+def saved_url(settings: QSettings | None = None) -> str | None:
+    value = (settings or QSettings()).value(URL_KEY, "")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def check_url(url: str) -> str | None:
+    """Why ``url`` is not usable, or ``None`` (empty is fine: the embedded cluster)."""
+    url = url.strip()
+    if url and not url.startswith(REDIS_SCHEMES):
+        return "the URL must start with " + ", ".join(REDIS_SCHEMES)
+    return None
+
+
+class SettingsDialog(QDialog):
+    test_requested = Signal(str)
+
+    def __init__(self, current: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(520)
+        self.url = QLineEdit(saved_url() or "")
+        self.url.setPlaceholderText("empty: start the embedded cluster (e.g. redis://host:6379/0)")
+        self.test = QPushButton("Test")
+        self.status = theme.named(QLabel(), "note")
+        self.status.setWordWrap(True)
+        self.note = theme.named(
+            QLabel(
+                f"Now connected to {current}. A new URL applies from the next start; "
+                "REDIS_URL or --redis-url win over it."
+            ),
+            "note",
+        )
+        self.note.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.test.clicked.connect(self._test)
+        self.url.textChanged.connect(self._validate)
+        row = QHBoxLayout()
+        row.addWidget(self.url, 1)
+        row.addWidget(self.test)
+        form = QFormLayout(self)
+        form.addRow("Broker URL", row)
+        form.addRow(self.status)
+        form.addRow(self.note)
+        form.addRow(self.buttons)
+        self._validate()
+
+    def _validate(self) -> bool:
+        problem = check_url(self.url.text())
+        self.status.setText(problem or "")
+        self.test.setEnabled(problem is None and bool(self.url.text().strip()))
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(problem is None)
+        return problem is None
+
+    def _test(self) -> None:
+        self.status.setText("Testing…")
+        self.test_requested.emit(self.url.text().strip())
+
+    def show_test_result(self, ok: bool, text: str) -> None:
+        self.status.setText(("✓ " if ok else "✗ ") + text)
+
+    def accept(self) -> None:
+        if self._validate():
+            QSettings().setValue(URL_KEY, self.url.text().strip())
+            super().accept()

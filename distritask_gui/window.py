@@ -1,0 +1,138 @@
+"""The main window: header, the board of columns, footer; wired to one bridge.
+
+The window is the container that knows the application: it connects the bridge's
+signals to the models and widgets, and the widgets' intent signals to the bridge.
+Its geometry is kept in QSettings.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QSettings, Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QVBoxLayout, QWidget
+
+from backend import __version__
+from backend.protocol import DEFAULT_TASK, StatusUpdate, TaskStatus, WorkerInfo
+from backend.state import TaskState
+from backend.store import SUBMIT_SOURCE
+from distritask_gui import theme
+from distritask_gui.board import Board
+from distritask_gui.bridge import Bridge
+from distritask_gui.footer import Footer
+from distritask_gui.header import Header
+from distritask_gui.settings_dialog import SettingsDialog
+from distritask_gui.task_detail import TaskDetail
+from distritask_gui.task_model import TaskModel
+from distritask_gui.worker_model import WorkerModel
+
+GEOMETRY_KEY = "window/geometry"
+ABOUT = f"""<h3>Distritask {__version__}</h3>
+<p>Distributed tasks on Redis Streams, with this live control panel.</p>
+<p>Workers on any machine join by pointing at the same Redis; the panel shows the
+queue, every worker and every task as it moves.</p>
+<p>PySide6 · qasync · redis-py · Valkey (embedded)</p>"""
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.setWindowTitle("Distritask — Cluster Control")
+        self.setWindowIcon(theme.app_icon())
+        self.tasks = TaskModel(self)
+        self.workers = WorkerModel(self)
+        self.header = Header()
+        self.board = Board(self.tasks, self.workers)
+        self.footer = Footer()
+        self.details: dict[str, TaskDetail] = {}
+        central = theme.named(QWidget(), "central")
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(20, 20, 20, 8)
+        layout.setSpacing(14)
+        layout.addWidget(self.header)
+        layout.addWidget(self.board, 1)
+        layout.addWidget(self.footer)
+        self.setCentralWidget(central)
+        self.statusBar().setSizeGripEnabled(False)
+        self._connect()
+        self.resize(1360, 860)
+        geometry = QSettings().value(GEOMETRY_KEY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    def _connect(self) -> None:
+        bridge = self.bridge
+        bridge.connection_changed.connect(self._connection_changed)
+        bridge.snapshot_loaded.connect(self.tasks.feed)
+        bridge.updates_received.connect(self._updates)
+        bridge.workers_received.connect(self._workers)
+        bridge.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        bridge.task_loaded.connect(self._task_loaded)
+        self.header.set_connection(bridge.state, bridge.address)
+        self.header.deploy_requested.connect(lambda n: bridge.submit(DEFAULT_TASK, None, n))
+        self.header.submit_requested.connect(bridge.submit)
+        self.header.settings_requested.connect(self.open_settings)
+        self.header.about_requested.connect(self.open_about)
+        self.board.task_clicked.connect(self.open_detail)
+        self.tasks.flushed.connect(lambda: self.footer.set_totals(self.tasks.totals()))
+        self.tasks.finished.connect(self.footer.add_finished)
+        self.tasks.dataChanged.connect(self._refresh_details)
+
+    def _connection_changed(self, state: str, address: str) -> None:
+        self.header.set_connection(state, address)
+
+    def _updates(self, updates: list[StatusUpdate]) -> None:
+        live = {u.worker for u in updates if u.status is not TaskStatus.PENDING}
+        self.workers.ensure(sorted(live - {"", SUBMIT_SOURCE}), live=True)
+        self.tasks.feed(updates)
+
+    def _workers(self, infos: list[WorkerInfo]) -> None:
+        self.workers.set_heartbeats(infos)
+
+    # -- dialogs -----------------------------------------------------------------------
+
+    def open_detail(self, task_id: str) -> TaskDetail | None:
+        state = self.tasks.state(task_id)
+        if state is None:
+            return None
+        dialog = self.details.get(task_id)
+        if dialog is None:
+            dialog = TaskDetail(state, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.cancel_requested.connect(self.bridge.cancel)
+            dialog.retry_requested.connect(self.bridge.retry)
+            dialog.destroyed.connect(lambda *_: self.details.pop(task_id, None))
+            self.details[task_id] = dialog
+        dialog.show()
+        dialog.raise_()
+        self.bridge.load_task(task_id)
+        return dialog
+
+    def _task_loaded(self, state: TaskState) -> None:
+        dialog = self.details.get(state.id)
+        if dialog is not None:
+            dialog.show_state(state)
+
+    def _refresh_details(self, first: QModelIndex, last: QModelIndex, *_: object) -> None:
+        for task_id, dialog in self.details.items():
+            row = self.tasks.row_of(task_id)
+            if row is not None and first.row() <= row <= last.row():
+                dialog.show_state(self.tasks.states()[row])
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.bridge.address, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.test_requested.connect(self.bridge.test_url)
+        self.bridge.test_result.connect(dialog.show_test_result)
+        dialog.open()
+        return dialog
+
+    def open_about(self) -> None:
+        QMessageBox.about(self, "About Distritask", ABOUT)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        QSettings().setValue(GEOMETRY_KEY, self.saveGeometry())
+        super().closeEvent(event)
+        self.closed.emit()

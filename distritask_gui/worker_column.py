@@ -1,0 +1,211 @@
+"""One column of cards: the queue, or one worker's tasks.
+
+A column is a view, not a widget per task: a :class:`ColumnFilter` keeps the task
+model's rows that belong to the column, :class:`NewestFirst` shows the newest
+:data:`SHOWN` of them (newest on top), and the list view paints them with
+:class:`~distritask_gui.task_card.TaskCardDelegate`. The rest are counted as "+K more".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from backend.protocol import TaskStatus
+from distritask_gui import theme
+from distritask_gui.task_card import TaskCardDelegate
+from distritask_gui.task_model import QUEUE, TaskModel
+from distritask_gui.worker_model import WorkerEntry
+
+SHOWN = 50
+COLUMN_WIDTH = 280
+COLUMN_MAX_WIDTH = 420
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ColumnFilter(QSortFilterProxyModel):
+    """The task model's rows whose column is ``key``."""
+
+    def __init__(self, key: str, tasks: TaskModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.tasks = tasks
+        self.setDynamicSortFilter(True)
+        self.setSourceModel(tasks)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        return self.tasks.column_at(source_row) == self.key
+
+
+class NewestFirst(QAbstractListModel):
+    """The last ``limit`` rows of ``source``, last first."""
+
+    def __init__(
+        self, source: QAbstractItemModel, limit: int = SHOWN, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.source = source
+        self.limit = limit
+        for signal in (
+            source.rowsInserted,
+            source.rowsRemoved,
+            source.modelReset,
+            source.layoutChanged,
+        ):
+            signal.connect(self._reset)
+        source.dataChanged.connect(self._source_changed)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else min(self.limit, self.source.rowCount())
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.source.rowCount() - 1 - index.row()
+        return self.source.index(row, 0).data(role) if row >= 0 else None
+
+    def hidden(self) -> int:
+        return max(0, self.source.rowCount() - self.limit)
+
+    def _reset(self, *_: object) -> None:
+        self.beginResetModel()
+        self.endResetModel()
+
+    def _source_changed(self, first: QModelIndex, last: QModelIndex, *_: object) -> None:
+        total = self.source.rowCount()
+        top = max(0, total - 1 - last.row())
+        bottom = min(self.rowCount() - 1, total - 1 - first.row())
+        if top <= bottom:
+            self.dataChanged.emit(self.index(top), self.index(bottom))
+
+
+class WorkerColumn(QFrame):
+    """The queue column (``key`` is ``QUEUE``) or one worker's column."""
+
+    task_clicked = Signal(str)
+
+    def __init__(self, key: str, tasks: TaskModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.tasks = tasks
+        self.setObjectName("column")
+        self.setMinimumWidth(COLUMN_WIDTH)
+        self.setMaximumWidth(COLUMN_MAX_WIDTH)
+        self.filter = ColumnFilter(key, tasks, self)
+        self.newest = NewestFirst(self.filter, parent=self)
+        self._entry: WorkerEntry | None = None
+        self.online = True
+
+        self.dot = theme.named(QLabel(), "dot")
+        self.dot.setFixedSize(8, 8)
+        self.title = theme.named(QLabel(), "columnTitle")
+        self.count = theme.named(QLabel("0"), "badge")
+        self.subtitle = theme.named(QLabel(), "columnSubtitle")
+        self.stats = theme.named(QLabel(), "columnStats")
+        self.empty = theme.named(QLabel("Standby"), "empty")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.more = theme.named(QLabel(), "more")
+        self.more.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self.view = theme.named(QListView(), "cards")
+        self.view.setModel(self.newest)
+        self.view.setItemDelegate(TaskCardDelegate(self.view))
+        self.view.setUniformItemSizes(True)
+        self.view.setMouseTracking(True)
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.view.setFrameShape(QFrame.Shape.NoFrame)
+        self.view.clicked.connect(self._clicked)
+
+        top = QHBoxLayout()
+        top.setSpacing(8)
+        top.addWidget(self.dot)
+        top.addWidget(self.title, 1)
+        top.addWidget(self.count)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 8)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addWidget(self.subtitle)
+        layout.addWidget(self.stats)
+        layout.addSpacing(8)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.empty, 1)
+        layout.addWidget(self.more)
+        if key == QUEUE:
+            self.title.setText("Queue")
+            self.subtitle.setText("manager · waiting for a worker")
+            self._set_online(True)
+        else:
+            self.title.setText(key)
+            self.set_entry(None)
+        self.refresh()
+
+    def set_entry(self, entry: WorkerEntry | None) -> None:
+        """Show a worker's header data (``None``: only known from its tasks)."""
+        if entry is None or entry.info is None:
+            self.subtitle.setText("no heartbeat (Go worker?)")
+            online = entry.online if entry is not None else False
+        else:
+            info = entry.info
+            self.subtitle.setText(f"{info.host or '?'} · {info.concurrency} slots")
+            online = entry.online
+        self._entry = entry
+        self._set_online(online)
+        self.refresh()
+
+    def _set_online(self, online: bool) -> None:
+        self.online = online
+        self.dot.setProperty("state", "online" if online else "offline")
+        self.setProperty("offline", not online)
+        for widget in (self.dot, self, self.title):
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+
+    def refresh(self) -> None:
+        """Counts, empty state and "+K more" (after each model batch)."""
+        total = self.filter.rowCount()
+        counts = self.tasks.column_counts(self.key)
+        self.count.setText(str(total))
+        self.view.setVisible(total > 0)
+        self.empty.setVisible(total == 0)
+        hidden = self.newest.hidden()
+        self.more.setVisible(hidden > 0)
+        self.more.setText(f"+{hidden:,} more")
+        if self.key == QUEUE:
+            waiting = counts[TaskStatus.PENDING] + counts[TaskStatus.RETRYING]
+            self.stats.setText(f"{waiting} waiting")
+            return
+        entry = self._entry
+        info = entry.info if entry is not None else None
+        busy = counts[TaskStatus.PROCESSING]
+        done = max(info.completed if info is not None else 0, counts[TaskStatus.COMPLETED])
+        state = "online" if self.online else "offline"
+        failed = counts[TaskStatus.FAILED]
+        extra = f" · {failed} failed" if failed else ""
+        self.stats.setText(f"{state} · {busy} busy · {done} done{extra}")
+
+    def _clicked(self, index: QModelIndex) -> None:
+        task_id = index.data(TaskModel.IdRole)
+        if task_id:
+            self.task_clicked.emit(task_id)

@@ -1,0 +1,157 @@
+"""The task model fed with plain data: no Redis, no window."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QModelIndex
+from pytestqt.qtbot import QtBot
+
+from backend.protocol import StatusUpdate, TaskStatus, make_update
+from backend.state import TaskState
+from distritask_gui.task_model import QUEUE, TaskModel, column_of
+
+
+def _updates(task_id: str, worker: str = "w1") -> list[StatusUpdate]:
+    """A task's life: queued, two progress steps, completed (attempt 1)."""
+    return [
+        make_update(task_id, TaskStatus.PENDING, worker="manager", attempt=1, seq=0, progress=0),
+        make_update(task_id, TaskStatus.PROCESSING, worker=worker, attempt=1, seq=1, progress=15),
+        make_update(task_id, TaskStatus.PROCESSING, worker=worker, attempt=1, seq=2, progress=65),
+        make_update(task_id, TaskStatus.COMPLETED, worker=worker, attempt=1, seq=3, progress=100),
+    ]
+
+
+def _replay(updates: list[StatusUpdate]) -> TaskState:
+    state = TaskState.from_update(updates[0])
+    for update in updates[1:]:
+        state.apply(update)
+    return state
+
+
+def test_snapshot_then_buffered_updates_counts_nothing_twice() -> None:
+    model = TaskModel()
+    lives = {f"t{i}": _updates(f"t{i}") for i in range(20)}
+    # the snapshot was taken after two updates of each task; the buffer holds the
+    # overlap (update 2 again) and the rest
+    snapshot = [_replay(u[:2]) for u in lives.values()]
+    buffered = [u for ups in lives.values() for u in ups[1:]]
+    model.feed(snapshot)
+    model.feed(buffered)
+    model.flush()
+    assert model.rowCount() == 20
+    assert model.totals()[TaskStatus.COMPLETED] == 20
+    assert sum(model.totals().values()) == 20
+    watcher = TaskModel()
+    watcher.feed(u for ups in lives.values() for u in ups)
+    watcher.flush()
+    for task_id in lives:
+        mine, theirs = model.state(task_id), watcher.state(task_id)
+        assert mine is not None and theirs is not None
+        assert (mine.status, mine.progress, mine.worker) == (theirs.status, 100, theirs.worker)
+
+
+def test_an_older_update_does_not_move_a_task_back() -> None:
+    model = TaskModel()
+    ups = _updates("a")
+    model.feed([ups[0], ups[3], ups[1]])
+    model.flush()
+    state = model.state("a")
+    assert state is not None and state.status is TaskStatus.COMPLETED and state.progress == 100
+
+
+def test_go_format_update_makes_a_card_in_the_workers_column() -> None:
+    model = TaskModel()
+    go = StatusUpdate.model_validate(
+        {
+            "id": "go-1",
+            "status": "processing",
+            "time": "12:00:00",
+            "worker": "worker-1",
+            "message": "Allocating resources and starting execution",
+        }
+    )
+    model.feed([go])
+    model.flush()
+    state = model.state("go-1")
+    assert state is not None and column_of(state) == "worker-1"
+    assert model.index(0).data(TaskModel.ColumnRole) == "worker-1"
+    assert model.column_counts("worker-1")[TaskStatus.PROCESSING] == 1
+
+
+def test_pending_tasks_are_in_the_queue_column() -> None:
+    model = TaskModel()
+    model.feed([_updates("p")[0]])
+    model.flush()
+    assert model.index(0).data(TaskModel.ColumnRole) == QUEUE
+    assert model.column_counts(QUEUE)[TaskStatus.PENDING] == 1
+
+
+def test_a_burst_is_applied_as_one_insert_per_frame(qtbot: QtBot) -> None:
+    model = TaskModel()
+    inserts: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _p, a, b: inserts.append((a, b)))
+    for i in range(2000):
+        model.feed(_updates(f"b{i}")[:2])
+    with qtbot.waitSignal(model.flushed, timeout=2000):
+        pass
+    assert inserts == [(0, 1999)]
+    assert model.totals()[TaskStatus.PROCESSING] == 2000
+
+
+def test_live_completions_report_latency_but_the_snapshot_does_not() -> None:
+    model = TaskModel()
+    seen: list[list[float | None]] = []
+    model.finished.connect(seen.append)
+    model.feed([_replay(_updates("old"))])
+    model.flush()
+    assert seen == []
+    model.feed(_updates("new"))
+    model.flush()
+    assert len(seen) == 1 and len(seen[0]) == 1
+    assert seen[0][0] is not None and 0 <= seen[0][0] < 5
+
+
+def test_memory_is_bounded_but_totals_keep_counting() -> None:
+    model = TaskModel(max_finished=100)
+    model.feed(u for i in range(300) for u in _updates(f"f{i}"))
+    model.feed([_updates("running")[1]])
+    model.flush()
+    assert model.rowCount() <= 100 + 10 + 1
+    assert model.state("running") is not None  # unfinished tasks are never dropped
+    assert model.state("f299") is not None and model.state("f0") is None  # oldest go first
+    assert model.totals()[TaskStatus.COMPLETED] == 300
+    rows = [model.index(r).data(TaskModel.IdRole) for r in range(model.rowCount())]
+    assert all(model.row_of(task_id) == r for r, task_id in enumerate(rows))
+
+
+def test_data_changed_covers_only_changed_rows() -> None:
+    model = TaskModel()
+    model.feed(_updates(f"d{i}")[0] for i in range(10))
+    model.flush()
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row())))
+    model.feed([_updates("d3")[1], _updates("d4")[1], _updates("d8")[1]])
+    model.flush()
+    assert changed == [(3, 4), (8, 8)]
+    assert model.data(QModelIndex()) is None
+
+
+def test_hundred_thousand_finished_tasks_fit(qtbot: QtBot) -> None:
+    model = TaskModel()
+    started = time.perf_counter()
+    batch = []
+    for i in range(110_000):
+        state = TaskState(
+            id=f"{i:06d}", status=TaskStatus.COMPLETED, worker="w", progress=100, created=float(i)
+        )
+        batch.append(state)
+    model.feed(batch)
+    model.flush()
+    assert model.rowCount() == 110_000
+    model.feed([TaskState(id="extra", status=TaskStatus.COMPLETED, created=1e9)] * 1)
+    model.feed(TaskState(id=f"x{i}", status=TaskStatus.COMPLETED, created=2e9) for i in range(2000))
+    model.flush()
+    assert model.rowCount() == 100_000
+    assert model.totals()[TaskStatus.COMPLETED] == 112_001
+    assert time.perf_counter() - started < 15

@@ -1,0 +1,114 @@
+"""Widgets and models fed with plain data: columns, workers, header, dialogs."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QDialogButtonBox
+from pytestqt.qtbot import QtBot
+
+from backend.protocol import TaskStatus, WorkerInfo, make_update
+from distritask_gui import worker_model
+from distritask_gui.header import CONNECTED, OFFLINE, RECONNECTING, Header
+from distritask_gui.settings_dialog import URL_KEY, SettingsDialog, saved_url
+from distritask_gui.submit_dialog import SubmitDialog
+from distritask_gui.task_model import TaskModel
+from distritask_gui.worker_column import WorkerColumn
+from distritask_gui.worker_model import WorkerModel
+
+
+def test_a_column_shows_the_newest_cards_first_and_counts_the_rest(qtbot: QtBot) -> None:
+    tasks = TaskModel()
+    column = WorkerColumn("w1", tasks)
+    qtbot.addWidget(column)
+    column.newest.limit = 5
+    assert column.empty.isVisibleTo(column) and column.empty.text() == "Standby"
+    tasks.feed(
+        make_update(f"t{i:02d}", TaskStatus.PROCESSING, worker="w1", attempt=1, seq=1, progress=i)
+        for i in range(12)
+    )
+    tasks.feed([make_update("other", TaskStatus.PROCESSING, worker="w2", attempt=1, seq=1)])
+    tasks.flush()
+    column.refresh()
+    shown = [column.newest.index(r).data(TaskModel.IdRole) for r in range(column.newest.rowCount())]
+    assert shown == ["t11", "t10", "t09", "t08", "t07"]
+    assert column.count.text() == "12"
+    assert column.more.isVisibleTo(column) and column.more.text() == "+7 more"
+    assert not column.empty.isVisibleTo(column)
+
+
+def test_a_progress_change_repaints_only_its_card(qtbot: QtBot) -> None:
+    tasks = TaskModel()
+    column = WorkerColumn("w1", tasks)
+    qtbot.addWidget(column)
+    tasks.feed(
+        make_update(f"t{i}", TaskStatus.PROCESSING, worker="w1", attempt=1, seq=1) for i in range(3)
+    )
+    tasks.flush()
+    changed: list[tuple[int, int]] = []
+    column.newest.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row())))
+    tasks.feed(
+        [make_update("t0", TaskStatus.PROCESSING, worker="w1", attempt=1, seq=2, progress=50)]
+    )
+    tasks.flush()
+    assert changed == [(2, 2)]  # the oldest is drawn last
+
+
+def test_workers_appear_in_natural_order_and_go_offline_when_heartbeats_lapse() -> None:
+    model = WorkerModel()
+    model.set_heartbeats([WorkerInfo(name=n, concurrency=3) for n in ("worker-10", "worker-2")])
+    model.ensure(["worker-1"], live=True)  # a Go worker: no heartbeat
+    assert [e.name for e in model.entries()] == ["worker-1", "worker-2", "worker-10"]
+    model.set_heartbeats([WorkerInfo(name="worker-2", online=False)])
+    entry = model.entry("worker-2")
+    assert entry is not None and not entry.online
+    go = model.entry("worker-1")
+    assert go is not None and go.online and not go.has_heartbeat
+    go.last_update = time.monotonic() - worker_model.QUIET_AFTER - 1
+    model.refresh()
+    assert not go.online
+
+
+def test_deploy_is_disabled_unless_connected(qtbot: QtBot) -> None:
+    header = Header()
+    qtbot.addWidget(header)
+    for state in (OFFLINE, RECONNECTING):
+        header.set_connection(state, "redis://x:6379")
+        assert not header.deploy.isEnabled() and not header.deploy_many.isEnabled()
+    header.set_connection(CONNECTED, "redis://x:6379")
+    assert header.address.text() == "redis://x:6379"
+    with qtbot.waitSignal(header.deploy_requested) as blocker:
+        qtbot.mouseClick(header.deploy, Qt.MouseButton.LeftButton)
+    assert blocker.args == [1]
+    with qtbot.waitSignal(header.deploy_requested) as blocker:
+        qtbot.mouseClick(header.deploy_many, Qt.MouseButton.LeftButton)
+    assert blocker.args == [10]
+
+
+def test_the_submit_dialog_checks_the_payload_before_sending(qtbot: QtBot) -> None:
+    dialog = SubmitDialog()
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    dialog.payload.setPlainText('{"seconds": ')
+    assert not ok.isEnabled() and "not valid JSON" in dialog.error.text()
+    dialog.name.setEditText("  ")
+    dialog.payload.setPlainText('{"seconds": 1}')
+    assert not ok.isEnabled() and "empty" in dialog.error.text()
+    dialog.name.setEditText("sleep")
+    dialog.count.setValue(4)
+    assert ok.isEnabled()
+    assert dialog.result_values() == ("sleep", {"seconds": 1}, 4)
+
+
+def test_the_settings_dialog_saves_a_valid_url(qtbot: QtBot) -> None:
+    dialog = SettingsDialog("redis://127.0.0.1:16379")
+    qtbot.addWidget(dialog)
+    save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
+    dialog.url.setText("http://nope")
+    assert not save.isEnabled() and "must start with" in dialog.status.text()
+    dialog.url.setText("redis://cache.internal:6379/0")
+    assert save.isEnabled() and dialog.test.isEnabled()
+    dialog.accept()
+    assert QSettings().value(URL_KEY) == "redis://cache.internal:6379/0"
+    assert saved_url() == "redis://cache.internal:6379/0"
