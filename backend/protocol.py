@@ -94,9 +94,16 @@ def new_task_id() -> str:
     return str(uuid.uuid4())
 
 
+_last_clock: tuple[int, str] = (-1, "")
+
+
 def clock(ts: float | None = None) -> str:
-    """The ``HH:MM:SS`` local time the original writes in ``time``."""
-    return time.strftime("%H:%M:%S", time.localtime(ts))
+    """The ``HH:MM:SS`` local time the original writes in ``time`` (cached per second)."""
+    global _last_clock
+    second = int(time.time() if ts is None else ts)
+    if _last_clock[0] != second:
+        _last_clock = (second, time.strftime("%H:%M:%S", time.localtime(second)))
+    return _last_clock[1]
 
 
 class Task(BaseModel):
@@ -218,7 +225,7 @@ def make_update(
     name: str | None = None,
     error: str | None = None,
 ) -> StatusUpdate:
-    """A status update stamped with the current time, in both of its forms."""
+    """A status update stamped with the current time."""
     now = time.time()
     return StatusUpdate(
         id=task_id,

@@ -17,6 +17,7 @@ from backend.errors import ProtocolError
 from backend.protocol import DEFAULT_TASK, StatusUpdate, Task, TaskStatus
 
 _PROGRESS_BY_STATUS = {TaskStatus.PENDING: 0, TaskStatus.COMPLETED: 100}
+_KEEPS_ERROR = frozenset({TaskStatus.FAILED, TaskStatus.RETRYING})
 HISTORY_LEN = 20
 """Status changes a state keeps (the first one and the newest)."""
 
@@ -87,40 +88,46 @@ class TaskState(BaseModel):
         """Apply ``update`` unless it is older than this state; say whether it was."""
         if update.order < self.order:
             return False
-        self.status = update.status
-        self.attempt, self.seq = update.order
-        self.worker = update.worker
-        self.message = update.message
-        self.time = update.time
+        status = update.status
+        # One write to the instance dict instead of a dozen validated setattrs: this
+        # runs for every update in every worker and viewer.
+        changes: dict[str, Any] = {
+            "status": status,
+            "attempt": update.attempt,
+            "seq": update.seq,
+            "worker": update.worker,
+            "message": update.message,
+            "time": update.time,
+            "error": update.error if status in _KEEPS_ERROR else None,
+        }
         if update.name:
-            self.name = update.name
+            changes["name"] = update.name
         if update.progress is not None:
-            self.progress = update.progress
-        elif update.status in _PROGRESS_BY_STATUS:
-            self.progress = _PROGRESS_BY_STATUS[update.status]
+            changes["progress"] = update.progress
+        elif status in _PROGRESS_BY_STATUS:
+            changes["progress"] = _PROGRESS_BY_STATUS[status]
         if update.ts is not None:
-            self.updated = update.ts
-            if update.status is TaskStatus.PROCESSING and self.started is None:
-                self.started = update.ts
-            if update.status.terminal:
-                self.finished = update.ts
-        if update.status is TaskStatus.PENDING:
-            self.started = self.finished = None
-        self.error = (
-            update.error if update.status in (TaskStatus.FAILED, TaskStatus.RETRYING) else None
-        )
-        if not self.history or self.history[-1].status is not update.status:
-            self.history.append(
+            changes["updated"] = update.ts
+            if status is TaskStatus.PROCESSING and self.started is None:
+                changes["started"] = update.ts
+            if status.terminal:
+                changes["finished"] = update.ts
+        if status is TaskStatus.PENDING:
+            changes["started"] = changes["finished"] = None
+        self.__dict__.update(changes)
+        history = self.history
+        if not history or history[-1].status is not status:
+            history.append(
                 HistoryEntry(
-                    status=update.status,
+                    status=status,
                     ts=update.ts,
                     worker=update.worker,
                     message=update.message,
                     attempt=update.attempt,
                 )
             )
-            if len(self.history) > HISTORY_LEN:
-                del self.history[1]
+            if len(history) > HISTORY_LEN:
+                del history[1]
         return True
 
 

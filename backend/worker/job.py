@@ -29,6 +29,8 @@ class Job:
     seq: int = 0
     cancel_requested: bool = False
     finished: bool = False
+    queued: float = 0.0
+    """Loop time it entered this worker's local queue (see ``handback``)."""
     timeout: asyncio.Timeout | None = field(default=None, repr=False)
 
     @classmethod

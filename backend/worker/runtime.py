@@ -30,6 +30,7 @@ from backend.handlers import registry as default_registry
 from backend.store import TaskStore
 from backend.worker import control, signals
 from backend.worker.executor import Executor
+from backend.worker.handback import HAND_BACK_AFTER, hand_back
 from backend.worker.heartbeat import Heartbeat, default_name
 from backend.worker.intake import Entry, Intake
 from backend.worker.job import Job
@@ -181,6 +182,7 @@ class Worker:
             reclaimer.refresh_loop(self.stopping),
             promote_loop(store, outage, promote_interval(settings.retry_backoff)),
             control.listen(store, outage, self._on_cancel),
+            self._hand_back_loop(),
         ):
             self._spawn(coro)
         await self._resume_own()
@@ -203,6 +205,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.grace_period
         await asyncio.wait(intake)
+        await self._hand_back()
         self._closing = True
         self._work.set()
         _, unfinished = await asyncio.wait(slots, timeout=max(0.0, deadline - loop.time()))
@@ -291,8 +294,37 @@ class Worker:
             entries = [entry for entry in entries if entry[0] not in mine]
         jobs = await self.intake.prepare(entries, reclaimed=reclaimed)
         if jobs:
+            now = asyncio.get_running_loop().time()
+            for job in jobs:
+                job.queued = now
             self.queue.extend(jobs)
             self._work.set()
+
+    async def _hand_back_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(HAND_BACK_AFTER / 2)
+            if self.queue and self.queue[0].queued < loop.time() - HAND_BACK_AFTER:
+                # Prefetching misjudged the tasks' length: stop it until tasks are quick.
+                self._avg = max(self._avg or 0.0, PREFETCH_WAIT)
+                await self._hand_back(queued_before=loop.time() - HAND_BACK_AFTER)
+
+    async def _hand_back(self, queued_before: float = float("inf")) -> None:
+        """Give queued jobs back to the stream (all of them, by default)."""
+        jobs = [j for j in self.queue if j.queued < queued_before and not j.cancel_requested]
+        if not jobs:
+            return
+        for job in jobs:
+            self.queue.remove(job)
+        try:
+            await hand_back(self.store, jobs)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self.queue.extendleft(reversed(jobs))  # keep them; try again later
+            await self.outage.failed(exc)
+            return
+        log.info("handed %d waiting task(s) back to the queue", len(jobs))
 
     def _on_cancel(self, task_id: str) -> None:
         for job in [*self.running.values(), *self.queue]:
