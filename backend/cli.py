@@ -27,7 +27,7 @@ PARTS: dict[str, tuple[str, str]] = {
     "manager": ("backend.manager", "serve the HTTP API to submit and inspect tasks"),
     "dashboard": ("backend.dashboard", "bridge live status to WebSocket clients"),
     "submit": ("backend.submit", "queue tasks straight through Redis, optionally wait"),
-    "bench": ("bench.run", "measure throughput and latency against the raw Redis limit"),
+    "bench": ("distritask_bench.run", "measure throughput and latency against the raw Redis limit"),
 }
 DESCRIPTION = """\
 Distritask: distributed tasks on Redis Streams, with a live control panel.

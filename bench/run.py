@@ -1,0 +1,239 @@
+"""``distritask bench``: measure the raw limit, then Distritask end to end and the panel.
+
+Every part runs against the same server in the same run: the embedded server started
+on a temporary directory (stopped and removed at the end), or ``--redis-url`` /
+``REDIS_URL``, whose database must be empty because the bench empties it between
+parts. Prints a markdown table and writes the JSON (``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import redis
+from redis.exceptions import RedisError
+
+from backend.broker import EmbeddedBroker
+from backend.config import Settings
+from backend.connection import describe
+from backend.errors import ConfigError
+
+from . import end_to_end, panel, raw
+from .end_to_end import BenchError
+from .report import Row, machine, markdown, write_json
+from .rows import e2e_rows, panel_rows, raw_rows
+
+PARTS = ("raw", "e2e", "panel")
+HERE = Path(__file__).resolve().parent
+
+
+def default_json() -> Path:
+    """``bench/results/latest.json`` in a checkout; the working directory otherwise."""
+    if HERE.name == "bench":
+        return HERE / "results" / "latest.json"
+    return Path("distritask-bench.json")
+
+
+def _parts(text: str) -> list[str]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in PARTS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(PARTS)} (comma separated)")
+    return chosen
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        counts = []
+    if not counts or any(not 1 <= n <= 16 for n in counts):
+        raise argparse.ArgumentTypeError("a comma-separated list of 1 to 16, e.g. 1,2,4")
+    return counts
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a positive whole number, not {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quick", action="store_true", help="a small version of every part (under a minute)"
+    )
+    parser.add_argument(
+        "--only",
+        type=_parts,
+        default=list(PARTS),
+        metavar="PARTS",
+        help="run only these parts: raw, e2e, panel (comma separated; default all)",
+    )
+    parser.add_argument(
+        "--tasks",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="noop tasks per end-to-end run (default 20000; 2000 with --quick)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=_counts,
+        default=None,
+        metavar="LIST",
+        help="worker process counts to run end to end (default 1,2,4; 2 with --quick)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="each worker's --concurrency (default: the worker's own default)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="sample every end-to-end worker with py-spy; speedscope files go to DIR",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"where to write the results (default {default_json()})",
+    )
+
+
+def options(args: argparse.Namespace) -> dict[str, Any]:
+    quick = bool(args.quick)
+    return {
+        "quick": quick,
+        "parts": list(args.only),
+        "raw_entries": 20_000 if quick else 100_000,
+        "tasks": args.tasks or (2_000 if quick else 20_000),
+        "processes": args.processes or ([2] if quick else [1, 2, 4]),
+        "latency_samples": 100 if quick else 300,
+        "panel_tasks": 10_000 if quick else 100_000,
+        "panel_rates": [1_000, 5_000, 20_000],
+        "panel_seconds": 1.5 if quick else 4.0,
+    }
+
+
+@contextlib.contextmanager
+def server(settings: Settings) -> Iterator[str]:
+    """The URL to bench against: ``REDIS_URL`` (empty database) or a fresh embedded one."""
+    if settings.redis_url:
+        with redis.Redis.from_url(settings.redis_url) as client:
+            if client.dbsize():
+                raise ConfigError(
+                    "REDIS_URL",
+                    describe(settings.redis_url),
+                    "the database is not empty; the bench deletes everything in it, so "
+                    "point it at an empty database (e.g. redis://host:6379/15)",
+                )
+        yield settings.redis_url
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="distritask-bench-"))
+    embedded = EmbeddedBroker(data_dir)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _server_info(url: str) -> dict[str, Any]:
+    with redis.Redis.from_url(url) as client:
+        info = client.info("server")
+    return {
+        "address": describe(url),
+        "server": info.get("server_name", "redis"),
+        "version": info.get("valkey_version") or info.get("redis_version"),
+    }
+
+
+def _part(name: str, failures: dict[str, str], work: Callable[[], list[Row]]) -> list[Row]:
+    """Run one part; a failure is reported and the other parts still run."""
+    print(f"running {name}...", file=sys.stderr, flush=True)
+    try:
+        return work()
+    except (BenchError, RuntimeError, OSError, RedisError) as exc:
+        failures[name] = str(exc)
+        print(f"{name} failed: {exc}", file=sys.stderr, flush=True)
+        return [Row(name, "FAILED (see the JSON's details.failures)", math.nan, "")]
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    chosen = options(args)
+    path = args.json or default_json()
+    rows: list[Row] = []
+    details: dict[str, Any] = {}
+    failures: dict[str, str] = {}
+    began = time.monotonic()
+    with server(settings) as url:
+        where = machine(_server_info(url))
+        print(
+            f"benchmarking against {where['server']['server']} {where['server']['version']} "
+            f"at {where['server']['address']}",
+            file=sys.stderr,
+            flush=True,
+        )
+        limit = math.nan
+
+        def do_raw() -> list[Row]:
+            nonlocal limit
+            result = raw.measure(url, chosen["raw_entries"], chosen["latency_samples"])
+            limit = result.consume_per_s
+            details["raw"] = result.details()
+            return raw_rows(result)
+
+        def do_e2e() -> list[Row]:
+            results = end_to_end.measure(
+                url,
+                chosen["tasks"],
+                chosen["processes"],
+                chosen["latency_samples"],
+                args.concurrency,
+                args.profile,
+            )
+            details["e2e"] = [result.details() for result in results]
+            return e2e_rows(results, limit)
+
+        def do_panel() -> list[Row]:
+            result = panel.measure(
+                url, chosen["panel_tasks"], chosen["panel_seconds"], chosen["panel_rates"]
+            )
+            details["panel"] = result
+            return panel_rows(result)
+
+        for name, work in (("raw", do_raw), ("e2e", do_e2e), ("panel", do_panel)):
+            if name in chosen["parts"]:
+                rows += _part(name, failures, work)
+                _flush(url)
+    details["seconds"] = round(time.monotonic() - began, 1)
+    if failures:
+        details["failures"] = failures
+    print(markdown(rows))
+    write_json(path, rows, details, where, chosen)
+    print(f"\nresults written to {path}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _flush(url: str) -> None:
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()

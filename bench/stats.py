@@ -1,0 +1,24 @@
+"""Small statistics the bench reports: percentiles and rates."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``, nearest rank; NaN when empty."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def rate(count: int, seconds: float) -> float:
+    """``count`` per second over ``seconds`` (NaN when no time passed)."""
+    return count / seconds if seconds > 0 else math.nan
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000.0
