@@ -25,6 +25,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from backend import broker
 from backend.config import Settings
 
 ORGANIZATION = "Distritask"
@@ -72,6 +73,32 @@ def make_app() -> QApplication:
     return app
 
 
+async def ask_for_broker() -> str | None:
+    """Where no embedded server exists (Windows, Intel macOS): ask for a broker URL,
+    with the settings dialog and its Test button; the URL saved, or ``None``."""
+    from PySide6.QtWidgets import QDialog
+
+    from distritask_gui.bridge import Bridge
+    from distritask_gui.settings_dialog import SettingsDialog, saved_url
+
+    tester = Bridge("redis://127.0.0.1:6379")  # never started: only its Test is used
+    dialog = SettingsDialog("no broker")
+    dialog.note.setText(
+        "This platform has no embedded Redis server. Enter the URL of a Redis or Valkey "
+        "server to join (it is saved for the next start)."
+    )
+    dialog.test_requested.connect(tester.test_url)
+    tester.test_result.connect(dialog.show_test_result)
+    finished = asyncio.Event()
+    dialog.finished.connect(lambda _result: finished.set())
+    dialog.open()
+    await finished.wait()
+    await tester.stop()
+    accepted = dialog.result() == QDialog.DialogCode.Accepted
+    dialog.deleteLater()
+    return saved_url() if accepted else None
+
+
 async def _main(settings: Settings, args: argparse.Namespace, headless: bool) -> int:
     from distritask_gui import automation
     from distritask_gui.bridge import Bridge
@@ -82,6 +109,15 @@ async def _main(settings: Settings, args: argparse.Namespace, headless: bool) ->
     loop = asyncio.get_running_loop()
     with contextlib.ExitStack() as stack:
         url = settings.redis_url or (None if headless else saved_url())
+        if url is None and not broker.available():
+            url = None if headless else await ask_for_broker()
+            if url is None:
+                print(
+                    "distritask: this platform has no embedded Redis server: set REDIS_URL "
+                    "or --redis-url to a Redis or Valkey server",
+                    file=sys.stderr,
+                )
+                return 1
         if url is None:
             if headless and "data_dir" not in vars(args):
                 temp = stack.enter_context(tempfile.TemporaryDirectory(prefix="distritask-"))
