@@ -129,16 +129,10 @@ class Settings(BaseSettings):
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("allowed_tasks", mode="before")
-    @classmethod
-    def _split_names(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part for part in value.replace(",", " ").split() if part]
-        return value
-
-    @field_validator("tasks_module", mode="before")
+    @field_validator("allowed_tasks", "tasks_module", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
+        """A list from the environment: names separated by spaces or commas."""
         if isinstance(value, str):
             return [part for part in value.replace(",", " ").split() if part]
         return value

@@ -42,11 +42,11 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from backend import connection, keys
+from backend import connection, keys, live
 from backend.config import Settings, add_setting_flags
 from backend.protocol import StatusUpdate, encode_update
 from backend.state import TaskState
-from backend.store import TaskStore, subscribe_updates
+from backend.store import TaskStore
 
 log = logging.getLogger(__name__)
 
@@ -158,29 +158,13 @@ async def resync(store: TaskStore, hub: Hub) -> None:
 async def relay(listener: aioredis.Redis, store: TaskStore, hub: Hub) -> None:
     """Forward every update to every client until cancelled; survive broker restarts
     (say so once, retry with backoff, then send every client a fresh snapshot)."""
-    lost = False
-    async for _ in connection.retry_delays():
-        try:
-            pubsub = await subscribe_updates(listener)
-            try:
-                if lost:
-                    log.info("broker reachable again")
-                    await resync(store, hub)
-                    lost = False
-                hub.subscribed.set()
-                async for message in pubsub.listen():
-                    kind = message.get("type")
-                    if kind == "message":
-                        hub.broadcast(_text(message["data"]))
-                    elif kind == "subscribe":  # redis-py reconnected by itself
-                        log.info("reconnected to the broker")
-                        await resync(store, hub)
-            finally:
-                await pubsub.aclose()
-        except connection.BROKER_DOWN as exc:
-            if not lost:
-                log.warning("lost the broker (%s); retrying with backoff", exc)
-                lost = True
+
+    async def sync(after_outage: bool) -> None:
+        if after_outage:
+            await resync(store, hub)
+        hub.subscribed.set()
+
+    await live.follow(listener, lambda raw: hub.broadcast(_text(raw)), sync, log)
 
 
 def _route(ws: ServerConnection, request: Request) -> Response | None:

@@ -21,11 +21,11 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from backend import connection
+from backend import live
 from backend.errors import ProtocolError
 from backend.protocol import StatusUpdate, TaskStatus, decode_update
 from backend.state import TaskState
-from backend.store import TaskStore, subscribe_updates
+from backend.store import TaskStore
 
 log = logging.getLogger(__name__)
 
@@ -168,33 +168,15 @@ def _latency(ordered: list[float]) -> dict[str, float | None]:
 async def follow(listener: aioredis.Redis, store: TaskStore, board: Board) -> None:
     """Keep ``board`` current until cancelled: subscribe, load the snapshot, apply live
     updates; when the broker goes away, say so once, retry with backoff, reload."""
-    lost = False
-    async for _ in connection.retry_delays():
-        try:
-            pubsub = await subscribe_updates(listener)
-            try:
-                await store.ensure_group()
-                board.clear()
-                async for states in store.snapshot():
-                    board.load(states)
-                board.ready = True
-                if lost:
-                    log.info("broker reachable again; task view reloaded")
-                    lost = False
-                async for message in pubsub.listen():
-                    kind = message.get("type")
-                    if kind == "message":
-                        _apply(board, message["data"])
-                    elif kind == "subscribe":  # redis-py reconnected by itself
-                        log.info("reconnected to the broker; reloading the task view")
-                        async for states in store.snapshot():
-                            board.load(states)
-            finally:
-                await pubsub.aclose()
-        except connection.BROKER_DOWN as exc:
-            if not lost:
-                log.warning("lost the broker (%s); retrying with backoff", exc)
-                lost = True
+
+    async def reload(_after_outage: bool) -> None:
+        await store.ensure_group()
+        board.clear()
+        async for states in store.snapshot():
+            board.load(states)
+        board.ready = True
+
+    await live.follow(listener, lambda raw: _apply(board, raw), reload, log)
 
 
 def _apply(board: Board, raw: bytes | str) -> None:
