@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -55,6 +55,54 @@ end
 return #due
 """
 
+_SUBMIT = """
+-- KEYS: states, index, stream, channel, counters. ARGV: n, the task field, then n
+-- ids, n states, n creation times, n tasks, n pending updates. The states come first:
+-- a worker's update must never be overwritten by the pending one.
+local n, field = tonumber(ARGV[1]), ARGV[2]
+local ids, states, scores, tasks, updates = 2, 2 + n, 2 + 2 * n, 2 + 3 * n, 2 + 4 * n
+for first = 1, n, 1000 do
+    local hset, zadd = {}, {}
+    for i = first, math.min(first + 999, n) do
+        hset[#hset + 1] = ARGV[ids + i]
+        hset[#hset + 1] = ARGV[states + i]
+        zadd[#zadd + 1] = ARGV[scores + i]
+        zadd[#zadd + 1] = ARGV[ids + i]
+    end
+    redis.call('HSET', KEYS[1], unpack(hset))
+    redis.call('ZADD', KEYS[2], unpack(zadd))
+end
+for i = 1, n do redis.call('XADD', KEYS[3], '*', field, ARGV[tasks + i]) end
+for i = 1, n do redis.call('PUBLISH', KEYS[4], ARGV[updates + i]) end
+redis.call('HINCRBY', KEYS[5], 'submitted', n)
+return redis.call('ZCARD', KEYS[2])
+"""
+SUBMIT_BATCH = 1000
+"""Tasks per submit command (a script: the server is busy ~1 ms per thousand)."""
+
+_WRITE = """
+-- KEYS: channel, states, counters, stream, cancelled. ARGV: group, then how many
+-- updates, state fields+values, counter names+increments, acks, forgotten cancels,
+-- then those lists in that order. The acks come after the states are written.
+local sizes = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),
+               tonumber(ARGV[5]), tonumber(ARGV[6])}
+local at = 7
+local function each(size, step, call)
+    for first = at, at + size - 1, step do
+        call(first, math.min(first + step, at + size) - 1)
+    end
+    at = at + size
+end
+each(sizes[1], 1, function(i) redis.call('PUBLISH', KEYS[1], ARGV[i]) end)
+each(sizes[2], 2000, function(i, j) redis.call('HSET', KEYS[2], unpack(ARGV, i, j)) end)
+each(sizes[3], 2, function(i) redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) end)
+each(sizes[4], 2000, function(i, j)
+    redis.call('XACK', KEYS[4], ARGV[1], unpack(ARGV, i, j))
+end)
+each(sizes[5], 2000, function(i, j) redis.call('HDEL', KEYS[5], unpack(ARGV, i, j)) end)
+return 0
+"""
+
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
@@ -67,6 +115,8 @@ class TaskStore:
         self.redis = redis
         self.retention = retention
         self._promote = redis.register_script(_PROMOTE_RETRIES)
+        self._write = redis.register_script(_WRITE)
+        self._submit = redis.register_script(_SUBMIT)
 
     # -- the queue -------------------------------------------------------------------
 
@@ -83,10 +133,20 @@ class TaskStore:
     async def submit(
         self, tasks: Sequence[Task], *, source: str = SUBMIT_SOURCE
     ) -> list[TaskState]:
-        """Queue ``tasks``: record them pending, add them to the stream, announce them."""
+        """Queue ``tasks``: record them pending, add them to the stream, announce them.
+
+        One command per :data:`SUBMIT_BATCH` tasks, each done whole or not at all.
+        """
         states: list[TaskState] = []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for task in tasks:
+        indexed = 0
+        for first in range(0, len(tasks), SUBMIT_BATCH):
+            batch = tasks[first : first + SUBMIT_BATCH]
+            ids: list[str] = []
+            encoded: list[str] = []
+            scores: list[float] = []
+            queued: list[str] = []
+            updates: list[str] = []
+            for task in batch:
                 state = TaskState.from_task(task)
                 update = make_update(
                     task.id,
@@ -99,14 +159,22 @@ class TaskStore:
                 )
                 state.apply(update)
                 states.append(state)
-                pipe.hset(keys.TASK_STATES, task.id, encode_state(state))
-                pipe.zadd(keys.TASK_INDEX, {task.id: task.created_ts})
-                pipe.xadd(keys.TASK_STREAM, {keys.TASK_FIELD: encode_task(task)})
-                pipe.publish(keys.UPDATES_CHANNEL, encode_update(update))
-            pipe.hincrby(keys.COUNTERS, "submitted", len(states))
-            pipe.zcard(keys.TASK_INDEX)
-            results = await pipe.execute()
-        if results and results[-1] > self.retention * 1.1:
+                ids.append(task.id)
+                encoded.append(encode_state(state))
+                scores.append(task.created_ts)
+                queued.append(encode_task(task))
+                updates.append(encode_update(update))
+            indexed = await self._submit(
+                keys=[
+                    keys.TASK_STATES,
+                    keys.TASK_INDEX,
+                    keys.TASK_STREAM,
+                    keys.UPDATES_CHANNEL,
+                    keys.COUNTERS,
+                ],
+                args=[len(batch), keys.TASK_FIELD, *ids, *encoded, *scores, *queued, *updates],
+            )
+        if indexed > self.retention * 1.1:
             await self.trim()
         return states
 
@@ -183,25 +251,60 @@ class TaskStore:
         in the same pipeline, after the states are written (at-least-once).
         """
         latest: dict[str, TaskState] = {}
+        updates: list[str] = []
         finished: Counter[str] = Counter()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for state, update in changes:
-                latest[state.id] = state
-                pipe.publish(keys.UPDATES_CHANNEL, encode_update(update))
-                if update.status.terminal:
-                    finished[update.status.value] += 1
-                elif update.status is TaskStatus.RETRYING:
-                    finished["retried"] += 1
-            if not latest and not ack:
-                return
-            if latest:
-                encoded = {task_id: encode_state(state) for task_id, state in latest.items()}
-                pipe.hset(keys.TASK_STATES, mapping=encoded)
-            for status, count in finished.items():
-                pipe.hincrby(keys.COUNTERS, status, count)
-            if ack:
-                pipe.xack(keys.TASK_STREAM, keys.WORKER_GROUP, *ack)
-            await pipe.execute()
+        for state, update in changes:
+            latest[state.id] = state
+            updates.append(encode_update(update))
+            if update.status.terminal:
+                finished[update.status.value] += 1
+            elif update.status is TaskStatus.RETRYING:
+                finished["retried"] += 1
+        encoded = {task_id: encode_state(state) for task_id, state in latest.items()}
+        await self.write(updates, encoded, finished, ack=ack)
+
+    async def write(
+        self,
+        updates: Sequence[bytes | str],
+        states: Mapping[str, bytes | str],
+        counts: Mapping[str, int],
+        *,
+        ack: Sequence[bytes | str] = (),
+        forget_cancels: Sequence[str] = (),
+    ) -> None:
+        """:meth:`record` for callers that encode themselves, in one command (a script).
+
+        Publishes ``updates`` (JSON of status updates, in order), stores ``states``
+        (task id -> JSON of its state), adds ``counts`` to the counters, then
+        acknowledges ``ack`` and drops the cancel requests ``forget_cancels``.
+        """
+        if not (updates or states or ack or forget_cancels):
+            return
+        args: list[Any] = [
+            keys.WORKER_GROUP,
+            len(updates),
+            2 * len(states),
+            2 * len(counts),
+            len(ack),
+            len(forget_cancels),
+            *updates,
+        ]
+        for task_id, state in states.items():
+            args += (task_id, state)
+        for name, count in counts.items():
+            args += (name, count)
+        args += ack
+        args += forget_cancels
+        await self._write(
+            keys=[
+                keys.UPDATES_CHANNEL,
+                keys.TASK_STATES,
+                keys.COUNTERS,
+                keys.TASK_STREAM,
+                keys.CANCELLED,
+            ],
+            args=args,
+        )
 
     async def get(self, task_id: str) -> TaskState | None:
         raw = await self.redis.hget(keys.TASK_STATES, task_id)
@@ -221,15 +324,21 @@ class TaskStore:
                 log.warning("skipping a recorded state: %s", exc)
         return states
 
-    async def snapshot(self, batch: int = 5000) -> AsyncIterator[list[TaskState]]:
-        """Every recorded task state, in batches (HSCAN: Redis is never blocked long)."""
+    async def snapshot(
+        self, batch: int = 5000, *, decode: Callable[[bytes], TaskState] = decode_state
+    ) -> AsyncIterator[list[TaskState]]:
+        """Every recorded task state, in batches (HSCAN: Redis is never blocked long).
+
+        ``decode`` turns one record into a state (it raises ``ProtocolError`` on a bad
+        one, which is skipped); a viewer may pass a lighter one that reads fewer fields.
+        """
         cursor = 0
         while True:
             cursor, chunk = await self.redis.hscan(keys.TASK_STATES, cursor, count=batch)
             states = []
             for raw in chunk.values():
                 try:
-                    states.append(decode_state(raw))
+                    states.append(decode(raw))
                 except ProtocolError as exc:
                     log.warning("skipping a recorded state: %s", exc)
             if states:

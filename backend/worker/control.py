@@ -1,21 +1,32 @@
 """Cancel requests: the ``distritask:control`` channel, heard by every worker.
 
-A request is also kept in the ``distritask:cancelled`` hash, which the intake checks
-for each batch it reads; the channel is how a worker hears about a task it already
-holds, so it can skip it (queued) or interrupt it (running).
+A request is kept in the ``distritask:cancelled`` hash and announced on the channel.
+:class:`Cancels` keeps this worker's copy of the hash: loaded once the subscription
+is confirmed (at start and after every reconnection, so a request made while the
+worker was away is still seen) and kept current by the channel. The intake asks it
+about each task it reads, with no round trip; the channel is also how a worker hears
+about a task it already holds, so it can skip it (queued) or interrupt it (running).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
+
+from redis.asyncio.client import PubSub
 
 from backend import keys
 from backend.store import TaskStore
 from backend.worker.outage import Outage, is_transient
 
 log = logging.getLogger("backend.worker")
+
+CONFIRM_TIMEOUT = 5.0
+"""Seconds to wait for the server to confirm the subscription."""
+RELOAD_EVERY = 60.0
+"""Seconds between reloads of the stored requests (drops those handled elsewhere)."""
 
 
 def cancel_target(data: bytes | str) -> str | None:
@@ -28,24 +39,98 @@ def cancel_target(data: bytes | str) -> str | None:
     return target if isinstance(target, str) and target else None
 
 
-async def listen(store: TaskStore, outage: Outage, on_cancel: Callable[[str], None]) -> None:
-    """Call ``on_cancel(task_id)`` for each cancel request, for ever (reconnecting)."""
-    while True:
-        pubsub = store.redis.pubsub(ignore_subscribe_messages=True)
+class Cancels:
+    """The cancel requests this worker knows of, and the listener that keeps them."""
+
+    def __init__(self, store: TaskStore, outage: Outage, on_cancel: Callable[[str], None]) -> None:
+        self.store = store
+        self.outage = outage
+        self.on_cancel = on_cancel
+        self.ids: set[str] = set()
+        self._pubsub: PubSub | None = None
+        self._heard_meanwhile: set[str] | None = None
+
+    def __contains__(self, task_id: str) -> bool:
+        return task_id in self.ids
+
+    def forget(self, task_id: str) -> None:
+        """A handled request (the store's copy goes with the task's outcome)."""
+        self.ids.discard(task_id)
+
+    async def open(self) -> None:
+        """Subscribe, then load the stored requests (retrying while the broker is away)."""
+        while True:
+            try:
+                await self._open()
+                return
+            except Exception as exc:
+                await self._close()
+                if not is_transient(exc):
+                    raise
+                await self.outage.failed(exc)
+
+    async def _open(self) -> None:
+        pubsub = self._pubsub = self.store.redis.pubsub()
+        await pubsub.subscribe(keys.CONTROL_CHANNEL)
+        async with asyncio.timeout(CONFIRM_TIMEOUT):
+            while True:
+                message = await pubsub.get_message(timeout=CONFIRM_TIMEOUT)
+                if message is not None and message.get("type") == "subscribe":
+                    break
+        # Requests announced from now on arrive on the channel; earlier ones are here.
+        self.ids.update(await self._stored())
+        self.outage.ok()
+
+    async def _stored(self) -> set[str]:
+        stored = await self.store.redis.hkeys(keys.CANCELLED)
+        return {k.decode() if isinstance(k, bytes) else k for k in stored}
+
+    async def reload_loop(self, every: float = RELOAD_EVERY) -> None:
+        """Replace the copy with the stored requests now and then, so requests other
+        workers handled do not pile up here."""
+        while True:
+            await asyncio.sleep(every)
+            self._heard_meanwhile = set()
+            try:
+                stored = await self._stored()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                continue  # the listener reloads when it reconnects
+            finally:
+                heard, self._heard_meanwhile = self._heard_meanwhile, None
+            self.ids = stored | heard
+
+    async def _close(self) -> None:
+        if self._pubsub is not None:
+            await self._pubsub.aclose()
+            self._pubsub = None
+
+    async def listen(self) -> None:
+        """Note each request and call ``on_cancel(task_id)``, for ever (reconnecting)."""
         try:
-            await pubsub.subscribe(keys.CONTROL_CHANNEL)
-            outage.ok()
-            async for message in pubsub.listen():
-                if message.get("type") != "message":
-                    continue
-                target = cancel_target(message["data"])
-                if target is None:
-                    log.warning("ignoring a control message: %r", message["data"][:200])
-                    continue
-                on_cancel(target)
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            await outage.failed(exc)
+            while True:
+                if self._pubsub is None:
+                    await self.open()
+                assert self._pubsub is not None
+                try:
+                    async for message in self._pubsub.listen():
+                        if message.get("type") == "message":
+                            self._heard(message["data"])
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    await self._close()
+                    await self.outage.failed(exc)
         finally:
-            await pubsub.aclose()
+            await self._close()
+
+    def _heard(self, data: bytes | str) -> None:
+        target = cancel_target(data)
+        if target is None:
+            log.warning("ignoring a control message: %r", data[:200])
+            return
+        self.ids.add(target)
+        if self._heard_meanwhile is not None:
+            self._heard_meanwhile.add(target)
+        self.on_cancel(target)

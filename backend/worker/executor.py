@@ -1,4 +1,8 @@
-"""Running one job: its handler under a timeout, then its outcome.
+"""Running one job: its handler, interrupted at its deadline or by a cancel, then its
+outcome.
+
+The deadline is kept by the worker's :class:`~backend.worker.watchdog.Watchdog`
+(one timer for all jobs, not one per task); a cancel interrupts at once.
 
 The outcome is one status change queued in the :class:`Outbox` with the entry's
 acknowledgement: ``completed``; ``cancelled``; ``retrying`` (the task is scheduled
@@ -14,11 +18,13 @@ import threading
 import time
 
 from backend.handlers import Registry, TaskContext
-from backend.protocol import StatusUpdate, TaskStatus
+from backend.protocol import TaskStatus
 from backend.store import TaskStore
-from backend.worker.job import Job
+from backend.worker.control import Cancels
+from backend.worker.job import NO_DEADLINE, Interrupt, Job
 from backend.worker.outage import Outage
 from backend.worker.outbox import Outbox
+from backend.worker.running import Change
 
 log = logging.getLogger("backend.worker")
 
@@ -41,6 +47,7 @@ class Executor:
         outbox: Outbox,
         outage: Outage,
         registry: Registry,
+        cancels: Cancels,
         *,
         task_timeout: float,
         max_retries: int,
@@ -50,6 +57,7 @@ class Executor:
         self.outbox = outbox
         self.outage = outage
         self.registry = registry
+        self.cancels = cancels
         self.task_timeout = task_timeout
         self.max_retries = max_retries
         self.retry_backoff = retry_backoff
@@ -62,8 +70,7 @@ class Executor:
     async def run(self, job: Job) -> None:
         """Run ``job`` to its outcome (queued in the outbox with the entry's ack)."""
         if job.cancel_requested:
-            self._finish(job, job.update(TaskStatus.CANCELLED, "Cancelled before it started"))
-            self.outbox.forget_cancel(job.task_id)
+            self._cancelled(job, "Cancelled before it started")
             return
         handler = self.registry.get(job.task.handler_name)
         if handler is None:
@@ -74,26 +81,38 @@ class Executor:
         timeout = job.task.timeout or self.task_timeout
         ctx = TaskContext(job.task_id, job.task.payload, job.attempt, job.task.name)
         ctx._sink = lambda pct, message: self._progress(job, pct, message)
+        runner = asyncio.current_task()
+        assert runner is not None
+        job.deadline = self._loop.time() + timeout
+        job.runner = runner
+        error: str | None = None
         try:
-            async with asyncio.timeout(timeout) as job.timeout:
-                await handler(ctx)
-        except TimeoutError:
-            if job.cancel_requested:
-                self._finish(job, job.update(TaskStatus.CANCELLED, "Cancelled while running"))
-                self.outbox.forget_cancel(job.task_id)
-                return
-            if job.timeout is None or not job.timeout.expired():
-                await self._failed(job, "TimeoutError: raised by the handler")
-            else:
-                await self._failed(job, f"timed out after {timeout:g} s")
-            return
+            await handler(ctx)
+        except asyncio.CancelledError:
+            if job.interrupted is None:
+                raise
         except Exception as exc:
-            await self._failed(job, f"{type(exc).__name__}: {exc}")
-            return
+            error = f"{type(exc).__name__}: {exc}"
         finally:
-            job.timeout = None
-        self.completed += 1
-        self._finish(job, job.update(TaskStatus.COMPLETED, COMPLETED, progress=100))
+            job.runner = None
+            job.deadline = NO_DEADLINE
+        why = job.interrupted
+        if why is not None and runner.uncancel() > 0:
+            raise asyncio.CancelledError  # stopped from outside as well
+        if why is Interrupt.CANCEL:
+            self._cancelled(job, "Cancelled while running")
+        elif why is Interrupt.TIMEOUT:
+            await self._failed(job, f"timed out after {timeout:g} s")
+        elif error is not None:
+            await self._failed(job, error)
+        else:
+            self.completed += 1
+            self._finish(job, job.update(TaskStatus.COMPLETED, COMPLETED, progress=100))
+
+    def _cancelled(self, job: Job, message: str) -> None:
+        self._finish(job, job.update(TaskStatus.CANCELLED, message))
+        self.cancels.forget(job.task_id)
+        self.outbox.forget_cancel(job.task_id)
 
     def _progress(self, job: Job, pct: int, message: str) -> None:
         if threading.get_ident() != self._thread:
@@ -125,11 +144,11 @@ class Executor:
         self.failed += 1
         self._finish(job, job.update(TaskStatus.FAILED, message, error=error))
 
-    def _emit(self, job: Job, update: StatusUpdate) -> None:
-        self.outbox.add(job.state, update)
+    def _emit(self, job: Job, change: Change) -> None:
+        self.outbox.add(job.state, change)
         if self.verbose:
-            log.info("task %s %s: %s", job.task_id, update.status.value, update.message)
+            log.info("task %s %s: %s", job.task_id, change.status.value, change.message)
 
-    def _finish(self, job: Job, update: StatusUpdate) -> None:
-        self._emit(job, update)
+    def _finish(self, job: Job, change: Change) -> None:
+        self._emit(job, change)
         self.outbox.ack(job.entry_id)

@@ -1,27 +1,34 @@
 """Turning stream entries into jobs: parse, dead-letter poison, skip what is done.
 
-One batch of entries (from XREADGROUP or XAUTOCLAIM) costs one extra round trip at
-most: an HMGET of the cancel requests and, for entries that need it, of the stored
-states. An entry that does not parse is dead-lettered and acknowledged at once. A
-reclaimed entry whose outcome is already recorded is acknowledged without running
-again; otherwise it runs as a new attempt, after the last one the state shows.
+A first delivery of a first attempt needs no round trip: its cancel request, if
+any, is in this worker's copy (:class:`~backend.worker.control.Cancels`). Entries
+that may continue an earlier run (reclaimed, or a later attempt) cost one round trip
+per batch: an HMGET of their stored states and of their cancel requests (the stored
+ones: a re-queue withdraws a request, which only the store knows).
+
+An entry that does not parse is dead-lettered and acknowledged at once. A reclaimed
+entry whose outcome is already recorded is acknowledged without running again;
+otherwise it runs as a new attempt, after the last one the state shows.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from backend import keys
 from backend.errors import ProtocolError
-from backend.protocol import TaskStatus, decode_task, make_update
+from backend.protocol import TaskStatus, decode_task
 from backend.state import TaskState, decode_state
 from backend.store import TaskStore
+from backend.worker.control import Cancels
 from backend.worker.job import Job
 from backend.worker.outage import Outage
 from backend.worker.outbox import Outbox
+from backend.worker.running import Running
 
 log = logging.getLogger("backend.worker")
 
@@ -37,10 +44,13 @@ _DONE = frozenset(
 class Intake:
     """Prepares entries for running."""
 
-    def __init__(self, store: TaskStore, outbox: Outbox, outage: Outage, worker: str) -> None:
+    def __init__(
+        self, store: TaskStore, outbox: Outbox, outage: Outage, cancels: Cancels, worker: str
+    ) -> None:
         self.store = store
         self.outbox = outbox
         self.outage = outage
+        self.cancels = cancels
         self.worker = worker
 
     async def prepare(self, entries: Sequence[Entry], *, reclaimed: bool) -> list[Job]:
@@ -60,23 +70,29 @@ class Intake:
             jobs.append(Job.fresh(entry_id, raw, task, self.worker))
         if not jobs:
             return jobs
+        if not reclaimed and all(j.attempt == 1 for j in jobs):
+            cancels = self.cancels
+            for job in jobs:
+                job.cancel_requested = job.task_id in cancels
+            return jobs
+        ready = [j for j in jobs if not reclaimed and j.attempt == 1]
+        for job in ready:
+            job.cancel_requested = job.task_id in self.cancels
         look_up = [j for j in jobs if reclaimed or j.attempt > 1]
-        cancelled, stored = await self.outage.persist(lambda: self._look_up(jobs, look_up))
-        for job, flag in zip(jobs, cancelled, strict=True):
+        cancelled, stored = await self.outage.persist(lambda: self._look_up(look_up))
+        for job, flag, raw_state in zip(look_up, cancelled, stored, strict=True):
             job.cancel_requested = flag is not None
-        ready = [j for j in jobs if j not in look_up]
-        for job, raw_state in zip(look_up, stored, strict=True):
             if await self._resume(job, raw_state, reclaimed=reclaimed):
                 ready.append(job)
         return ready
 
-    async def _look_up(self, jobs: list[Job], look_up: list[Job]) -> tuple[list[Any], list[Any]]:
+    async def _look_up(self, jobs: list[Job]) -> tuple[list[Any], list[Any]]:
+        ids = [j.task_id for j in jobs]
         async with self.store.redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(keys.CANCELLED, [j.task_id for j in jobs])
-            if look_up:
-                pipe.hmget(keys.TASK_STATES, [j.task_id for j in look_up])
-            replies = await pipe.execute()
-        return replies[0], replies[1] if look_up else []
+            pipe.hmget(keys.CANCELLED, ids)
+            pipe.hmget(keys.TASK_STATES, ids)
+            cancelled, stored = await pipe.execute()
+        return cancelled, stored
 
     async def _resume(self, job: Job, raw_state: bytes | None, *, reclaimed: bool) -> bool:
         """Continue from the stored state; whether the job still has to run."""
@@ -88,14 +104,14 @@ class Intake:
                 log.warning("task %s: ignoring its stored state: %s", job.task_id, exc)
         if not reclaimed:
             if stored is not None and stored.attempt <= job.attempt:
-                job.state = stored  # keeps the earlier attempts' history
+                job.resume_from(stored)  # keeps the earlier attempts' history
             return True
         if stored is not None:
             if stored.attempt >= job.attempt and stored.status in _DONE:
                 log.info("task %s: outcome already recorded; acknowledging", job.task_id)
                 self.outbox.ack(job.entry_id)
                 return False
-            job.state = stored
+            job.resume_from(stored)
             job.attempt = max(stored.attempt, job.attempt)
         job.attempt += 1
         if job.attempt - job.task.attempt > MAX_RECLAIMS:
@@ -116,16 +132,17 @@ class Intake:
             update = job.update(TaskStatus.FAILED, f"Dead-lettered: {reason}", error=reason)
             self.outbox.add(job.state, update)
         elif known is not None:
-            update = make_update(
-                task_id,
+            state = Running.from_state(TaskState(id=task_id, created=time.time(), attempt=-1))
+            change = state.advance(
                 TaskStatus.FAILED,
+                f"Dead-lettered: {reason}",
                 worker=self.worker,
-                message=f"Dead-lettered: {reason}",
                 attempt=known[1],
                 seq=1,
+                name="",
                 error=reason,
             )
-            self.outbox.add(TaskState.from_update(update), update)
+            self.outbox.add(state, change)
         self.outbox.ack(entry_id)
         self.outbox.flush_soon()
 

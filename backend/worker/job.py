@@ -2,18 +2,29 @@
 
 A job numbers its status updates: ``(attempt, seq)`` strictly increases for a task
 (the manager's ``pending`` is seq 0 of the attempt; this worker's first update is 1).
+While its handler runs, a job can be interrupted (a cancel, or the worker's
+:class:`~backend.worker.watchdog.Watchdog` at its deadline): the slot running it is
+cancelled and the executor turns that into the outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from enum import Enum
 
-from backend.protocol import StatusUpdate, Task, TaskStatus, make_update
-from backend.state import HistoryEntry, TaskState
+from backend.protocol import Task, TaskStatus
+from backend.state import TaskState
 from backend.store import SUBMIT_SOURCE
+from backend.worker.running import Change, Running
 
 QUEUED_MESSAGE = "Task queued"
+NO_DEADLINE = float("inf")
+
+
+class Interrupt(Enum):
+    CANCEL = "cancel"
+    TIMEOUT = "timeout"
 
 
 @dataclass(slots=True, eq=False)
@@ -23,7 +34,7 @@ class Job:
     entry_id: bytes
     raw: bytes
     task: Task
-    state: TaskState
+    state: Running
     attempt: int
     worker: str
     seq: int = 0
@@ -31,26 +42,25 @@ class Job:
     finished: bool = False
     queued: float = 0.0
     """Loop time it entered this worker's local queue (see ``handback``)."""
-    timeout: asyncio.Timeout | None = field(default=None, repr=False)
+    deadline: float = NO_DEADLINE
+    """Loop time its handler must be done by (while it runs)."""
+    runner: asyncio.Task[object] | None = field(default=None, repr=False)
+    """The asyncio task running its handler, while it does."""
+    interrupted: Interrupt | None = None
 
     @classmethod
     def fresh(cls, entry_id: bytes, raw: bytes, task: Task, worker: str) -> Job:
         """A first delivery: the state starts from the task (as the manager recorded it)."""
-        state = TaskState.from_task(task)
-        state.history.append(
-            HistoryEntry(
-                status=TaskStatus.PENDING,
-                ts=state.created,
-                worker=SUBMIT_SOURCE,
-                message=QUEUED_MESSAGE,
-                attempt=task.attempt,
-            )
-        )
+        state = Running.from_task(task, pending_by=SUBMIT_SOURCE, message=QUEUED_MESSAGE)
         return cls(entry_id, raw, task, state, task.attempt, worker)
 
     @property
     def task_id(self) -> str:
         return self.task.id
+
+    def resume_from(self, stored: TaskState) -> None:
+        """Carry on from a recorded state (keeps the earlier attempts' history)."""
+        self.state = Running.from_state(stored)
 
     def update(
         self,
@@ -59,27 +69,30 @@ class Job:
         *,
         progress: int | None = None,
         error: str | None = None,
-    ) -> StatusUpdate:
+    ) -> Change:
         """The next status update of this job, already applied to its state."""
         self.seq += 1
-        update = make_update(
-            self.task.id,
+        change = self.state.advance(
             status,
+            message,
             worker=self.worker,
-            message=message,
-            progress=progress,
             attempt=self.attempt,
             seq=self.seq,
             name=self.task.name,
+            progress=progress,
             error=error,
         )
-        self.state.apply(update)
         if status.terminal or status is TaskStatus.RETRYING:
             self.finished = True
-        return update
+        return change
+
+    def interrupt(self, why: Interrupt) -> None:
+        """Stop the running handler (the first reason wins); nothing if not running."""
+        if self.runner is not None and self.interrupted is None:
+            self.interrupted = why
+            self.runner.cancel()
 
     def cancel(self) -> None:
-        """Ask the job to stop: skipped if not started, interrupted if running (async)."""
+        """Ask the job to stop: skipped if not started, interrupted if running."""
         self.cancel_requested = True
-        if self.timeout is not None and not self.timeout.expired():
-            self.timeout.reschedule(asyncio.get_running_loop().time())
+        self.interrupt(Interrupt.CANCEL)

@@ -3,8 +3,9 @@
 Everything a worker writes per task (the state, the ``task_updates`` messages, the
 XACK) is queued here and flushed by one loop: when a batch of work finishes, or
 about a millisecond after the first change arrived, whichever is first. A flush is
-one :meth:`TaskStore.record` call carrying the states, the updates and the acks, so
-an entry is acknowledged only in the round trip that records its outcome. While
+one :meth:`TaskStore.write` call (one command) carrying the updates, the states, the
+counters, the acks and the handled cancel requests, so an entry is acknowledged
+only in the command that records its outcome. While
 the broker is away the batch is kept and written again; nothing is dropped. Progress
 superseded within one batch is not published (see :func:`coalesce`).
 """
@@ -13,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 
-from backend import keys
-from backend.protocol import StatusUpdate, TaskStatus
-from backend.state import TaskState
+from backend.protocol import TaskStatus
 from backend.store import TaskStore
 from backend.worker.outage import Outage
+from backend.worker.running import Change, Running
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class Outbox:
         self.store = store
         self.outage = outage
         self.delay = delay
-        self._changes: list[tuple[TaskState, StatusUpdate]] = []
+        self._changes: list[tuple[Running, Change]] = []
         self._acks: list[bytes] = []
         self._forget: list[str] = []
         self._wake = asyncio.Event()
@@ -43,9 +44,9 @@ class Outbox:
         self.unacked: set[bytes] = set()
         """Entries whose outcome is queued or being written (kept fresh by the reclaimer)."""
 
-    def add(self, state: TaskState, update: StatusUpdate) -> None:
+    def add(self, state: Running, change: Change) -> None:
         """Queue a status change."""
-        self._changes.append((state, update))
+        self._changes.append((state, change))
         self._arm()
 
     def ack(self, entry_id: bytes) -> None:
@@ -96,15 +97,27 @@ class Outbox:
                 self._idle.set()
 
     async def _write(
-        self, changes: list[tuple[TaskState, StatusUpdate]], acks: list[bytes], forget: list[str]
+        self, changes: list[tuple[Running, Change]], acks: list[bytes], forget: list[str]
     ) -> None:
         """One batch, written however long the broker is away."""
-        await self.outage.persist(lambda: self.store.record(changes, ack=acks))
-        if forget:
-            await self.outage.persist(lambda: self.store.redis.hdel(keys.CANCELLED, *forget))
+        updates: list[bytes] = []
+        latest: dict[str, Running] = {}
+        counts: Counter[str] = Counter()
+        for state, change in changes:
+            updates.append(change.json())
+            latest[change.task_id] = state
+            status = change.status
+            if status.terminal:
+                counts[status.value] += 1
+            elif status is TaskStatus.RETRYING:
+                counts["retried"] += 1
+        states = {task_id: state.json() for task_id, state in latest.items()}
+        await self.outage.persist(
+            lambda: self.store.write(updates, states, counts, ack=acks, forget_cancels=forget)
+        )
 
 
-def coalesce(changes: list[tuple[TaskState, StatusUpdate]]) -> list[tuple[TaskState, StatusUpdate]]:
+def coalesce(changes: list[tuple[Running, Change]]) -> list[tuple[Running, Change]]:
     """Drop ``processing`` updates that a later update of the same task in the same
     batch supersedes (a task that started and ended within a millisecond).
 
@@ -113,9 +126,9 @@ def coalesce(changes: list[tuple[TaskState, StatusUpdate]]) -> list[tuple[TaskSt
     """
     if len(changes) < 2:
         return changes
-    last = {update.id: index for index, (_, update) in enumerate(changes)}
+    last = {change.task_id: index for index, (_, change) in enumerate(changes)}
     return [
-        change
-        for index, change in enumerate(changes)
-        if change[1].status is not TaskStatus.PROCESSING or last[change[1].id] == index
+        pair
+        for index, pair in enumerate(changes)
+        if pair[1].status is not TaskStatus.PROCESSING or last[pair[1].task_id] == index
     ]

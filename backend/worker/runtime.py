@@ -4,9 +4,9 @@ Reading takes entries in batches (XREADGROUP COUNT) up to a window: the concurre
 for slow tasks, plus a prefetch for cheap ones sized so queued work waits ~20 ms at
 most. ``concurrency`` slot coroutines take jobs from the local queue and run them;
 outcomes leave through the :class:`Outbox` in batches. Around that: the reclaimer,
-the heartbeat, the retry promoter and the cancel listener. A stop (first SIGTERM
-or SIGINT) stops reading, lets held tasks finish within the grace period, writes
-their outcomes and exits 0.
+the heartbeat, the retry promoter, the cancel listener and the deadline watchdog. A
+stop (first SIGTERM or SIGINT) stops reading, lets held tasks finish within the grace
+period, writes their outcomes and exits 0.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from backend.connection import connect, describe
 from backend.handlers import Registry
 from backend.handlers import registry as default_registry
 from backend.store import TaskStore
-from backend.worker import control, signals
+from backend.worker import signals, watchdog
+from backend.worker.control import Cancels
 from backend.worker.executor import Executor
 from backend.worker.handback import HAND_BACK_AFTER, hand_back
 from backend.worker.heartbeat import Heartbeat, default_name
@@ -148,12 +149,15 @@ class Worker:
         self.store = store = TaskStore(redis, retention=settings.retention)
         await outage.persist(store.ensure_group)
         self.outbox = Outbox(store, outage)
-        self.intake = Intake(store, self.outbox, outage, self.name)
+        self.cancels = Cancels(store, outage, self._on_cancel)
+        await self.cancels.open()
+        self.intake = Intake(store, self.outbox, outage, self.cancels, self.name)
         self.executor = Executor(
             store,
             self.outbox,
             outage,
             self.registry,
+            self.cancels,
             task_timeout=settings.task_timeout,
             max_retries=settings.max_retries,
             retry_backoff=settings.retry_backoff,
@@ -181,7 +185,9 @@ class Worker:
             self.heartbeat.loop(),
             reclaimer.refresh_loop(self.stopping),
             promote_loop(store, outage, promote_interval(settings.retry_backoff)),
-            control.listen(store, outage, self._on_cancel),
+            self.cancels.listen(),
+            self.cancels.reload_loop(),
+            watchdog.watch(self.running.values),
             self._hand_back_loop(),
         ):
             self._spawn(coro)

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from backend import keys
 from backend.protocol import Task, TaskStatus, WorkerInfo, decode_task, make_update
-from backend.store import TaskStore, status_updates
+from backend.store import SUBMIT_BATCH, TaskStore, status_updates
 from tests.waiting import eventually
 
 
@@ -35,6 +35,20 @@ async def test_submit_records_pending_queues_and_announces(
     [(_, [(_, fields)])] = await aredis.xread({keys.TASK_STREAM: "0"})
     assert decode_task(fields[keys.TASK_FIELD.encode()]).payload == {"n": 1}
     assert (await store.counters())["submitted"] == 1
+
+
+async def test_a_large_submit_queues_every_task_in_order(
+    store: TaskStore, aredis: aioredis.Redis
+) -> None:
+    count = SUBMIT_BATCH * 2 + 7
+    states = await store.submit([Task(name="noop", payload=i) for i in range(count)])
+    entries = await aredis.xrange(keys.TASK_STREAM)
+    queued = [decode_task(fields[keys.TASK_FIELD.encode()]) for _, fields in entries]
+    assert [task.id for task in queued] == [state.id for state in states]
+    assert [task.payload for task in queued] == list(range(count))
+    assert len(await store.load_all()) == count
+    assert await aredis.zcard(keys.TASK_INDEX) == count
+    assert (await store.counters())["submitted"] == count
 
 
 async def test_record_updates_state_and_counters(store: TaskStore) -> None:

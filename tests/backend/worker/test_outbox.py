@@ -17,9 +17,9 @@ def test_coalesce_keeps_each_tasks_latest_and_every_outcome() -> None:
         (quick.state, quick.update(TaskStatus.COMPLETED, "done", progress=100)),
         (slow.state, slow.update(TaskStatus.PROCESSING, "half", progress=50)),
     ]
-    kept = [(u.id, u.message) for _, u in coalesce(changes)]
+    kept = [(c.task_id, c.message) for _, c in coalesce(changes)]
     assert kept == [(quick.task_id, "done"), (slow.task_id, "half")]
-    assert [h.status for h in quick.state.history][-2:] == [
+    assert [h.status for h in quick.state.to_state().history][-2:] == [
         TaskStatus.PROCESSING,
         TaskStatus.COMPLETED,
     ]
