@@ -8,7 +8,6 @@ encoded by :mod:`backend.protocol` and :mod:`backend.state`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -17,17 +16,15 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
-from backend import keys
+from backend import keys, scripts
 from backend.errors import ProtocolError
 from backend.protocol import (
     StatusUpdate,
     Task,
     TaskStatus,
     WorkerInfo,
-    decode_update,
     decode_worker,
     encode_task,
     encode_update,
@@ -41,67 +38,11 @@ log = logging.getLogger(__name__)
 DEAD_LETTER_MAXLEN = 100_000
 WORKER_FORGET_AFTER = 3600.0
 """Seconds an offline worker stays listed before it is forgotten."""
-SUBSCRIBE_TIMEOUT = 5.0
-"""Seconds :func:`subscribe_updates` waits for the server to confirm."""
 SUBMIT_SOURCE = "manager"
 """The ``worker`` a pending update names, as the Go manager's does."""
 
-_PROMOTE_RETRIES = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, entry in ipairs(due) do
-    redis.call('XADD', KEYS[2], '*', ARGV[3], entry)
-    redis.call('ZREM', KEYS[1], entry)
-end
-return #due
-"""
-
-_SUBMIT = """
--- KEYS: states, index, stream, channel, counters. ARGV: n, the task field, then n
--- ids, n states, n creation times, n tasks, n pending updates. The states come first:
--- a worker's update must never be overwritten by the pending one.
-local n, field = tonumber(ARGV[1]), ARGV[2]
-local ids, states, scores, tasks, updates = 2, 2 + n, 2 + 2 * n, 2 + 3 * n, 2 + 4 * n
-for first = 1, n, 1000 do
-    local hset, zadd = {}, {}
-    for i = first, math.min(first + 999, n) do
-        hset[#hset + 1] = ARGV[ids + i]
-        hset[#hset + 1] = ARGV[states + i]
-        zadd[#zadd + 1] = ARGV[scores + i]
-        zadd[#zadd + 1] = ARGV[ids + i]
-    end
-    redis.call('HSET', KEYS[1], unpack(hset))
-    redis.call('ZADD', KEYS[2], unpack(zadd))
-end
-for i = 1, n do redis.call('XADD', KEYS[3], '*', field, ARGV[tasks + i]) end
-for i = 1, n do redis.call('PUBLISH', KEYS[4], ARGV[updates + i]) end
-redis.call('HINCRBY', KEYS[5], 'submitted', n)
-return redis.call('ZCARD', KEYS[2])
-"""
 SUBMIT_BATCH = 1000
 """Tasks per submit command (a script: the server is busy ~1 ms per thousand)."""
-
-_WRITE = """
--- KEYS: channel, states, counters, stream, cancelled. ARGV: group, then how many
--- updates, state fields+values, counter names+increments, acks, forgotten cancels,
--- then those lists in that order. The acks come after the states are written.
-local sizes = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),
-               tonumber(ARGV[5]), tonumber(ARGV[6])}
-local at = 7
-local function each(size, step, call)
-    for first = at, at + size - 1, step do
-        call(first, math.min(first + step, at + size) - 1)
-    end
-    at = at + size
-end
-each(sizes[1], 1, function(i) redis.call('PUBLISH', KEYS[1], ARGV[i]) end)
-each(sizes[2], 2000, function(i, j) redis.call('HSET', KEYS[2], unpack(ARGV, i, j)) end)
-each(sizes[3], 2, function(i) redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) end)
-each(sizes[4], 2000, function(i, j)
-    redis.call('XACK', KEYS[4], ARGV[1], unpack(ARGV, i, j))
-end)
-each(sizes[5], 2000, function(i, j) redis.call('HDEL', KEYS[5], unpack(ARGV, i, j)) end)
-return 0
-"""
 
 
 def _text(value: bytes | str) -> str:
@@ -114,9 +55,9 @@ class TaskStore:
     def __init__(self, redis: aioredis.Redis, *, retention: int = 100_000) -> None:
         self.redis = redis
         self.retention = retention
-        self._promote = redis.register_script(_PROMOTE_RETRIES)
-        self._write = redis.register_script(_WRITE)
-        self._submit = redis.register_script(_SUBMIT)
+        self._promote = redis.register_script(scripts.PROMOTE_RETRIES)
+        self._write = redis.register_script(scripts.WRITE)
+        self._submit = redis.register_script(scripts.SUBMIT)
 
     # -- the queue -------------------------------------------------------------------
 
@@ -439,44 +380,3 @@ class TaskStore:
         for info, up in zip(infos, alive, strict=True):
             info.online = bool(up)
         return [i for i in infos if i.name not in stale]
-
-
-async def status_updates(redis: aioredis.Redis) -> AsyncIterator[StatusUpdate]:
-    """Live status updates from ``task_updates``; a message that does not parse is
-    logged and skipped. Ends when the connection is lost (the caller reconnects)."""
-    pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(keys.UPDATES_CHANNEL)
-    try:
-        async for message in pubsub.listen():
-            if message.get("type") != "message":
-                continue
-            try:
-                yield decode_update(message["data"])
-            except ProtocolError as exc:
-                log.warning("ignoring a status update: %s", exc)
-    finally:
-        await pubsub.aclose()
-
-
-async def subscribe_updates(redis: aioredis.Redis) -> PubSub:
-    """A pub/sub on ``task_updates`` that the server has confirmed: every update
-    published after this returns is delivered. Subscribe with it *before* reading a
-    snapshot, so snapshot + live has no gap. Read with ``pubsub.listen()`` and keep
-    messages whose ``type`` is ``"message"``; close with ``aclose()``."""
-    pubsub = redis.pubsub()
-    try:
-        await pubsub.subscribe(keys.UPDATES_CHANNEL)
-        async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
-            while True:
-                message = await pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT)
-                if message is not None and message.get("type") == "subscribe":
-                    return pubsub
-    except BaseException:
-        await pubsub.aclose()
-        raise
-
-
-def summarise(states: Iterable[TaskState]) -> dict[str, Any]:
-    """Counts by status."""
-    counts = Counter(state.status.value for state in states)
-    return {status.value: counts.get(status.value, 0) for status in TaskStatus}

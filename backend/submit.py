@@ -23,9 +23,10 @@ from redis.asyncio.client import PubSub
 from backend import connection
 from backend.config import Settings, add_setting_flags
 from backend.errors import BrokerError, ProtocolError
+from backend.live import subscribe_updates
 from backend.manager.names import TaskNames
 from backend.protocol import DEFAULT_TASK, Task, TaskStatus, decode_update
-from backend.store import TaskStore, subscribe_updates
+from backend.store import TaskStore
 
 CONNECT_WITHIN = 10.0
 """Seconds to wait for an unreachable broker before giving up."""

@@ -10,8 +10,9 @@ import redis
 import redis.asyncio as aioredis
 
 from backend import keys
+from backend.live import status_updates
 from backend.protocol import Task, TaskStatus, WorkerInfo, decode_task, make_update
-from backend.store import SUBMIT_BATCH, TaskStore, status_updates
+from backend.store import SUBMIT_BATCH, TaskStore
 from tests.waiting import eventually
 
 
