@@ -41,7 +41,7 @@ class Job:
     cancel_requested: bool = False
     finished: bool = False
     queued: float = 0.0
-    """Loop time it entered this worker's local queue (see ``handback``)."""
+    """Loop time it entered this worker's local queue (see ``prefetch``)."""
     deadline: float = NO_DEADLINE
     """Loop time its handler must be done by (while it runs)."""
     runner: asyncio.Task[object] | None = field(default=None, repr=False)

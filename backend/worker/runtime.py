@@ -2,7 +2,8 @@
 
 Reading takes entries in batches (XREADGROUP COUNT) up to a window: the concurrency
 for slow tasks, plus a prefetch for cheap ones sized so queued work waits ~20 ms at
-most. ``concurrency`` slot coroutines take jobs from the local queue and run them;
+most (see :mod:`~backend.worker.prefetch`, which also hands back entries that wait too
+long). ``concurrency`` slot coroutines take jobs from the local queue and run them;
 outcomes leave through the :class:`Outbox` in batches. Around that: the reclaimer,
 the heartbeat, the retry promoter, the cancel listener and the deadline watchdog. A
 stop (first SIGTERM or SIGINT) stops reading, lets held tasks finish within the grace
@@ -31,21 +32,18 @@ from backend.store import TaskStore
 from backend.worker import signals, watchdog
 from backend.worker.control import Cancels
 from backend.worker.executor import Executor
-from backend.worker.handback import HAND_BACK_AFTER, hand_back
 from backend.worker.heartbeat import Heartbeat, default_name
 from backend.worker.intake import Entry, Intake
 from backend.worker.job import Job
 from backend.worker.outage import Outage, is_transient
 from backend.worker.outbox import Outbox
+from backend.worker.prefetch import HAND_BACK_AFTER, PREFETCH_MAX, Prefetch, hand_back
 from backend.worker.reclaim import Reclaimer
 from backend.worker.retries import promote_interval, promote_loop
 
 log = logging.getLogger("backend.worker")
 
 READ_BLOCK_MS = 1000
-PREFETCH_WAIT = 0.02
-"""Seconds a prefetched entry should wait for a free slot, at most (on average)."""
-PREFETCH_MAX = 1000
 YIELD_EVERY = 0.005
 """Seconds a slot may run cheap tasks back to back before letting others run."""
 SHUTDOWN_WRITE = 5.0
@@ -76,25 +74,13 @@ class Worker:
         self._work = asyncio.Event()
         self._room_freed = asyncio.Event()
         self._closing = False
-        self._avg: float | None = None
+        self.prefetch = Prefetch(self.concurrency)
         self._background: list[asyncio.Task[Any]] = []
 
     # -- capacity ----------------------------------------------------------------------
 
-    @property
-    def window(self) -> int:
-        """Entries to hold at once: running plus prefetched."""
-        avg = self._avg
-        if avg is None or avg >= PREFETCH_WAIT:
-            return self.concurrency
-        extra = int(PREFETCH_WAIT * self.concurrency / max(avg, 1e-6))
-        return self.concurrency + min(PREFETCH_MAX, extra)
-
     def room(self) -> int:
-        return self.window - len(self.queue) - len(self.running)
-
-    def _read_threshold(self) -> int:
-        return max(1, (self.window - self.concurrency) // 2)
+        return self.prefetch.window - len(self.queue) - len(self.running)
 
     def held(self) -> list[bytes]:
         """Entries this worker must keep from being reclaimed."""
@@ -268,7 +254,7 @@ class Worker:
     async def _read_loop(self) -> None:
         while not self.stopping.is_set():
             room = self.room()
-            if room < self._read_threshold():
+            if room < self.prefetch.read_threshold:
                 self._room_freed.clear()
                 await self._room_freed.wait()
                 continue
@@ -311,8 +297,7 @@ class Worker:
         while True:
             await asyncio.sleep(HAND_BACK_AFTER / 2)
             if self.queue and self.queue[0].queued < loop.time() - HAND_BACK_AFTER:
-                # Prefetching misjudged the tasks' length: stop it until tasks are quick.
-                self._avg = max(self._avg or 0.0, PREFETCH_WAIT)
+                self.prefetch.misjudged()
                 await self._hand_back(queued_before=loop.time() - HAND_BACK_AFTER)
 
     async def _hand_back(self, queued_before: float = float("inf")) -> None:
@@ -353,7 +338,7 @@ class Worker:
                 continue
             job = self.queue.popleft()
             await self._run(job)
-            if self.room() >= self._read_threshold():
+            if self.room() >= self.prefetch.read_threshold:
                 self._room_freed.set()
             if loop.time() - last_yield > YIELD_EVERY:
                 await asyncio.sleep(0)
@@ -369,6 +354,6 @@ class Worker:
         finally:
             del self.running[job.entry_id]
         took = time.perf_counter() - started
-        self._avg = took if self._avg is None else self._avg * 0.9 + took * 0.1
+        self.prefetch.observe(took)
         if not self.queue and not self.running:
             self.outbox.flush_soon()

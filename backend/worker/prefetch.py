@@ -1,0 +1,68 @@
+"""Reading ahead of free slots for cheap tasks, and handing entries back when that
+was a misjudgement.
+
+A worker holds up to :attr:`Prefetch.window` entries: its concurrency for slow tasks,
+plus, for cheap ones, as many as its slots get through in :data:`PREFETCH_WAIT`
+(judged from the average task time), so reading never starves the slots. When that
+guess is wrong (a slow task arrives after fast ones), entries wait in this
+worker while other workers idle. Entries that have waited past
+:data:`HAND_BACK_AFTER` without starting, and every waiting entry when the worker
+stops, go back to the stream: the same ``task_data`` added as a new entry and the
+old one acknowledged, in one MULTI, so the task is never lost (at worst, with the
+connection lost mid-way, it is queued twice and runs at least once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from backend import keys
+from backend.store import TaskStore
+from backend.worker.job import Job
+
+PREFETCH_WAIT = 0.02
+"""Seconds a prefetched entry should wait for a free slot, at most (on average)."""
+PREFETCH_MAX = 1000
+HAND_BACK_AFTER = 0.5
+"""Seconds a prefetched entry may wait for a free slot before it is handed back."""
+
+
+class Prefetch:
+    """How many entries a worker with ``concurrency`` slots should hold."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = concurrency
+        self._avg: float | None = None
+
+    @property
+    def window(self) -> int:
+        """Entries to hold at once: running plus prefetched."""
+        avg = self._avg
+        if avg is None or avg >= PREFETCH_WAIT:
+            return self.concurrency
+        extra = int(PREFETCH_WAIT * self.concurrency / max(avg, 1e-6))
+        return self.concurrency + min(PREFETCH_MAX, extra)
+
+    @property
+    def read_threshold(self) -> int:
+        """Free places worth a read: half the read-ahead (one for slow tasks)."""
+        return max(1, (self.window - self.concurrency) // 2)
+
+    def observe(self, took: float) -> None:
+        """A task ran for ``took`` seconds (a moving average)."""
+        self._avg = took if self._avg is None else self._avg * 0.9 + took * 0.1
+
+    def misjudged(self) -> None:
+        """Entries waited too long: read no further ahead until tasks prove quick."""
+        self._avg = max(self._avg or 0.0, PREFETCH_WAIT)
+
+
+async def hand_back(store: TaskStore, jobs: Sequence[Job]) -> None:
+    """Queue ``jobs`` again for any worker and release this worker's entries."""
+    if not jobs:
+        return
+    async with store.redis.pipeline(transaction=True) as pipe:
+        for job in jobs:
+            pipe.xadd(keys.TASK_STREAM, {keys.TASK_FIELD: job.raw})
+        pipe.xack(keys.TASK_STREAM, keys.WORKER_GROUP, *(job.entry_id for job in jobs))
+        await pipe.execute()
