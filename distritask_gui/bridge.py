@@ -5,7 +5,11 @@
 1. subscribes to ``task_updates`` and waits for the subscription to be confirmed;
 2. emits the recorded state (``TaskStore.snapshot``) batch by batch, buffering the
    live updates that arrive meanwhile;
-3. emits the buffered updates, then every live update as it comes.
+3. emits the buffered updates, then the live updates as they come: every update
+   already received is handed on in one batch (one signal, not one per update).
+
+The snapshot is read for the cards (:func:`~distritask_gui.card_state.decode_card`:
+no timelines or payloads, which the detail dialog loads when opened).
 
 Applying is ordered by ``(attempt, seq)`` (see :mod:`backend.state`), so the overlap
 between the snapshot and the buffer counts nothing twice and nothing falls in a gap.
@@ -39,11 +43,14 @@ from backend.errors import ProtocolError
 from backend.protocol import StatusUpdate, Task, decode_update
 from backend.state import TaskState
 from backend.store import TaskStore
+from distritask_gui.card_state import decode_card
 from distritask_gui.header import CONNECTED, CONNECTING, OFFLINE, RECONNECTING
 
 log = logging.getLogger(__name__)
 
 LOST = (RedisError, OSError)
+READ_BATCH = 5000
+"""Most updates read from the subscription before they are handed on together."""
 STOP_WAIT = 5.0
 """Seconds :meth:`Bridge.stop` waits for its tasks to end."""
 
@@ -155,7 +162,7 @@ class Bridge(QObject):
                 self.store = store
                 self._lost_at = None
                 self._set_state(CONNECTED)
-                async for batch in store.snapshot():
+                async for batch in store.snapshot(decode=decode_card):
                     self.snapshot_loaded.emit(batch)
                 buffered, self._buffer = self._buffer, None
                 if buffered:
@@ -187,22 +194,40 @@ class Bridge(QObject):
                 return
 
     async def _read(self, pubsub: Any) -> None:
-        async for message in pubsub.listen():
-            kind = message.get("type")
+        # A read returns without yielding to the loop while messages are already
+        # received, so the hand-off queued with the first one runs once they are all
+        # read: one signal per batch, not one per update.
+        loop = asyncio.get_running_loop()
+        received: list[bytes] = []
+        while pubsub.subscribed:
+            message = await pubsub.get_message(timeout=None)
+            kind = None if message is None else message.get("type")
             if kind == "subscribe":
                 raise Resubscribed("the subscription was re-made")
             if kind != "message":
                 continue
+            if not received:
+                loop.call_soon(self._hand_on, received)
+            received.append(message["data"])
+            if len(received) >= READ_BATCH:
+                await asyncio.sleep(0)
+        raise ConnectionError("the update stream ended")
+
+    def _hand_on(self, received: list[bytes]) -> None:
+        """Decode and emit (or buffer, while the snapshot loads) what was received."""
+        updates = []
+        for raw in received:
             try:
-                update = decode_update(message["data"])
+                updates.append(decode_update(raw))
             except ProtocolError as exc:
                 log.warning("ignoring a status update: %s", exc)
-                continue
-            if self._buffer is not None:
-                self._buffer.append(update)
-            else:
-                self.updates_received.emit([update])
-        raise ConnectionError("the update stream ended")
+        received.clear()
+        if not updates:
+            return
+        if self._buffer is not None:
+            self._buffer.extend(updates)
+        else:
+            self.updates_received.emit(updates)
 
     async def _poll(self, store: TaskStore) -> None:
         while True:

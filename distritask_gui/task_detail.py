@@ -96,11 +96,8 @@ class TaskDetail(QDialog):
         if state.id != self.task_id:
             return
         previous = getattr(self, "state", None)
-        if not state.history and previous is not None and previous.history:
-            # the model keeps no timeline for finished tasks: keep the loaded one
-            state = state.model_copy(
-                update={"history": previous.history, "payload": previous.payload}
-            )
+        if previous is not None and (previous.history or previous.payload is not None):
+            state = _merged(previous, state)
         self.state = state
         color = theme.STATUS_COLOR[state.status].name()
         values = {
@@ -146,3 +143,16 @@ class TaskDetail(QDialog):
         )
         if state.status is TaskStatus.CANCELLED:
             self.cancel_button.setToolTip("already cancelled")
+
+
+def _merged(previous: TaskState, state: TaskState) -> TaskState:
+    """``state`` with what the dialog already knew of the timeline and payload: the
+    model keeps no payload and only the timeline it saw itself (none once finished),
+    the broker's record has all of it."""
+    seen = {(e.status, e.ts, e.attempt) for e in state.history}
+    history = state.history + [
+        e for e in previous.history if (e.status, e.ts, e.attempt) not in seen
+    ]
+    history.sort(key=lambda e: (e.attempt, e.ts or 0.0))
+    payload = state.payload if state.payload is not None else previous.payload
+    return state.model_copy(update={"history": history, "payload": payload})

@@ -8,53 +8,51 @@ Applying follows :meth:`TaskState.apply`: an update older than the state, by
 ``(attempt, seq)``, changes nothing, so a snapshot followed by the live updates buffered
 while it loaded counts nothing twice.
 
-Rows are kept in submission order. Memory is bounded: a finished task keeps no payload
-or timeline (the detail dialog loads them from the broker), and past ``max_finished``
-finished tasks (plus 10 %) the oldest finished ones are dropped; the totals keep
-counting them.
+Rows are kept in submission order: each task gets a growing *position* when it is
+added, and rows are sorted by it. The model also files every task under its column
+(:class:`~distritask_gui.columns.Column`) and keeps each column's
+:class:`~distritask_gui.columns.ColumnCards` (:meth:`TaskModel.column_cards`) up to
+date after each batch, so a column view never filters the whole list.
+
+Memory is bounded: a finished task keeps no payload or timeline (the detail dialog
+loads them from the broker), and past ``max_finished`` finished tasks (plus 1 %) the
+oldest finished ones are dropped, a few at a time; the totals keep counting them.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-    Signal,
-)
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QTimer, Signal
 
 from backend.protocol import StatusUpdate, TaskStatus
 from backend.state import TaskState
-from backend.store import SUBMIT_SOURCE
+from distritask_gui import memory
+from distritask_gui.columns import (
+    COLUMN_ROLE,
+    ID_ROLE,
+    QUEUE,
+    STATE_ROLE,
+    Column,
+    ColumnCards,
+    Index,
+    column_of,
+    role_data,
+)
 
-QUEUE = ""
-"""The column key of the queue column (tasks waiting for a worker)."""
+__all__ = ["QUEUE", "TaskModel", "column_of"]
+
 MAX_FINISHED = 100_000
 FRAME_MS = 16
-_WAITING = (TaskStatus.PENDING, TaskStatus.RETRYING)
-_NOT_WORKERS = ("", SUBMIT_SOURCE)
-
-Index = QModelIndex | QPersistentModelIndex
-
-
-def column_of(state: TaskState) -> str:
-    """The column a task shows in: the queue while it waits, else its worker's."""
-    if state.status in _WAITING or state.worker in _NOT_WORKERS:
-        return QUEUE
-    return state.worker
 
 
 def _compact(state: TaskState) -> TaskState:
     """Drop what only the detail dialog shows (it loads the full record) from a
     finished task: a third of the memory, so 100,000 of them fit in ~150 MB."""
-    if state.status.terminal:
+    if state.status.terminal and (state.history or state.payload is not None):
         state.history = []
         state.payload = None
     return state
@@ -67,9 +65,9 @@ def _sort_key(state: TaskState) -> float:
 class TaskModel(QAbstractListModel):
     """Tasks by submission order; ``StateRole`` gives the :class:`TaskState`."""
 
-    StateRole = Qt.ItemDataRole.UserRole + 1
-    IdRole = Qt.ItemDataRole.UserRole + 2
-    ColumnRole = Qt.ItemDataRole.UserRole + 3
+    StateRole = STATE_ROLE
+    IdRole = ID_ROLE
+    ColumnRole = COLUMN_ROLE
 
     flushed = Signal()
     """Emitted after each batch is applied (totals and column counts changed)."""
@@ -82,11 +80,17 @@ class TaskModel(QAbstractListModel):
         super().__init__(parent)
         self.max_finished = max_finished
         self._rows: list[TaskState] = []
-        self._row_of: dict[str, int] = {}
+        self._row_positions: list[int] = []
+        """The position of each row (ascending)."""
+        self._position: dict[str, int] = {}
+        self._next_position = 0
+        self._unsettled = 0
+        """Tasks added since the last :func:`memory.settle`."""
         self._pending: list[TaskState | StatusUpdate] = []
         self._totals: Counter[TaskStatus] = Counter()
         self._dropped: Counter[TaskStatus] = Counter()
-        self._columns: dict[str, Counter[TaskStatus]] = {}
+        self._columns: dict[str, Column] = {}
+        self._cards: dict[str, ColumnCards] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(FRAME_MS)
@@ -100,16 +104,7 @@ class TaskModel(QAbstractListModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        state = self._rows[index.row()]
-        if role == self.StateRole:
-            return state
-        if role == self.IdRole:
-            return state.id
-        if role == self.ColumnRole:
-            return column_of(state)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return f"#{state.id[:6]} {state.name}"
-        return None
+        return role_data(self._rows[index.row()], role)
 
     # -- feeding -----------------------------------------------------------------------
 
@@ -126,20 +121,25 @@ class TaskModel(QAbstractListModel):
         if not pending:
             return
         added: dict[str, TaskState] = {}
-        changed: set[int] = set()
+        touched: dict[str, str | None] = {}
         latencies: list[float | None] = []
         for item in pending:
-            self._apply_one(item, added, changed, latencies)
+            self._apply_one(item, added, touched, latencies)
+        known = len(self._rows)
         if added:
-            new = sorted(added.values(), key=_sort_key)
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            for offset, state in enumerate(new):
-                self._row_of[state.id] = first + offset
-                self._rows.append(state)
-            self.endInsertRows()
-        self._emit_changed(changed)
-        self._trim()
+            self._insert(sorted(added.values(), key=_sort_key))
+        changed = self._file(touched, added)
+        rows = (self._row(p) for positions in changed.values() for p in positions)
+        self._emit_changed(sorted(r for r in rows if r < known))
+        dropped = self._trim()
+        for key in changed.keys() | dropped:
+            cards = self._cards.get(key)
+            if cards is not None:
+                cards.sync(self._columns[key], changed.get(key, ()))
+        self._unsettled += len(added)
+        if self._unsettled >= memory.SETTLE_EVERY:
+            self._unsettled = 0
+            memory.settle()
         self.columns_seen.emit(sorted(k for k in self._columns if k != QUEUE))
         if latencies:
             self.finished.emit(latencies)
@@ -149,43 +149,92 @@ class TaskModel(QAbstractListModel):
         self,
         item: TaskState | StatusUpdate,
         added: dict[str, TaskState],
-        changed: set[int],
+        touched: dict[str, str | None],
         latencies: list[float | None],
     ) -> None:
-        row = self._row_of.get(item.id)
-        current = self._rows[row] if row is not None else added.get(item.id)
+        """Apply one item; ``touched`` gets the column each changed task was in before
+        this batch (``None`` for tasks new in it)."""
+        task_id = item.id
+        position = self._position.get(task_id)
+        row = None if position is None else self._row(position)
+        current = added.get(task_id) if row is None else self._rows[row]
         if current is None:
             state = item if isinstance(item, TaskState) else TaskState.from_update(item)
-            added[state.id] = _compact(state)
+            added[task_id] = _compact(state)
+            touched[task_id] = None
             self._count(state, +1)
             return
-        before = current.status
-        self._count(current, -1)
         if isinstance(item, TaskState):
-            applied = item.order >= current.order
-            if applied:
-                current = item
-                if row is None:
-                    added[item.id] = item
-                else:
-                    self._rows[row] = item
+            if item.order < current.order:
+                return
+            self._count(current, -1)
+            touched.setdefault(task_id, column_of(current))
+            if row is None:
+                added[task_id] = item
+            else:
+                self._rows[row] = item
+            current = item
         else:
-            applied = current.apply(item)
-            if applied and current.status.terminal and not before.terminal:
+            before, column = current.status, column_of(current)
+            self._count(current, -1)
+            if not current.apply(item):
+                self._count(current, +1)
+                return
+            touched.setdefault(task_id, column)
+            if current.status.terminal and not before.terminal:
                 latencies.append(current.latency)
         _compact(current)
         self._count(current, +1)
-        if applied and row is not None:
-            changed.add(row)
+
+    def _insert(self, new: list[TaskState]) -> None:
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+        for state in new:
+            self._position[state.id] = self._next_position
+            self._row_positions.append(self._next_position)
+            self._next_position += 1
+            self._rows.append(state)
+        self.endInsertRows()
+
+    def _file(
+        self, touched: dict[str, str | None], added: dict[str, TaskState]
+    ) -> dict[str, set[int]]:
+        """File touched tasks under their columns; the positions that changed (or
+        arrived), by column."""
+        changed: dict[str, set[int]] = {}
+        for task_id, before in touched.items():
+            position = self._position[task_id]
+            state = added.get(task_id) or self._rows[self._row(position)]
+            after = column_of(state)
+            column = self._column(after)
+            if before is None:
+                column.add(position, state)
+            elif before != after:
+                self._columns[before].remove(position)
+                changed.setdefault(before, set())
+                column.add(position, state)
+            else:
+                column.states[position] = state
+            changed.setdefault(after, set()).add(position)
+        return changed
+
+    def _column(self, key: str) -> Column:
+        column = self._columns.get(key)
+        if column is None:
+            column = self._columns[key] = Column()
+        return column
 
     def _count(self, state: TaskState, sign: int) -> None:
         self._totals[state.status] += sign
-        self._columns.setdefault(column_of(state), Counter())[state.status] += sign
+        self._column(column_of(state)).counts[state.status] += sign
 
-    def _emit_changed(self, rows: set[int]) -> None:
-        """One ``dataChanged`` per run of adjacent rows."""
+    def _row(self, position: int) -> int:
+        return bisect_left(self._row_positions, position)
+
+    def _emit_changed(self, rows: list[int]) -> None:
+        """One ``dataChanged`` per run of adjacent rows (``rows`` sorted)."""
         start = previous = None
-        for row in sorted(rows):
+        for row in rows:
             if start is None:
                 start = previous = row
             elif row == previous + 1:  # type: ignore[operator]
@@ -196,36 +245,52 @@ class TaskModel(QAbstractListModel):
         if start is not None:
             self.dataChanged.emit(self.index(start), self.index(previous))  # type: ignore[arg-type]
 
-    def _trim(self) -> None:
+    def _trim(self) -> set[str]:
+        """Drop the oldest finished tasks past the bound; the columns they left."""
         finished = sum(n for status, n in self._totals.items() if status.terminal)
-        if finished <= self.max_finished + max(10, self.max_finished // 10):
-            return
+        if finished <= self.max_finished + max(10, self.max_finished // 100):
+            return set()
         excess = finished - self.max_finished
-        kept: list[TaskState] = []
-        for state in self._rows:
-            if excess and state.status.terminal:
+        gone: dict[str, list[int]] = {}
+        rows: list[int] = []
+        for row, state in enumerate(self._rows):
+            if not excess:
+                break
+            if state.status.terminal:
                 excess -= 1
+                rows.append(row)
                 self._count(state, -1)
                 self._dropped[state.status] += 1
-                continue
-            kept.append(state)
-        self.beginResetModel()
-        self._rows = kept
-        self._row_of = {state.id: row for row, state in enumerate(kept)}
-        self.endResetModel()
+                position = self._position.pop(state.id)
+                gone.setdefault(column_of(state), []).append(position)
+        for key, positions in gone.items():
+            self._columns[key].forget(positions)
+        self._remove_rows(rows)
+        return set(gone)
+
+    def _remove_rows(self, rows: list[int]) -> None:
+        """Remove ``rows`` (ascending), one ``beginRemoveRows`` per run, last run first."""
+        end = len(rows)
+        while end:
+            start = end - 1
+            while start and rows[start - 1] == rows[start] - 1:
+                start -= 1
+            first, last = rows[start], rows[end - 1]
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._rows[first : last + 1]
+            del self._row_positions[first : last + 1]
+            self.endRemoveRows()
+            end = start
 
     # -- reading -----------------------------------------------------------------------
 
     def state(self, task_id: str) -> TaskState | None:
-        row = self._row_of.get(task_id)
+        row = self.row_of(task_id)
         return None if row is None else self._rows[row]
 
-    def column_at(self, row: int) -> str:
-        """The column of the task in ``row`` (fast path for the column filters)."""
-        return column_of(self._rows[row])
-
     def row_of(self, task_id: str) -> int | None:
-        return self._row_of.get(task_id)
+        position = self._position.get(task_id)
+        return None if position is None else self._row(position)
 
     def states(self) -> Sequence[TaskState]:
         return self._rows
@@ -236,4 +301,13 @@ class TaskModel(QAbstractListModel):
 
     def column_counts(self, key: str) -> Counter[TaskStatus]:
         """Tasks by status in one column (those still held)."""
-        return +self._columns.get(key, Counter())
+        column = self._columns.get(key)
+        return Counter() if column is None else +column.counts
+
+    def column_cards(self, key: str) -> ColumnCards:
+        """The model of column ``key``'s cards (made on first use, then kept current)."""
+        cards = self._cards.get(key)
+        if cards is None:
+            cards = self._cards[key] = ColumnCards(key, parent=self)
+            cards.sync(self._column(key))
+        return cards

@@ -1,25 +1,15 @@
 """One column of cards: the queue, or one worker's tasks.
 
-A column is a view, not a widget per task: a :class:`ColumnFilter` keeps the task
-model's rows that belong to the column, :class:`NewestFirst` shows the newest
-:data:`SHOWN` of them (newest on top), and the list view paints them with
-:class:`~distritask_gui.task_card.TaskCardDelegate`. The rest are counted as "+K more".
+A column is a view, not a widget per task: the task model keeps the column's
+:class:`~distritask_gui.columns.ColumnCards`, its newest
+:data:`~distritask_gui.columns.SHOWN` cards (newest on top), and the list view paints
+them with :class:`~distritask_gui.task_card.TaskCardDelegate`. The rest are counted as
+"+K more".
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from PySide6.QtCore import (
-    QAbstractItemModel,
-    QAbstractListModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -36,66 +26,8 @@ from distritask_gui.task_card import TaskCardDelegate
 from distritask_gui.task_model import QUEUE, TaskModel
 from distritask_gui.worker_model import WorkerEntry
 
-SHOWN = 50
 COLUMN_WIDTH = 280
 COLUMN_MAX_WIDTH = 420
-Index = QModelIndex | QPersistentModelIndex
-
-
-class ColumnFilter(QSortFilterProxyModel):
-    """The task model's rows whose column is ``key``."""
-
-    def __init__(self, key: str, tasks: TaskModel, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.key = key
-        self.tasks = tasks
-        self.setDynamicSortFilter(True)
-        self.setSourceModel(tasks)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        return self.tasks.column_at(source_row) == self.key
-
-
-class NewestFirst(QAbstractListModel):
-    """The last ``limit`` rows of ``source``, last first."""
-
-    def __init__(
-        self, source: QAbstractItemModel, limit: int = SHOWN, parent: QObject | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.source = source
-        self.limit = limit
-        for signal in (
-            source.rowsInserted,
-            source.rowsRemoved,
-            source.modelReset,
-            source.layoutChanged,
-        ):
-            signal.connect(self._reset)
-        source.dataChanged.connect(self._source_changed)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else min(self.limit, self.source.rowCount())
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self.source.rowCount() - 1 - index.row()
-        return self.source.index(row, 0).data(role) if row >= 0 else None
-
-    def hidden(self) -> int:
-        return max(0, self.source.rowCount() - self.limit)
-
-    def _reset(self, *_: object) -> None:
-        self.beginResetModel()
-        self.endResetModel()
-
-    def _source_changed(self, first: QModelIndex, last: QModelIndex, *_: object) -> None:
-        total = self.source.rowCount()
-        top = max(0, total - 1 - last.row())
-        bottom = min(self.rowCount() - 1, total - 1 - first.row())
-        if top <= bottom:
-            self.dataChanged.emit(self.index(top), self.index(bottom))
 
 
 class WorkerColumn(QFrame):
@@ -110,8 +42,7 @@ class WorkerColumn(QFrame):
         self.setObjectName("column")
         self.setMinimumWidth(COLUMN_WIDTH)
         self.setMaximumWidth(COLUMN_MAX_WIDTH)
-        self.filter = ColumnFilter(key, tasks, self)
-        self.newest = NewestFirst(self.filter, parent=self)
+        self.newest = tasks.column_cards(key)
         self._entry: WorkerEntry | None = None
         self.online = True
 
@@ -184,7 +115,7 @@ class WorkerColumn(QFrame):
 
     def refresh(self) -> None:
         """Counts, empty state and "+K more" (after each model batch)."""
-        total = self.filter.rowCount()
+        total = self.newest.total
         counts = self.tasks.column_counts(self.key)
         self.count.setText(str(total))
         self.view.setVisible(total > 0)

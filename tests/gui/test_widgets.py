@@ -9,10 +9,12 @@ from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from backend.protocol import TaskStatus, WorkerInfo, make_update
+from backend.state import TaskState
 from distritask_gui import worker_model
 from distritask_gui.header import CONNECTED, OFFLINE, RECONNECTING, Header
 from distritask_gui.settings_dialog import URL_KEY, SettingsDialog, saved_url
 from distritask_gui.submit_dialog import SubmitDialog
+from distritask_gui.task_detail import TaskDetail
 from distritask_gui.task_model import TaskModel
 from distritask_gui.worker_column import WorkerColumn
 from distritask_gui.worker_model import WorkerModel
@@ -112,3 +114,25 @@ def test_the_settings_dialog_saves_a_valid_url(qtbot: QtBot) -> None:
     dialog.accept()
     assert QSettings().value(URL_KEY) == "redis://cache.internal:6379/0"
     assert saved_url() == "redis://cache.internal:6379/0"
+
+
+def test_the_detail_dialog_keeps_the_loaded_timeline_and_payload_as_live_updates_come(
+    qtbot: QtBot,
+) -> None:
+    loaded = TaskState(id="d1", name="deploy_node", payload={"region": "eu"})
+    for seq, status in enumerate((TaskStatus.PENDING, TaskStatus.PROCESSING)):
+        loaded.apply(make_update("d1", status, worker="w1", attempt=1, seq=seq))
+    dialog = TaskDetail(loaded)
+    qtbot.addWidget(dialog)
+    # the model's copy, read from the snapshot: no payload, only what it saw live
+    live = TaskState(id="d1", name="deploy_node", attempt=1, seq=1, status=TaskStatus.PROCESSING)
+    live.apply(make_update("d1", TaskStatus.COMPLETED, worker="w1", attempt=1, seq=2))
+    dialog.show_state(live)
+    assert dialog.state.payload == {"region": "eu"}
+    assert [e.status for e in dialog.state.history] == [
+        TaskStatus.PENDING,
+        TaskStatus.PROCESSING,
+        TaskStatus.COMPLETED,
+    ]
+    assert dialog.timeline.topLevelItemCount() == 3
+    assert '"region": "eu"' in dialog.payload.toPlainText()
