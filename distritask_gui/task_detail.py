@@ -44,7 +44,7 @@ class TaskDetail(QDialog):
         self.task_id = state.id
         self.setObjectName("detail")
         self.setWindowTitle(f"Task #{state.id[:6]}")
-        self.resize(560, 600)
+        self.resize(600, 740)
         self.fields: dict[str, QLabel] = {}
         form = QFormLayout()
         for key in (
@@ -70,6 +70,7 @@ class TaskDetail(QDialog):
         self.timeline = QTreeWidget()
         self.timeline.setHeaderLabels(["Time", "Status", "Worker", "Attempt", "Message"])
         self.timeline.setRootIsDecorated(False)
+        self.timeline.setMinimumHeight(150)
         self.error = theme.named(QPlainTextEdit(readOnly=True), "errorText")
         self.error.setMaximumHeight(80)
         self.cancel_button = QPushButton("Cancel task")
