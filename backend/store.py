@@ -13,7 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -34,6 +34,7 @@ from backend.protocol import (
 from backend.state import TaskState, decode_state, encode_state
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEAD_LETTER_MAXLEN = 100_000
 WORKER_FORGET_AFTER = 3600.0
@@ -43,6 +44,17 @@ SUBMIT_SOURCE = "manager"
 
 SUBMIT_BATCH = 1000
 """Tasks per submit command (a script: the server is busy ~1 ms per thousand)."""
+
+
+def _decoded(raws: Iterable[Any], decode: Callable[[Any], T], what: str) -> list[T]:
+    """Each record decoded; one that does not parse is logged and skipped."""
+    decoded = []
+    for raw in raws:
+        try:
+            decoded.append(decode(raw))
+        except ProtocolError as exc:
+            log.warning("skipping a recorded %s: %s", what, exc)
+    return decoded
 
 
 def _text(value: bytes | str) -> str:
@@ -255,15 +267,8 @@ class TaskStore:
         """The recorded states of ``task_ids``, in that order; unknown ids are left out."""
         if not task_ids:
             return []
-        states = []
-        for raw in await self.redis.hmget(keys.TASK_STATES, list(task_ids)):
-            if raw is None:
-                continue
-            try:
-                states.append(decode_state(raw))
-            except ProtocolError as exc:
-                log.warning("skipping a recorded state: %s", exc)
-        return states
+        raws = await self.redis.hmget(keys.TASK_STATES, list(task_ids))
+        return _decoded([raw for raw in raws if raw is not None], decode_state, "state")
 
     async def snapshot(
         self, batch: int = 5000, *, decode: Callable[[bytes], TaskState] = decode_state
@@ -276,12 +281,7 @@ class TaskStore:
         cursor = 0
         while True:
             cursor, chunk = await self.redis.hscan(keys.TASK_STATES, cursor, count=batch)
-            states = []
-            for raw in chunk.values():
-                try:
-                    states.append(decode(raw))
-                except ProtocolError as exc:
-                    log.warning("skipping a recorded state: %s", exc)
+            states = _decoded(chunk.values(), decode, "state")
             if states:
                 yield states
             if cursor == 0:
@@ -357,12 +357,7 @@ class TaskStore:
     async def workers(self) -> list[WorkerInfo]:
         """Every worker seen within the last hour, each marked online or not."""
         raw = await self.redis.hgetall(keys.WORKERS)
-        infos = []
-        for value in raw.values():
-            try:
-                infos.append(decode_worker(value))
-            except ProtocolError as exc:
-                log.warning("skipping a worker record: %s", exc)
+        infos = _decoded(raw.values(), decode_worker, "worker record")
         if not infos:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
