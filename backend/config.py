@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     retry_backoff: float = Field(
         1.0, gt=0, le=3600, description="seconds before a failed task's first retry (doubles)"
     )
+    parent_pid: int | None = Field(
+        None, ge=1, description="stop when this process exits (the panel sets it for its workers)"
+    )
     task_timeout: float = Field(300.0, gt=0, description="seconds a task may run")
     claim_idle: float = Field(
         30.0, gt=0, description="seconds before a dead worker's tasks are reclaimed"

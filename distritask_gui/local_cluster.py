@@ -63,7 +63,7 @@ class LocalCluster:
 
     def start_worker(self, name: str | None = None) -> subprocess.Popen[bytes]:
         """One more worker process on this cluster's broker."""
-        command = worker_command()
+        command = [*worker_command(), "--parent-pid", str(os.getpid())]
         if name:
             command += ["--name", name]
         env = {

@@ -40,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "claim_idle",
         "grace_period",
         "heartbeat_ttl",
+        "parent_pid",
         "data_dir",
     )
 

@@ -29,7 +29,7 @@ from backend.connection import connect, describe
 from backend.handlers import Registry
 from backend.handlers import registry as default_registry
 from backend.store import TaskStore
-from backend.worker import signals, watchdog
+from backend.worker import parent, signals, watchdog
 from backend.worker.control import Cancels
 from backend.worker.executor import Executor
 from backend.worker.heartbeat import Heartbeat, default_name
@@ -105,6 +105,8 @@ class Worker:
         """Run until stopped; the exit status."""
         loop = asyncio.get_running_loop()
         signals.install(loop, self.stop, self._abort)
+        if self.settings.parent_pid is not None:
+            self._spawn(parent.watch(self.settings.parent_pid, self.stop))
         try:
             redis = await self._connect()
             if redis is None:
