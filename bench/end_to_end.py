@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from backend import keys
+from backend.processes import terminate_all
 from backend.protocol import Task
 from backend.store import TaskStore
 
@@ -130,16 +130,7 @@ class Workers:
                 )
 
     def __exit__(self, *exc: object) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_WAIT
-        for process in self.processes:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate_all(self.processes, within=STOP_WAIT)
         for profiler in self.profilers:  # each ends (and writes) when its worker exits
             try:
                 profiler.wait(timeout=STOP_WAIT)

@@ -11,18 +11,16 @@ the workers SIGTERM, waits, kills what is left, then stops the server if it owns
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import IO
 
 from backend.broker import EmbeddedBroker, resolve
 from backend.config import Settings
+from backend.processes import terminate_all
 
 log = logging.getLogger(__name__)
 
@@ -87,18 +85,8 @@ class LocalCluster:
 
     def stop(self) -> None:
         """Stop the workers (SIGTERM, wait, kill), then the broker if this started it."""
-        for process in self.processes:
-            if process.poll() is None:
-                with contextlib.suppress(OSError):
-                    process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_WAIT
-        for process in self.processes:
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                log.warning("worker pid %d did not stop; killing it", process.pid)
-                process.kill()
-                process.wait()
+        for process in terminate_all(self.processes, within=STOP_WAIT):
+            log.warning("worker pid %d did not stop; killed it", process.pid)
         self.processes.clear()
         for log_file in self._logs:
             log_file.close()

@@ -11,7 +11,6 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything creates a QApplication
 
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -22,6 +21,7 @@ import redis
 import redis.asyncio as aioredis
 
 from backend.broker import EmbeddedBroker
+from backend.processes import terminate_all
 from backend.store import TaskStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,15 +94,8 @@ def spawn(redis_url: str, tmp_path: Path) -> Iterator[Spawn]:
         return process
 
     yield _spawn
-    for process, _ in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+    terminate_all((process for process, _ in started), within=5)
     for process, log_path in started:
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         sys.stderr.write(
             f"--- {log_path.name} (exit {process.returncode}) ---\n"
             f"{log_path.read_text(errors='replace')[-4000:]}\n"
