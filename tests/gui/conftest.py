@@ -47,6 +47,10 @@ def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     while any(not t.done() for t in leftovers) and time.monotonic() < deadline:
         qapp.processEvents()
         time.sleep(0.01)
+    # already_running=True marked this loop as the running one (qasync calls
+    # asyncio's _set_running_loop); unmark it, or async tests after this one fail
+    # with "cannot be called from a running event loop".
+    asyncio.events._set_running_loop(None)
     asyncio.set_event_loop(None)
 
 
