@@ -339,9 +339,6 @@ class TaskStore:
     async def is_cancelled(self, task_id: str) -> bool:
         return bool(await self.redis.hexists(keys.CANCELLED, task_id))
 
-    async def forget_cancel(self, task_id: str) -> None:
-        await self.redis.hdel(keys.CANCELLED, task_id)
-
     # -- workers ---------------------------------------------------------------------
 
     async def heartbeat(self, info: WorkerInfo, ttl: float) -> None:
