@@ -8,7 +8,8 @@ Modules, one concept each:
 - ``state``     a task's current state and the rule for applying updates to it
 - ``connection`` connecting to Redis with retry and backoff
 - ``broker``    the embedded Redis-protocol server (start, join, stop)
-- ``store``     the queue and state store: submit, record, snapshot, workers, cancel
+- ``store``     the gateway to Redis (a package): stream and group (``queue``), task states
+  and cancels (``states``), workers (``workers``), confirmed pub/sub (``channels``)
 - ``worker``    the worker runtime; ``handlers`` the task handlers
 - ``manager``   the HTTP API; ``dashboard`` the WebSocket bridge; ``cli`` the command line
 """

@@ -42,7 +42,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from backend import connection, keys, live
+from backend import connection, live
 from backend.config import Settings, add_setting_flags
 from backend.protocol import StatusUpdate, encode_update
 from backend.state import TaskState
@@ -120,7 +120,7 @@ class Hub:
 
 async def snapshot(store: TaskStore, size: int = SNAPSHOT_SIZE) -> list[str]:
     """The newest ``size`` tasks' states, oldest first, as status update JSON."""
-    ids = [_text(i) for i in await store.redis.zrevrange(keys.TASK_INDEX, 0, size - 1)]
+    ids = await store.newest_ids(size)
     states = await store.get_many(ids[::-1])
     return [encode_update(as_update(state)) for state in states]
 

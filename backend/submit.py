@@ -18,15 +18,13 @@ import time
 from typing import Any, TextIO
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import PubSub
 
-from backend import connection
+from backend import connection, keys
 from backend.config import Settings, add_setting_flags
 from backend.errors import BrokerError, ProtocolError
-from backend.live import subscribe_updates
 from backend.manager.names import TaskNames
 from backend.protocol import DEFAULT_TASK, Task, TaskStatus, decode_update
-from backend.store import TaskStore
+from backend.store import Subscription, TaskStore
 
 CONNECT_WITHIN = 10.0
 """Seconds to wait for an unreachable broker before giving up."""
@@ -99,15 +97,15 @@ class ProgressBar:
         self.stream.flush()
 
 
-async def _updates(pubsub: PubSub, ids: set[str], seen: dict[str, TaskStatus]) -> None:
+async def _updates(updates: Subscription, ids: set[str], seen: dict[str, TaskStatus]) -> None:
     """Take the updates that arrive within ``REFRESH`` seconds into ``seen``."""
     deadline = time.monotonic() + REFRESH
     while (left := deadline - time.monotonic()) > 0:
-        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
-        if message is None or message.get("type") != "message":
+        data = await updates.get(within=left)
+        if data is None:
             continue
         try:
-            update = decode_update(message["data"])
+            update = decode_update(data)
         except ProtocolError:
             continue
         if update.id in ids:
@@ -115,7 +113,7 @@ async def _updates(pubsub: PubSub, ids: set[str], seen: dict[str, TaskStatus]) -
 
 
 async def wait_for(
-    store: TaskStore, pubsub: PubSub, ids: list[str], give_up_after: float | None
+    store: TaskStore, updates: Subscription, ids: list[str], give_up_after: float | None
 ) -> dict[str, TaskStatus]:
     """Each task's final status, once all are final (or the unfinished ones' last
     status when ``give_up_after`` seconds pass)."""
@@ -131,7 +129,7 @@ async def wait_for(
             bar.show(len(finished), bad, final=True)
             return seen
         bar.show(len(finished), bad)
-        await _updates(pubsub, wanted, seen)
+        await _updates(updates, wanted, seen)
 
 
 def _final(status: TaskStatus | None) -> bool:
@@ -145,18 +143,16 @@ async def submit(settings: Settings, url: str, args: argparse.Namespace, tasks: 
         raise BrokerError(f"broker {connection.describe(url)} unreachable: {exc}") from None
     listener: aioredis.Redis = connection.client(url, timeout=None)
     try:
-        store = TaskStore(redis)
+        store = TaskStore(redis, listener=listener)
         await store.ensure_group()
-        pubsub = await subscribe_updates(listener) if args.wait else None
+        updates = await store.subscribe(keys.UPDATES_CHANNEL) if args.wait else None
         states = await store.submit(tasks)
         ids = [state.id for state in states]
         print("\n".join(ids), flush=True)
-        if pubsub is None:
+        if updates is None:
             return 0
-        try:
-            seen = await wait_for(store, pubsub, ids, args.timeout)
-        finally:
-            await pubsub.aclose()
+        async with updates:
+            seen = await wait_for(store, updates, ids, args.timeout)
         return _report(ids, seen)
     except connection.BROKER_DOWN as exc:
         raise BrokerError(f"lost the broker {connection.describe(url)}: {exc}") from None

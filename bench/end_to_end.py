@@ -178,10 +178,8 @@ async def _span(store: TaskStore) -> tuple[float, float, float]:
 
 async def _latency(store: TaskStore, samples: int) -> list[float]:
     """Seconds from ``submit`` to receiving ``completed``, one task at a time."""
-    listener = store.redis.pubsub(ignore_subscribe_messages=True)
-    await listener.subscribe(keys.UPDATES_CHANNEL)
     took: list[float] = []
-    try:
+    async with await store.subscribe(keys.UPDATES_CHANNEL) as updates:
         for _ in range(samples + 10):
             task = Task(name="noop", max_retries=0)
             wanted = task.id.encode()
@@ -189,18 +187,12 @@ async def _latency(store: TaskStore, samples: int) -> list[float]:
             await store.submit([task])
             deadline = started + 10.0
             while True:
-                message = await listener.get_message(
-                    timeout=max(0.0, deadline - time.perf_counter())
-                )
-                if message is not None:
-                    data = message["data"]
-                    if wanted in data and b'"completed"' in data:
-                        break
+                data = await updates.get(within=max(0.0, deadline - time.perf_counter()))
+                if data is not None and wanted in data and b'"completed"' in data:
+                    break
                 if time.perf_counter() > deadline:
                     raise BenchError("a task did not complete within 10 s of its submission")
             took.append(time.perf_counter() - started)
-    finally:
-        await listener.aclose()
     return took[10:]  # warm-up
 
 

@@ -15,16 +15,12 @@ import json
 import logging
 from collections.abc import Callable
 
-from redis.asyncio.client import PubSub
-
 from backend import keys
-from backend.store import TaskStore
+from backend.store import Subscription, TaskStore
 from backend.worker.outage import Outage, is_transient
 
 log = logging.getLogger("backend.worker")
 
-CONFIRM_TIMEOUT = 5.0
-"""Seconds to wait for the server to confirm the subscription."""
 RELOAD_EVERY = 60.0
 """Seconds between reloads of the stored requests (drops those handled elsewhere)."""
 
@@ -47,7 +43,7 @@ class Cancels:
         self.outage = outage
         self.on_cancel = on_cancel
         self.ids: set[str] = set()
-        self._pubsub: PubSub | None = None
+        self._subscription: Subscription | None = None
         self._heard_meanwhile: set[str] | None = None
 
     def __contains__(self, task_id: str) -> bool:
@@ -70,20 +66,13 @@ class Cancels:
                 await self.outage.failed(exc)
 
     async def _open(self) -> None:
-        pubsub = self._pubsub = self.store.redis.pubsub()
-        await pubsub.subscribe(keys.CONTROL_CHANNEL)
-        async with asyncio.timeout(CONFIRM_TIMEOUT):
-            while True:
-                message = await pubsub.get_message(timeout=CONFIRM_TIMEOUT)
-                if message is not None and message.get("type") == "subscribe":
-                    break
+        self._subscription = await self.store.subscribe(keys.CONTROL_CHANNEL)
         # Requests announced from now on arrive on the channel; earlier ones are here.
         self.ids.update(await self._stored())
         self.outage.ok()
 
     async def _stored(self) -> set[str]:
-        stored = await self.store.redis.hkeys(keys.CANCELLED)
-        return {k.decode() if isinstance(k, bytes) else k for k in stored}
+        return await self.store.cancel_requests()
 
     async def reload_loop(self, every: float = RELOAD_EVERY) -> None:
         """Replace the copy with the stored requests now and then, so requests other
@@ -102,21 +91,21 @@ class Cancels:
             self.ids = stored | heard
 
     async def _close(self) -> None:
-        if self._pubsub is not None:
-            await self._pubsub.aclose()
-            self._pubsub = None
+        if self._subscription is not None:
+            await self._subscription.aclose()
+            self._subscription = None
 
     async def listen(self) -> None:
         """Note each request and call ``on_cancel(task_id)``, for ever (reconnecting)."""
         try:
             while True:
-                if self._pubsub is None:
+                if self._subscription is None:
                     await self.open()
-                assert self._pubsub is not None
+                assert self._subscription is not None
                 try:
-                    async for message in self._pubsub.listen():
-                        if message.get("type") == "message":
-                            self._heard(message["data"])
+                    async for data in self._subscription.listen():
+                        if data is not None:
+                            self._heard(data)
                 except Exception as exc:
                     if not is_transient(exc):
                         raise

@@ -2,6 +2,8 @@
 
 The liveness key expires ``heartbeat_ttl`` seconds after the last beat, so a worker
 killed with SIGKILL shows offline within a few seconds; a clean exit removes it at once.
+Every :data:`FORGET_EVERY` seconds the heartbeat also deletes the records of workers
+gone for over an hour.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from backend.store import TaskStore
 from backend.worker.outage import Outage, is_transient
 
 INTERVAL = 1.0
+FORGET_EVERY = 60.0
+"""Seconds between clean-ups of workers gone for over an hour (the store's getter
+only leaves them out; a writer deletes them)."""
 
 
 def default_name() -> str:
@@ -59,9 +64,14 @@ class Heartbeat:
 
     async def loop(self) -> None:
         interval = min(INTERVAL, self.ttl / 3)
+        loop = asyncio.get_running_loop()
+        forget_at = loop.time()
         while True:
             try:
                 await self.beat()
+                if loop.time() >= forget_at:
+                    await self.store.forget_stale_workers()
+                    forget_at = loop.time() + FORGET_EVERY
             except Exception as exc:
                 if not is_transient(exc):
                     raise

@@ -23,7 +23,7 @@ from backend import keys
 from backend.errors import ProtocolError
 from backend.protocol import TaskStatus, decode_task
 from backend.state import TaskState, decode_state
-from backend.store import TaskStore
+from backend.store import Entry, TaskStore
 from backend.worker.control import Cancels
 from backend.worker.job import Job
 from backend.worker.outage import Outage
@@ -32,7 +32,6 @@ from backend.worker.running import Running
 
 log = logging.getLogger("backend.worker")
 
-Entry = tuple[bytes, dict[bytes, bytes] | None]
 MAX_RECLAIMS = 5
 """Reclaims of one entry before it is dead-lettered (it keeps killing its workers)."""
 _DONE = frozenset(
@@ -87,12 +86,7 @@ class Intake:
         return ready
 
     async def _look_up(self, jobs: list[Job]) -> tuple[list[Any], list[Any]]:
-        ids = [j.task_id for j in jobs]
-        async with self.store.redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(keys.CANCELLED, ids)
-            pipe.hmget(keys.TASK_STATES, ids)
-            cancelled, stored = await pipe.execute()
-        return cancelled, stored
+        return await self.store.cancels_and_states([j.task_id for j in jobs])
 
     async def _resume(self, job: Job, raw_state: bytes | None, *, reclaimed: bool) -> bool:
         """Continue from the stored state; whether the job still has to run."""

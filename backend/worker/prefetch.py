@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from backend import keys
 from backend.store import TaskStore
 from backend.worker.job import Job
 
@@ -61,8 +60,4 @@ async def hand_back(store: TaskStore, jobs: Sequence[Job]) -> None:
     """Queue ``jobs`` again for any worker and release this worker's entries."""
     if not jobs:
         return
-    async with store.redis.pipeline(transaction=True) as pipe:
-        for job in jobs:
-            pipe.xadd(keys.TASK_STREAM, {keys.TASK_FIELD: job.raw})
-        pipe.xack(keys.TASK_STREAM, keys.WORKER_GROUP, *(job.entry_id for job in jobs))
-        await pipe.execute()
+    await store.hand_back([job.raw for job in jobs], [job.entry_id for job in jobs])

@@ -15,15 +15,10 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 
 from redis.exceptions import ResponseError
 
-from backend import keys
-from backend.store import TaskStore
-from backend.worker.intake import Entry
+from backend.store import Entry, TaskStore
 from backend.worker.outage import Outage, is_transient
 
 log = logging.getLogger("backend.worker")
-
-CHUNK = 1000
-"""Entry ids per XCLAIM."""
 
 
 def claim_interval(claim_idle: float) -> float:
@@ -79,22 +74,16 @@ class Reclaimer:
 
     async def claim(self, count: int) -> list[Entry]:
         try:
-            reply = await self.store.redis.xautoclaim(
-                keys.TASK_STREAM,
-                keys.WORKER_GROUP,
-                self.consumer,
-                int(self.claim_idle * 1000),
-                start_id=self._cursor,
-                count=count,
+            self._cursor, entries = await self.store.autoclaim(
+                self.consumer, self.claim_idle, self._cursor, count
             )
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
             await self.store.ensure_group()
             return []
-        self._cursor = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
         self.outage.ok()
-        return list(reply[1])
+        return entries
 
     async def refresh_loop(self, stopping: asyncio.Event) -> None:
         """Keep the entries this worker holds from looking abandoned."""
@@ -103,15 +92,7 @@ class Reclaimer:
             await asyncio.sleep(interval)
             ids = list(self._held())
             try:
-                for start in range(0, len(ids), CHUNK):
-                    await self.store.redis.xclaim(
-                        keys.TASK_STREAM,
-                        keys.WORKER_GROUP,
-                        self.consumer,
-                        0,
-                        ids[start : start + CHUNK],
-                        justid=True,
-                    )
+                await self.store.keep(self.consumer, ids)
             except Exception as exc:
                 if not is_transient(exc) and not isinstance(exc, ResponseError):
                     raise

@@ -23,17 +23,16 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from backend import keys
 from backend.config import Settings
 from backend.connection import connect, describe
 from backend.handlers import Registry
 from backend.handlers import registry as default_registry
-from backend.store import TaskStore
+from backend.store import Entry, TaskStore
 from backend.worker import parent, signals, watchdog
 from backend.worker.control import Cancels
 from backend.worker.executor import Executor
 from backend.worker.heartbeat import Heartbeat, default_name
-from backend.worker.intake import Entry, Intake
+from backend.worker.intake import Intake
 from backend.worker.job import Job
 from backend.worker.outage import Outage, is_transient
 from backend.worker.outbox import Outbox
@@ -243,15 +242,10 @@ class Worker:
 
     async def _resume_own(self) -> None:
         """Entries delivered to this consumer name before (a restart with ``--name``)."""
-        reply = await self.outage.persist(
-            lambda: self.store.redis.xreadgroup(
-                keys.WORKER_GROUP, self.name, {keys.TASK_STREAM: "0"}, count=PREFETCH_MAX
-            )
-        )
-        for _, entries in reply or []:
-            if entries:
-                log.info("resuming %d task(s) left pending under this name", len(entries))
-                await self._accept(entries, reclaimed=True)
+        entries = await self.outage.persist(lambda: self.store.read_own(self.name, PREFETCH_MAX))
+        if entries:
+            log.info("resuming %d task(s) left pending under this name", len(entries))
+            await self._accept(entries, reclaimed=True)
 
     async def _read_loop(self) -> None:
         while not self.stopping.is_set():
@@ -261,13 +255,7 @@ class Worker:
                 await self._room_freed.wait()
                 continue
             try:
-                reply = await self.store.redis.xreadgroup(
-                    keys.WORKER_GROUP,
-                    self.name,
-                    {keys.TASK_STREAM: ">"},
-                    count=room,
-                    block=READ_BLOCK_MS,
-                )
+                entries = await self.store.read_new(self.name, room, READ_BLOCK_MS)
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
@@ -279,7 +267,7 @@ class Worker:
                 await self.outage.failed(exc)
                 continue
             self.outage.ok()
-            for _, entries in reply or []:
+            if entries:
                 await self._accept(entries, reclaimed=False)
 
     async def _accept(self, entries: Sequence[Entry], *, reclaimed: bool) -> None:

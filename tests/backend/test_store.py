@@ -138,3 +138,17 @@ def test_go_manager_entry_is_readable_by_the_store(sync_redis: redis.Redis) -> N
     sync_redis.xadd(keys.TASK_STREAM, {keys.TASK_FIELD: json.dumps(go)})
     [(_, fields)] = sync_redis.xrange(keys.TASK_STREAM)
     assert decode_task(fields[keys.TASK_FIELD.encode()]).handler_name == "deploy_node"
+
+
+async def test_listing_workers_writes_nothing_forgetting_is_explicit(
+    store: TaskStore, aredis: aioredis.Redis
+) -> None:
+    long_ago = time.time() - 2 * 3600
+    await store.heartbeat(WorkerInfo(name="old", seen=long_ago), ttl=5)
+    await store.worker_gone("old")
+    await store.heartbeat(WorkerInfo(name="live", seen=time.time()), ttl=5)
+    assert [info.name for info in await store.workers()] == ["live"]
+    assert await aredis.hexists(keys.WORKERS, "old")  # a getter never deletes
+    assert await store.forget_stale_workers() == 1
+    assert not await aredis.hexists(keys.WORKERS, "old")
+    assert await aredis.hexists(keys.WORKERS, "live")

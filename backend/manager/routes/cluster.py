@@ -66,7 +66,7 @@ async def health(svc: Svc) -> Any:
     broker = describe(svc.redis_url)
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT):
-            await svc.store.redis.ping()
+            await svc.store.ping()
     except (RedisError, OSError, TimeoutError) as exc:
         reason = str(exc) or type(exc).__name__
         body = Health(status="unavailable", broker=broker, error=reason)

@@ -1,0 +1,71 @@
+"""The gateway to Redis: every stream, group, consumer, key and channel operation.
+
+No other module issues a Redis command; the Lua scripts it runs are in
+:mod:`backend.scripts`. :class:`TaskStore` wraps one asyncio client for commands
+(and optionally a second, with no socket timeout, for subscriptions). Its parts,
+one concept each:
+
+- :mod:`~backend.store.queue`     the task stream and worker group: submit, read,
+  claim, keep, hand back, retries, dead letters, depth, the task index
+- :mod:`~backend.store.states`    task states, counters and cancel requests
+- :mod:`~backend.store.workers`   worker heartbeats and records
+- :mod:`~backend.store.channels`  confirmed pub/sub subscriptions
+
+Writes that come in numbers (submits, status updates) go out as one Lua script per
+batch, so their cost is one round trip per batch, not per task. Key names come from
+:mod:`backend.keys`; messages are encoded by :mod:`backend.protocol` and
+:mod:`backend.state`.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from backend import scripts
+from backend.store.channels import Channels, Subscription, subscribe
+from backend.store.queue import (
+    DEAD_LETTER_MAXLEN,
+    SUBMIT_BATCH,
+    SUBMIT_SOURCE,
+    Entry,
+    Queue,
+)
+from backend.store.states import States
+from backend.store.workers import WORKER_FORGET_AFTER, Workers
+
+__all__ = [
+    "DEAD_LETTER_MAXLEN",
+    "SUBMIT_BATCH",
+    "SUBMIT_SOURCE",
+    "WORKER_FORGET_AFTER",
+    "Entry",
+    "Subscription",
+    "TaskStore",
+    "subscribe",
+]
+
+
+class TaskStore(Queue, States, Workers, Channels):
+    """The queue and the state store over one Redis client.
+
+    ``listener``: the client subscriptions use (one with no socket timeout, so a quiet
+    channel is not mistaken for a lost connection); ``redis`` when not given.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        retention: int = 100_000,
+        listener: aioredis.Redis | None = None,
+    ) -> None:
+        self.redis = redis
+        self.listener = listener if listener is not None else redis
+        self.retention = retention
+        self._promote = redis.register_script(scripts.PROMOTE_RETRIES)
+        self._write = redis.register_script(scripts.WRITE)
+        self._submit = redis.register_script(scripts.SUBMIT)
+
+    async def ping(self) -> None:
+        """Raise unless the broker answers."""
+        await self.redis.ping()

@@ -1,0 +1,235 @@
+"""The task stream and its worker group: submit, read, claim, hand back, dead-letter.
+
+Submits go out as one script per :data:`SUBMIT_BATCH` tasks, each done whole or not
+at all (:data:`backend.scripts.SUBMIT`). Workers read with XREADGROUP, take over
+abandoned entries with XAUTOCLAIM and keep their own fresh with XCLAIM; all of it
+is here, so no other module issues a stream command.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from redis.commands.core import AsyncScript
+from redis.exceptions import ResponseError
+
+from backend import keys
+from backend.protocol import Task, TaskStatus, encode_task, encode_update, make_update
+from backend.state import TaskState, encode_state
+from backend.store.base import Base, text
+
+DEAD_LETTER_MAXLEN = 100_000
+SUBMIT_SOURCE = "manager"
+"""The ``worker`` a pending update names, as the Go manager's does."""
+SUBMIT_BATCH = 1000
+"""Tasks per submit command (a script: the server is busy ~1 ms per thousand)."""
+KEEP_CHUNK = 1000
+"""Entry ids per XCLAIM when keeping held entries fresh."""
+
+Entry = tuple[bytes, dict[bytes, bytes] | None]
+"""A stream entry as read: its id and fields (``None`` for an entry since deleted)."""
+
+
+class Queue(Base):
+    """Stream and group operations."""
+
+    _submit: AsyncScript
+    _promote: AsyncScript
+
+    async def ensure_group(self) -> None:
+        """Create the stream and the worker group if missing (from the stream's start)."""
+        try:
+            await self.redis.xgroup_create(
+                keys.TASK_STREAM, keys.WORKER_GROUP, id="0", mkstream=True
+            )
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def submit(
+        self, tasks: Sequence[Task], *, source: str = SUBMIT_SOURCE
+    ) -> list[TaskState]:
+        """Queue ``tasks``: record them pending, add them to the stream, announce them.
+
+        One command per :data:`SUBMIT_BATCH` tasks, each done whole or not at all.
+        """
+        states: list[TaskState] = []
+        indexed = 0
+        for first in range(0, len(tasks), SUBMIT_BATCH):
+            batch = tasks[first : first + SUBMIT_BATCH]
+            ids: list[str] = []
+            encoded: list[str] = []
+            scores: list[float] = []
+            queued: list[str] = []
+            updates: list[str] = []
+            for task in batch:
+                state = TaskState.from_task(task)
+                update = make_update(
+                    task.id,
+                    TaskStatus.PENDING,
+                    worker=source,
+                    message="Task queued",
+                    attempt=task.attempt,
+                    name=task.name,
+                    progress=0,
+                )
+                state.apply(update)
+                states.append(state)
+                ids.append(task.id)
+                encoded.append(encode_state(state))
+                scores.append(task.created_ts)
+                queued.append(encode_task(task))
+                updates.append(encode_update(update))
+            indexed = await self._submit(
+                keys=[
+                    keys.TASK_STATES,
+                    keys.TASK_INDEX,
+                    keys.TASK_STREAM,
+                    keys.UPDATES_CHANNEL,
+                    keys.COUNTERS,
+                ],
+                args=[len(batch), keys.TASK_FIELD, *ids, *encoded, *scores, *queued, *updates],
+            )
+        if indexed > self.retention * 1.1:
+            await self.trim()
+        return states
+
+    async def requeue(self, state: TaskState) -> TaskState:
+        """Queue a finished task again as a new attempt (the manager's and panel's Retry)."""
+        task = Task(
+            id=state.id,
+            name=state.name,
+            payload=state.payload,
+            max_retries=state.max_retries or 0,
+            attempt=max(state.attempt, 0) + 1,
+        )
+        await self.redis.hdel(keys.CANCELLED, state.id)
+        [queued] = await self.submit([task])
+        return queued
+
+    async def trim(self) -> int:
+        """Forget the oldest task states beyond the retention; how many were dropped."""
+        excess = int(await self.redis.zcard(keys.TASK_INDEX)) - self.retention
+        if excess <= 0:
+            return 0
+        oldest = await self.redis.zrange(keys.TASK_INDEX, 0, excess - 1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hdel(keys.TASK_STATES, *oldest)
+            pipe.zrem(keys.TASK_INDEX, *oldest)
+            await pipe.execute()
+        return len(oldest)
+
+    async def newest_ids(self, count: int) -> list[str]:
+        """The ids of the ``count`` most recently submitted tasks, newest first."""
+        return [text(i) for i in await self.redis.zrevrange(keys.TASK_INDEX, 0, count - 1)]
+
+    async def schedule_retry(self, task: Task, due: float) -> None:
+        """Put ``task`` back on the queue at epoch time ``due``."""
+        await self.redis.zadd(keys.RETRY_SCHEDULE, {encode_task(task): due})
+
+    async def promote_due_retries(self, limit: int = 500) -> int:
+        """Move retries that are due onto the stream; how many moved (atomic, any worker)."""
+        moved = await self._promote(
+            keys=[keys.RETRY_SCHEDULE, keys.TASK_STREAM], args=[time.time(), limit, keys.TASK_FIELD]
+        )
+        return int(moved)
+
+    # -- a worker's reads ------------------------------------------------------------
+
+    async def read_new(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
+        """Entries never delivered before, now delivered to ``consumer`` (XREADGROUP >)."""
+        reply = await self.redis.xreadgroup(
+            keys.WORKER_GROUP, consumer, {keys.TASK_STREAM: ">"}, count=count, block=block_ms
+        )
+        return _entries(reply)
+
+    async def read_own(self, consumer: str, count: int) -> list[Entry]:
+        """Entries delivered to ``consumer`` earlier and not acknowledged (XREADGROUP 0)."""
+        reply = await self.redis.xreadgroup(
+            keys.WORKER_GROUP, consumer, {keys.TASK_STREAM: "0"}, count=count
+        )
+        return _entries(reply)
+
+    async def autoclaim(
+        self, consumer: str, min_idle: float, start: str, count: int
+    ) -> tuple[str, list[Entry]]:
+        """Entries idle past ``min_idle`` seconds, from ``start``, now ``consumer``'s;
+        and the cursor to continue from (XAUTOCLAIM)."""
+        reply = await self.redis.xautoclaim(
+            keys.TASK_STREAM,
+            keys.WORKER_GROUP,
+            consumer,
+            int(min_idle * 1000),
+            start_id=start,
+            count=count,
+        )
+        return text(reply[0]), list(reply[1])
+
+    async def keep(self, consumer: str, ids: Sequence[bytes | str]) -> None:
+        """Reset the idle time of entries ``consumer`` holds (XCLAIM JUSTID, in chunks)."""
+        for start in range(0, len(ids), KEEP_CHUNK):
+            await self.redis.xclaim(
+                keys.TASK_STREAM,
+                keys.WORKER_GROUP,
+                consumer,
+                0,
+                list(ids[start : start + KEEP_CHUNK]),
+                justid=True,
+            )
+
+    async def hand_back(self, raws: Sequence[bytes], entry_ids: Sequence[bytes]) -> None:
+        """Queue ``raws`` again as new entries and acknowledge ``entry_ids``, in one MULTI."""
+        if not entry_ids:
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for raw in raws:
+                pipe.xadd(keys.TASK_STREAM, {keys.TASK_FIELD: raw})
+            pipe.xack(keys.TASK_STREAM, keys.WORKER_GROUP, *entry_ids)
+            await pipe.execute()
+
+    # -- dead letters and depth --------------------------------------------------------
+
+    async def dead_letter(self, task_id: str, raw: bytes | str, error: str, worker: str) -> None:
+        await self.redis.xadd(
+            keys.DEAD_LETTERS,
+            {
+                "id": task_id,
+                keys.TASK_FIELD: raw,
+                "error": error,
+                "worker": worker,
+                "ts": time.time(),
+            },
+            maxlen=DEAD_LETTER_MAXLEN,
+            approximate=True,
+        )
+
+    async def dead_letters(self, count: int = 100) -> list[dict[str, str]]:
+        """The newest dead letters, newest first."""
+        entries = await self.redis.xrevrange(keys.DEAD_LETTERS, count=count)
+        return [
+            {text(k): text(v) for k, v in fields.items()} | {"entry": text(entry_id)}
+            for entry_id, fields in entries
+        ]
+
+    async def queue_depth(self) -> dict[str, int]:
+        """Entries in the stream, not yet delivered (lag) and delivered but unacked."""
+        depth = {"length": int(await self.redis.xlen(keys.TASK_STREAM)), "lag": 0, "pending": 0}
+        try:
+            groups = await self.redis.xinfo_groups(keys.TASK_STREAM)
+        except ResponseError:
+            return depth
+        for group in groups:
+            if text(group.get("name", b"")) == keys.WORKER_GROUP:
+                depth["lag"] = int(group.get("lag") or 0)
+                depth["pending"] = int(group.get("pending") or 0)
+        return depth
+
+
+def _entries(reply: Any) -> list[Entry]:
+    """The entries of an XREADGROUP reply on the one task stream."""
+    entries: list[Entry] = []
+    for _, batch in reply or []:
+        entries.extend(batch or [])
+    return entries

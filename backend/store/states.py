@@ -1,0 +1,177 @@
+"""Task states, counters and cancel requests.
+
+Outcomes are written by one script per batch (:data:`backend.scripts.WRITE`): it
+publishes the updates, stores the states, adds to the counters, then acknowledges
+the entries, so an entry is never acknowledged before its outcome is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from redis.commands.core import AsyncScript
+
+from backend import keys
+from backend.protocol import StatusUpdate, TaskStatus, encode_update, make_update
+from backend.state import TaskState, decode_state, encode_state
+from backend.store.base import Base, decoded, text
+
+
+class States(Base):
+    """Reading and writing task states; asking for cancels."""
+
+    _write: AsyncScript
+
+    async def record(
+        self,
+        changes: Iterable[tuple[TaskState, StatusUpdate]],
+        *,
+        ack: Sequence[bytes | str] = (),
+    ) -> None:
+        """Store each task's new state and publish its update, in one round trip.
+
+        ``ack``: stream entry ids whose outcome this records; they are acknowledged
+        by the same script, after the states are written (at-least-once).
+        """
+        latest: dict[str, TaskState] = {}
+        updates: list[str] = []
+        finished: Counter[str] = Counter()
+        for state, update in changes:
+            latest[state.id] = state
+            updates.append(encode_update(update))
+            if update.status.terminal:
+                finished[update.status.value] += 1
+            elif update.status is TaskStatus.RETRYING:
+                finished["retried"] += 1
+        encoded = {task_id: encode_state(state) for task_id, state in latest.items()}
+        await self.write(updates, encoded, finished, ack=ack)
+
+    async def write(
+        self,
+        updates: Sequence[bytes | str],
+        states: Mapping[str, bytes | str],
+        counts: Mapping[str, int],
+        *,
+        ack: Sequence[bytes | str] = (),
+        forget_cancels: Sequence[str] = (),
+    ) -> None:
+        """:meth:`record` for callers that encode themselves, in one command (a script).
+
+        Publishes ``updates`` (JSON of status updates, in order), stores ``states``
+        (task id -> JSON of its state), adds ``counts`` to the counters, then
+        acknowledges ``ack`` and drops the cancel requests ``forget_cancels``.
+        """
+        if not (updates or states or ack or forget_cancels):
+            return
+        args: list[Any] = [
+            keys.WORKER_GROUP,
+            len(updates),
+            2 * len(states),
+            2 * len(counts),
+            len(ack),
+            len(forget_cancels),
+            *updates,
+        ]
+        for task_id, state in states.items():
+            args += (task_id, state)
+        for name, count in counts.items():
+            args += (name, count)
+        args += ack
+        args += forget_cancels
+        await self._write(
+            keys=[
+                keys.UPDATES_CHANNEL,
+                keys.TASK_STATES,
+                keys.COUNTERS,
+                keys.TASK_STREAM,
+                keys.CANCELLED,
+            ],
+            args=args,
+        )
+
+    async def get(self, task_id: str) -> TaskState | None:
+        raw = await self.redis.hget(keys.TASK_STATES, task_id)
+        return None if raw is None else decode_state(raw)
+
+    async def get_many(self, task_ids: Sequence[str]) -> list[TaskState]:
+        """The recorded states of ``task_ids``, in that order; unknown ids are left out."""
+        if not task_ids:
+            return []
+        raws = await self.redis.hmget(keys.TASK_STATES, list(task_ids))
+        return decoded([raw for raw in raws if raw is not None], decode_state, "state")
+
+    async def snapshot(
+        self, batch: int = 5000, *, decode: Callable[[bytes], TaskState] = decode_state
+    ) -> AsyncIterator[list[TaskState]]:
+        """Every recorded task state, in batches (HSCAN: Redis is never blocked long).
+
+        ``decode`` turns one record into a state (it raises ``ProtocolError`` on a bad
+        one, which is skipped); a viewer may pass a lighter one that reads fewer fields.
+        """
+        cursor = 0
+        while True:
+            cursor, chunk = await self.redis.hscan(keys.TASK_STATES, cursor, count=batch)
+            states = decoded(chunk.values(), decode, "state")
+            if states:
+                yield states
+            if cursor == 0:
+                return
+
+    async def load_all(self) -> dict[str, TaskState]:
+        result: dict[str, TaskState] = {}
+        async for states in self.snapshot():
+            result.update((state.id, state) for state in states)
+        return result
+
+    async def counters(self) -> dict[str, int]:
+        raw = await self.redis.hgetall(keys.COUNTERS)
+        return {text(k): int(v) for k, v in raw.items()}
+
+    # -- cancel ----------------------------------------------------------------------
+
+    async def request_cancel(self, task_id: str) -> TaskState | None:
+        """Ask for ``task_id`` to be cancelled; a pending one is marked cancelled at once.
+
+        Workers skip a cancelled task when they reach it and interrupt it if running.
+        Returns the task's state as it now is, or ``None`` for an unknown task.
+        """
+        state = await self.get(task_id)
+        if state is None or state.status.terminal:
+            return state
+        await self.redis.hset(keys.CANCELLED, task_id, time.time())
+        await self.redis.publish(keys.CONTROL_CHANNEL, json.dumps({"cancel": task_id}))
+        if state.status is TaskStatus.PENDING:
+            update = make_update(
+                task_id,
+                TaskStatus.CANCELLED,
+                worker=state.worker,
+                message="Cancelled before it started",
+                attempt=state.attempt,
+                seq=state.seq + 1,
+                name=state.name,
+            )
+            state.apply(update)
+            await self.record([(state, update)])
+        return state
+
+    async def is_cancelled(self, task_id: str) -> bool:
+        return bool(await self.redis.hexists(keys.CANCELLED, task_id))
+
+    async def cancel_requests(self) -> set[str]:
+        """The ids of every task with a cancel request on record."""
+        return {text(k) for k in await self.redis.hkeys(keys.CANCELLED)}
+
+    async def cancels_and_states(
+        self, task_ids: Sequence[str]
+    ) -> tuple[list[bytes | None], list[bytes | None]]:
+        """For each of ``task_ids``: its cancel request and its stored state (raw, or
+        ``None``), in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(keys.CANCELLED, list(task_ids))
+            pipe.hmget(keys.TASK_STATES, list(task_ids))
+            cancelled, stored = await pipe.execute()
+        return cancelled, stored

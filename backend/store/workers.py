@@ -1,0 +1,65 @@
+"""Worker records: heartbeats, liveness keys, and forgetting workers long gone.
+
+Reading never writes: :meth:`Workers.workers` leaves out records older than
+:data:`WORKER_FORGET_AFTER`, and a writer (the heartbeat) deletes them with
+:meth:`Workers.forget_stale_workers`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from backend import keys
+from backend.protocol import WorkerInfo, decode_worker, encode_worker
+from backend.store.base import Base, decoded
+
+WORKER_FORGET_AFTER = 3600.0
+"""Seconds an offline worker stays listed before it is forgotten."""
+
+
+class Workers(Base):
+    """The ``workers`` hash and each worker's liveness key."""
+
+    async def heartbeat(self, info: WorkerInfo, ttl: float) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.worker_alive(info.name), info.seen, px=int(ttl * 1000))
+            pipe.hset(keys.WORKERS, info.name, encode_worker(info))
+            await pipe.execute()
+
+    async def worker_gone(self, name: str) -> None:
+        """A worker that stops cleanly says so, so it shows offline at once."""
+        await self.redis.delete(keys.worker_alive(name))
+
+    async def _records(self) -> list[tuple[WorkerInfo, bool]]:
+        """Every recorded worker, and whether its liveness key is present."""
+        raw = await self.redis.hgetall(keys.WORKERS)
+        infos = decoded(raw.values(), decode_worker, "worker record")
+        if not infos:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for info in infos:
+                pipe.exists(keys.worker_alive(info.name))
+            alive = await pipe.execute()
+        return [(info, bool(up)) for info, up in zip(infos, alive, strict=True)]
+
+    async def workers(self) -> list[WorkerInfo]:
+        """Every worker seen within the last hour, each marked online or not."""
+        now = time.time()
+        listed = []
+        for info, up in await self._records():
+            if up or now - info.seen <= WORKER_FORGET_AFTER:
+                info.online = up
+                listed.append(info)
+        return listed
+
+    async def forget_stale_workers(self) -> int:
+        """Delete the records of workers offline for over an hour; how many."""
+        now = time.time()
+        stale = [
+            info.name
+            for info, up in await self._records()
+            if not up and now - info.seen > WORKER_FORGET_AFTER
+        ]
+        if stale:
+            await self.redis.hdel(keys.WORKERS, *stale)
+        return len(stale)
