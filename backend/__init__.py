@@ -6,7 +6,8 @@ Modules, one concept each:
 - ``keys``      every Redis key, stream, group and channel name
 - ``protocol``  the messages that cross Redis (wire-compatible with the Go services)
 - ``state``     a task's current state and the rule for applying updates to it
-- ``connection`` connecting to Redis with retry and backoff
+- ``connection`` connecting to Redis, and the one definition of "broker down"
+- ``outage``    the one loop helper: ride out an outage (log once, back off), let bugs out
 - ``broker``    the embedded Redis-protocol server (start, join, stop)
 - ``store``     the gateway to Redis (a package): stream and group (``queue``), task states
   and cancels (``states``), workers (``workers``), confirmed pub/sub (``channels``)

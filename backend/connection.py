@@ -1,29 +1,50 @@
-"""Connecting to Redis: one client factory, and waiting for a broker with backoff.
+"""Connecting to Redis: one client factory, one definition of "broker down", and
+waiting for a broker with backoff.
 
 Every part gets its client from :func:`client`, so timeouts, keep-alive and the
-retry policy for single commands are the same everywhere. :func:`connect` waits
-for the broker to answer, logging one clear line while it does not.
+retry policy for single commands are the same everywhere. :func:`is_broker_down` is
+the one test of whether an error means the broker is away (retry) or a bug (report);
+:mod:`backend.outage` builds the loop every long-running part uses on it.
+:func:`connect` waits for the broker to answer, logging one clear line while it does not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ClusterDownError, RedisError, ResponseError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
-BROKER_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
-"""What a lost or unreachable broker raises."""
+BROKER_DOWN = (
+    RedisConnectionError,  # includes BusyLoadingError: the server is loading its data
+    RedisTimeoutError,
+    ClusterDownError,  # includes MasterDownError: a replica whose master is away
+    TryAgainError,
+    ConnectionError,
+    OSError,
+)
+"""What a lost, unreachable, loading or failing-over broker raises."""
+_BUSY = "BUSY "
+"""The reply of a server running a long script (not ``BUSYGROUP``)."""
+
+
+def is_broker_down(exc: BaseException) -> bool:
+    """Whether ``exc`` means the broker is away for now (wait and retry), not a bug.
+
+    Every other error reply (``ResponseError``) is a bug to report, never retried.
+    """
+    if isinstance(exc, BROKER_DOWN):
+        return True
+    return isinstance(exc, ResponseError) and str(exc).startswith(_BUSY)
 
 
 def describe(url: str) -> str:
@@ -49,17 +70,9 @@ def client(url: str, *, timeout: float | None = 5.0) -> aioredis.Redis:
 
 
 def backoff(attempt: int, *, base: float = 0.2, cap: float = 5.0) -> float:
-    """Seconds to wait before retry number ``attempt`` (0-based): exponential, jittered."""
-    return float(min(cap, base * 2**attempt) * (0.5 + random.random() / 2))
-
-
-async def retry_delays(base: float = 0.2, cap: float = 5.0) -> AsyncIterator[int]:
-    """Yield attempt numbers forever, sleeping a growing backoff between them."""
-    attempt = 0
-    while True:
-        yield attempt
-        await asyncio.sleep(backoff(attempt, base=base, cap=cap))
-        attempt += 1
+    """Seconds to wait before retry number ``attempt`` (0-based): redis-py's exponential
+    backoff with full jitter (the attempt is bounded, so it never overflows)."""
+    return ExponentialWithJitterBackoff(cap=cap, base=base).compute(min(attempt, 32))
 
 
 async def connect(
@@ -73,27 +86,43 @@ async def connect(
     ``give_up_after`` bounds the wait (seconds) (``None``: wait for ever); past it the last error is
     raised. ``on_waiting`` is told the reason each time an attempt fails.
     """
+    redis = client(url)
+    try:
+        await wait_until_up(redis, url, give_up_after=give_up_after, on_waiting=on_waiting)
+    except BaseException:
+        await redis.aclose()
+        raise
+    return redis
+
+
+async def wait_until_up(
+    redis: aioredis.Redis,
+    url: str,
+    *,
+    give_up_after: float | None = None,
+    on_waiting: Callable[[str], Awaitable[None] | None] | None = None,
+) -> None:
+    """Return once ``redis`` (a client for ``url``) answers PING: :func:`connect` for a
+    client made beforehand."""
     loop = asyncio.get_running_loop()
     deadline = None if give_up_after is None else loop.time() + give_up_after
-    redis = client(url)
-    said = False
-    async for _ in retry_delays():
+    attempt = 0
+    while True:
         try:
             await redis.ping()
         except (RedisError, OSError) as exc:
             reason = f"broker {describe(url)} unreachable: {exc}"
-            if not said:
+            if attempt == 0:
                 log.warning("%s; retrying with backoff", reason)
-                said = True
             if on_waiting is not None:
                 result = on_waiting(reason)
                 if result is not None:
                     await result
             if deadline is not None and loop.time() >= deadline:
-                await redis.aclose()
                 raise
+            await asyncio.sleep(backoff(attempt))
+            attempt += 1
             continue
-        if said:
+        if attempt:
             log.info("broker %s reachable again", describe(url))
-        return redis
-    raise AssertionError("unreachable")
+        return

@@ -4,8 +4,8 @@
 calls ``on_sync`` once the subscription is confirmed (so a snapshot read there
 misses nothing: updates published meanwhile are already queued for us), then hands
 every message to ``on_message``. When the broker goes away it says so once, retries
-with backoff and syncs again on return; when redis-py re-subscribes by itself after
-a blip, that is a sync point too.
+with backoff and syncs again on return (:func:`backend.outage.keep_running`); when
+redis-py re-subscribes by itself after a blip, that is a sync point too.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from backend import connection, keys
+from backend import keys
 from backend.errors import ProtocolError
+from backend.outage import Outage, keep_running
 from backend.protocol import StatusUpdate, decode_update
 from backend.store import Subscription, subscribe
 
@@ -33,24 +34,20 @@ async def follow(
     log: logging.Logger,
 ) -> None:
     """Feed ``on_message`` every update until cancelled, syncing on every subscribe."""
-    lost = False
-    async for _ in connection.retry_delays():
-        try:
-            async with await subscribe_updates(listener) as subscription:
-                await on_sync(lost)
-                if lost:
-                    log.info("broker reachable again")
-                    lost = False
-                async for data in subscription.listen():
-                    if data is not None:
-                        on_message(data)
-                    else:  # redis-py reconnected by itself
-                        log.info("reconnected to the broker")
-                        await on_sync(True)
-        except connection.BROKER_DOWN as exc:
-            if not lost:
-                log.warning("lost the broker (%s); retrying with backoff", exc)
-                lost = True
+    outage = Outage(log=log)
+
+    async def session() -> None:
+        async with await subscribe_updates(listener) as subscription:
+            await on_sync(outage.down)
+            outage.ok()
+            async for data in subscription.listen():
+                if data is not None:
+                    on_message(data)
+                else:  # redis-py reconnected by itself
+                    log.info("reconnected to the broker")
+                    await on_sync(True)
+
+    await keep_running(session, outage, name="following task updates")
 
 
 async def status_updates(redis: aioredis.Redis) -> AsyncIterator[StatusUpdate]:

@@ -38,7 +38,7 @@ from PySide6.QtCore import QObject, Signal
 from redis.exceptions import RedisError
 
 from backend import keys
-from backend.connection import backoff, client, describe
+from backend.connection import BROKER_DOWN, backoff, client, describe
 from backend.errors import ProtocolError
 from backend.protocol import StatusUpdate, Task, decode_update
 from backend.state import TaskState
@@ -48,7 +48,7 @@ from distritask_gui.header import CONNECTED, CONNECTING, OFFLINE, RECONNECTING
 
 log = logging.getLogger(__name__)
 
-LOST = (RedisError, OSError)
+LOST = BROKER_DOWN
 READ_BATCH = 5000
 """Most updates read from the subscription before they are handed on together."""
 STOP_WAIT = 5.0
@@ -319,7 +319,7 @@ class Bridge(QObject):
         redis = client(url)
         try:
             info = await asyncio.wait_for(redis.info("server"), timeout=5.0)
-        except (TimeoutError, *LOST) as exc:
+        except (RedisError, *LOST) as exc:  # a URL test reports any error
             self.test_result.emit(False, f"{describe(url)}: {exc or 'no answer within 5 s'}")
         else:
             version = info.get("valkey_version") or info.get("redis_version") or "?"

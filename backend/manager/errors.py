@@ -52,6 +52,8 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _broker_down(request: Request, exc: Exception) -> JSONResponse:
+    if not connection.is_broker_down(exc):
+        return await _unexpected(request, exc)
     log.warning("%s %s: broker unavailable: %s", request.method, request.url.path, exc)
     return error_response(503, f"broker unavailable: {exc}")
 

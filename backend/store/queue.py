@@ -8,8 +8,10 @@ is here, so no other module issues a stream command.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from redis.commands.core import AsyncScript
@@ -19,6 +21,8 @@ from backend import keys
 from backend.protocol import Task, TaskStatus, encode_task, encode_update, make_update
 from backend.state import TaskState, encode_state
 from backend.store.base import Base, text
+
+log = logging.getLogger("backend.store")
 
 DEAD_LETTER_MAXLEN = 100_000
 SUBMIT_SOURCE = "manager"
@@ -138,12 +142,29 @@ class Queue(Base):
 
     # -- a worker's reads ------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def _group_kept(self) -> AsyncIterator[None]:
+        """Run a group command; if the group is gone (NOGROUP: the data was flushed),
+        create it again and swallow the error (the caller then returns nothing)."""
+        try:
+            yield
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.warning("the worker group was gone (data flushed?); creating it again")
+            await self.ensure_group()
+
     async def read_new(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
-        """Entries never delivered before, now delivered to ``consumer`` (XREADGROUP >)."""
-        reply = await self.redis.xreadgroup(
-            keys.WORKER_GROUP, consumer, {keys.TASK_STREAM: ">"}, count=count, block=block_ms
-        )
-        return _entries(reply)
+        """Entries never delivered before, now delivered to ``consumer`` (XREADGROUP >).
+
+        With the group gone (the data was flushed), it is created again and nothing read.
+        """
+        async with self._group_kept():
+            reply = await self.redis.xreadgroup(
+                keys.WORKER_GROUP, consumer, {keys.TASK_STREAM: ">"}, count=count, block=block_ms
+            )
+            return _entries(reply)
+        return []
 
     async def read_own(self, consumer: str, count: int) -> list[Entry]:
         """Entries delivered to ``consumer`` earlier and not acknowledged (XREADGROUP 0)."""
@@ -156,28 +177,33 @@ class Queue(Base):
         self, consumer: str, min_idle: float, start: str, count: int
     ) -> tuple[str, list[Entry]]:
         """Entries idle past ``min_idle`` seconds, from ``start``, now ``consumer``'s;
-        and the cursor to continue from (XAUTOCLAIM)."""
-        reply = await self.redis.xautoclaim(
-            keys.TASK_STREAM,
-            keys.WORKER_GROUP,
-            consumer,
-            int(min_idle * 1000),
-            start_id=start,
-            count=count,
-        )
-        return text(reply[0]), list(reply[1])
-
-    async def keep(self, consumer: str, ids: Sequence[bytes | str]) -> None:
-        """Reset the idle time of entries ``consumer`` holds (XCLAIM JUSTID, in chunks)."""
-        for start in range(0, len(ids), KEEP_CHUNK):
-            await self.redis.xclaim(
+        and the cursor to continue from (XAUTOCLAIM). No group: created, nothing claimed."""
+        async with self._group_kept():
+            reply = await self.redis.xautoclaim(
                 keys.TASK_STREAM,
                 keys.WORKER_GROUP,
                 consumer,
-                0,
-                list(ids[start : start + KEEP_CHUNK]),
-                justid=True,
+                int(min_idle * 1000),
+                start_id=start,
+                count=count,
             )
+            return text(reply[0]), list(reply[1])
+        return "0-0", []
+
+    async def keep(self, consumer: str, ids: Sequence[bytes | str]) -> None:
+        """Reset the idle time of entries ``consumer`` holds (XCLAIM JUSTID, in chunks).
+
+        With the group gone (the data was flushed), there is nothing left to keep."""
+        async with self._group_kept():
+            for start in range(0, len(ids), KEEP_CHUNK):
+                await self.redis.xclaim(
+                    keys.TASK_STREAM,
+                    keys.WORKER_GROUP,
+                    consumer,
+                    0,
+                    list(ids[start : start + KEEP_CHUNK]),
+                    justid=True,
+                )
 
     async def hand_back(self, raws: Sequence[bytes], entry_ids: Sequence[bytes]) -> None:
         """Queue ``raws`` again as new entries and acknowledge ``entry_ids``, in one MULTI."""

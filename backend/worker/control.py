@@ -16,8 +16,8 @@ import logging
 from collections.abc import Callable
 
 from backend import keys
+from backend.outage import Outage, keep_running
 from backend.store import Subscription, TaskStore
-from backend.worker.outage import Outage, is_transient
 
 log = logging.getLogger("backend.worker")
 
@@ -55,40 +55,32 @@ class Cancels:
 
     async def open(self) -> None:
         """Subscribe, then load the stored requests (retrying while the broker is away)."""
-        while True:
-            try:
-                await self._open()
-                return
-            except Exception as exc:
-                await self._close()
-                if not is_transient(exc):
-                    raise
-                await self.outage.failed(exc)
+        await self.outage.persist(self._open)
 
     async def _open(self) -> None:
-        self._subscription = await self.store.subscribe(keys.CONTROL_CHANNEL)
-        # Requests announced from now on arrive on the channel; earlier ones are here.
-        self.ids.update(await self._stored())
-        self.outage.ok()
-
-    async def _stored(self) -> set[str]:
-        return await self.store.cancel_requests()
+        try:
+            self._subscription = await self.store.subscribe(keys.CONTROL_CHANNEL)
+            # Requests announced from now on arrive on the channel; earlier ones are here.
+            self.ids.update(await self.store.cancel_requests())
+        except BaseException:
+            await self._close()
+            raise
 
     async def reload_loop(self, every: float = RELOAD_EVERY) -> None:
         """Replace the copy with the stored requests now and then, so requests other
         workers handled do not pile up here."""
-        while True:
-            await asyncio.sleep(every)
+
+        async def round() -> float:
             self._heard_meanwhile = set()
             try:
-                stored = await self._stored()
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                continue  # the listener reloads when it reconnects
+                stored = await self.store.cancel_requests()
             finally:
                 heard, self._heard_meanwhile = self._heard_meanwhile, None
             self.ids = stored | heard
+            return every
+
+        await asyncio.sleep(every)
+        await keep_running(round, self.outage, name="reloading cancel requests")
 
     async def _close(self) -> None:
         if self._subscription is not None:
@@ -97,22 +89,19 @@ class Cancels:
 
     async def listen(self) -> None:
         """Note each request and call ``on_cancel(task_id)``, for ever (reconnecting)."""
-        try:
-            while True:
-                if self._subscription is None:
-                    await self.open()
-                assert self._subscription is not None
-                try:
-                    async for data in self._subscription.listen():
-                        if data is not None:
-                            self._heard(data)
-                except Exception as exc:
-                    if not is_transient(exc):
-                        raise
-                    await self._close()
-                    await self.outage.failed(exc)
-        finally:
-            await self._close()
+
+        async def session() -> None:
+            if self._subscription is None:
+                await self._open()
+            assert self._subscription is not None
+            try:
+                async for data in self._subscription.listen():
+                    if data is not None:
+                        self._heard(data)
+            finally:
+                await self._close()
+
+        await keep_running(session, self.outage, name="the cancel listener")
 
     def _heard(self, data: bytes | str) -> None:
         target = cancel_target(data)

@@ -1,8 +1,8 @@
 """Running one job: its handler, interrupted at its deadline or by a cancel, then its
 outcome.
 
-The deadline is kept by the worker's :class:`~backend.worker.watchdog.Watchdog`
-(one timer for all jobs, not one per task); a cancel interrupts at once.
+The deadline is kept by the worker's watchdog (:func:`backend.worker.watchdog.watch`:
+one periodic check for all jobs, not a timer per task); a cancel interrupts at once.
 
 The outcome is one status change queued in the :class:`Outbox` with the entry's
 acknowledgement: ``completed``; ``cancelled``; ``retrying`` (the task is scheduled
@@ -18,11 +18,11 @@ import threading
 import time
 
 from backend.handlers import Registry, TaskContext
+from backend.outage import Outage
 from backend.protocol import TaskStatus
 from backend.store import TaskStore
 from backend.worker.control import Cancels
 from backend.worker.job import NO_DEADLINE, Interrupt, Job
-from backend.worker.outage import Outage
 from backend.worker.outbox import Outbox
 from backend.worker.running import Change
 

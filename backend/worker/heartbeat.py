@@ -14,9 +14,9 @@ import socket
 import time
 from collections.abc import Callable
 
+from backend.outage import Outage, keep_running
 from backend.protocol import WorkerInfo
 from backend.store import TaskStore
-from backend.worker.outage import Outage, is_transient
 
 INTERVAL = 1.0
 FORGET_EVERY = 60.0
@@ -66,18 +66,16 @@ class Heartbeat:
         interval = min(INTERVAL, self.ttl / 3)
         loop = asyncio.get_running_loop()
         forget_at = loop.time()
-        while True:
-            try:
-                await self.beat()
-                if loop.time() >= forget_at:
-                    await self.store.forget_stale_workers()
-                    forget_at = loop.time() + FORGET_EVERY
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                await self.outage.failed(exc)
-                continue
-            await asyncio.sleep(interval)
+
+        async def round() -> float:
+            nonlocal forget_at
+            await self.beat()
+            if loop.time() >= forget_at:
+                await self.store.forget_stale_workers()
+                forget_at = loop.time() + FORGET_EVERY
+            return interval
+
+        await keep_running(round, self.outage, name="the heartbeat")
 
     async def gone(self) -> None:
         """Say this worker has stopped (best effort: the key expires anyway)."""

@@ -3,7 +3,7 @@
 A job numbers its status updates: ``(attempt, seq)`` strictly increases for a task
 (the manager's ``pending`` is seq 0 of the attempt; this worker's first update is 1).
 While its handler runs, a job can be interrupted (a cancel, or the worker's
-:class:`~backend.worker.watchdog.Watchdog` at its deadline): the slot running it is
+watchdog, :func:`backend.worker.watchdog.watch`, at its deadline): the slot running it is
 cancelled and the executor turns that into the outcome.
 """
 

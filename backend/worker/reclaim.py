@@ -13,10 +13,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
-from redis.exceptions import ResponseError
-
+from backend.outage import Outage, keep_running
 from backend.store import Entry, TaskStore
-from backend.worker.outage import Outage, is_transient
 
 log = logging.getLogger("backend.worker")
 
@@ -56,56 +54,34 @@ class Reclaimer:
 
     async def claim_loop(self, stopping: asyncio.Event) -> None:
         """Every so often, take over entries idle past ``claim_idle`` (while there is room)."""
-        while not stopping.is_set():
+
+        async def round() -> float:
             room = self._room()
             if room > 0:
-                try:
-                    entries = await self.claim(room)
-                except Exception as exc:
-                    if not is_transient(exc):
-                        raise
-                    await self.outage.failed(exc)
-                    continue
+                entries = await self.claim(room)
                 if entries:
                     log.info("reclaimed %d abandoned task(s)", len(entries))
                     await self._accept(entries)
-                    continue  # there may be more
-            await _wait(stopping, claim_interval(self.claim_idle))
+                    return 0  # there may be more
+            return claim_interval(self.claim_idle)
+
+        await keep_running(round, self.outage, name="the reclaimer", until=stopping)
 
     async def claim(self, count: int) -> list[Entry]:
-        try:
-            self._cursor, entries = await self.store.autoclaim(
-                self.consumer, self.claim_idle, self._cursor, count
-            )
-        except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            await self.store.ensure_group()
-            return []
-        self.outage.ok()
+        self._cursor, entries = await self.store.autoclaim(
+            self.consumer, self.claim_idle, self._cursor, count
+        )
         return entries
 
     async def refresh_loop(self, stopping: asyncio.Event) -> None:
         """Keep the entries this worker holds from looking abandoned."""
         interval = refresh_interval(self.claim_idle)
-        while True:  # runs through the drain too; stopped by cancellation
-            await asyncio.sleep(interval)
-            ids = list(self._held())
-            try:
-                await self.store.keep(self.consumer, ids)
-            except Exception as exc:
-                if not is_transient(exc) and not isinstance(exc, ResponseError):
-                    raise
-                if isinstance(exc, ResponseError):
-                    log.debug("refreshing held entries: %s", exc)
-                    continue
-                await self.outage.failed(exc)
-                continue
 
+        async def round() -> float:
+            await self.store.keep(self.consumer, list(self._held()))
+            return interval
 
-async def _wait(event: asyncio.Event, seconds: float) -> None:
-    try:
-        async with asyncio.timeout(seconds):
-            await event.wait()
-    except TimeoutError:
-        pass
+        # Runs through the drain too; stopped by cancellation. An error reply is a
+        # bug that stops the worker: a held task must never silently lose its hold.
+        await asyncio.sleep(interval)
+        await keep_running(round, self.outage, name="keeping held tasks")

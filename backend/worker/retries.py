@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
+from backend.outage import Outage, keep_running
 from backend.store import TaskStore
-from backend.worker.outage import Outage, is_transient
 
 log = logging.getLogger("backend.worker")
 
@@ -18,14 +17,11 @@ def promote_interval(retry_backoff: float) -> float:
 
 async def promote_loop(store: TaskStore, outage: Outage, interval: float) -> None:
     """Move due retries onto the task stream, for ever."""
-    while True:
-        try:
-            moved = await store.promote_due_retries()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            await outage.failed(exc)
-            continue
+
+    async def round() -> float:
+        moved = await store.promote_due_retries()
         if moved:
             log.info("re-queued %d task(s) due for retry", moved)
-        await asyncio.sleep(interval)
+        return interval
+
+    await keep_running(round, outage, name="the retry promoter")

@@ -20,13 +20,11 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
-
 from backend.config import Settings
-from backend.connection import connect, describe
+from backend.connection import client, describe, is_broker_down, wait_until_up
 from backend.handlers import Registry
 from backend.handlers import registry as default_registry
+from backend.outage import Outage, keep_running
 from backend.store import Entry, TaskStore
 from backend.worker import parent, signals, watchdog
 from backend.worker.control import Cancels
@@ -34,7 +32,6 @@ from backend.worker.executor import Executor
 from backend.worker.heartbeat import Heartbeat, default_name
 from backend.worker.intake import Intake
 from backend.worker.job import Job
-from backend.worker.outage import Outage, is_transient
 from backend.worker.outbox import Outbox
 from backend.worker.prefetch import HAND_BACK_AFTER, PREFETCH_MAX, Prefetch, hand_back
 from backend.worker.reclaim import Reclaimer
@@ -75,6 +72,41 @@ class Worker:
         self._closing = False
         self.prefetch = Prefetch(self.concurrency)
         self._background: list[asyncio.Task[Any]] = []
+        # Collaborators: made here, so the object is whole from the start (the client
+        # connects on first use; :meth:`run` waits for the broker before serving).
+        self.redis = client(url)
+        self.outage = outage = Outage(describe(url), log)
+        self.store = store = TaskStore(self.redis, retention=settings.retention)
+        self.outbox = Outbox(store, outage)
+        self.cancels = Cancels(store, outage, self._on_cancel)
+        self.intake = Intake(store, self.outbox, outage, self.cancels, self.name)
+        self.executor = Executor(
+            store,
+            self.outbox,
+            outage,
+            self.registry,
+            self.cancels,
+            task_timeout=settings.task_timeout,
+            max_retries=settings.max_retries,
+            retry_backoff=settings.retry_backoff,
+        )
+        self.reclaimer = Reclaimer(
+            store,
+            outage,
+            self.name,
+            settings.claim_idle,
+            room=self.room,
+            held=self.held,
+            accept=lambda entries: self._accept(entries, reclaimed=True),
+        )
+        self.heartbeat = Heartbeat(
+            store,
+            outage,
+            name=self.name,
+            concurrency=self.concurrency,
+            ttl=settings.heartbeat_ttl,
+            stats=self._stats,
+        )
 
     # -- capacity ----------------------------------------------------------------------
 
@@ -107,19 +139,16 @@ class Worker:
         if self.settings.parent_pid is not None:
             self._spawn(parent.watch(self.settings.parent_pid, self.stop))
         try:
-            redis = await self._connect()
-            if redis is None:
-                return 0
-            try:
-                await self._serve(redis)
-            finally:
-                await redis.aclose()
+            if await self._reachable():
+                await self._serve()
         finally:
             signals.uninstall(loop)
+            await self.redis.aclose()
         return self.exit_code
 
-    async def _connect(self) -> aioredis.Redis | None:
-        connecting = asyncio.create_task(connect(self.url))
+    async def _reachable(self) -> bool:
+        """Wait for the broker; ``False`` when stopped first."""
+        connecting = asyncio.create_task(wait_until_up(self.redis, self.url))
         stopped = asyncio.create_task(self.stopping.wait())
         await asyncio.wait({connecting, stopped}, return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
@@ -127,45 +156,14 @@ class Worker:
             connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await connecting
-            return None
-        return connecting.result()
+            return False
+        connecting.result()
+        return True
 
-    async def _serve(self, redis: aioredis.Redis) -> None:
-        settings = self.settings
-        self.outage = outage = Outage(self.url)
-        self.store = store = TaskStore(redis, retention=settings.retention)
+    async def _serve(self) -> None:
+        settings, store, outage, reclaimer = self.settings, self.store, self.outage, self.reclaimer
         await outage.persist(store.ensure_group)
-        self.outbox = Outbox(store, outage)
-        self.cancels = Cancels(store, outage, self._on_cancel)
         await self.cancels.open()
-        self.intake = Intake(store, self.outbox, outage, self.cancels, self.name)
-        self.executor = Executor(
-            store,
-            self.outbox,
-            outage,
-            self.registry,
-            self.cancels,
-            task_timeout=settings.task_timeout,
-            max_retries=settings.max_retries,
-            retry_backoff=settings.retry_backoff,
-        )
-        reclaimer = Reclaimer(
-            store,
-            outage,
-            self.name,
-            settings.claim_idle,
-            room=self.room,
-            held=self.held,
-            accept=lambda entries: self._accept(entries, reclaimed=True),
-        )
-        self.heartbeat = Heartbeat(
-            store,
-            outage,
-            name=self.name,
-            concurrency=self.concurrency,
-            ttl=settings.heartbeat_ttl,
-            stats=self._stats,
-        )
         await outage.persist(self.heartbeat.beat)
         for coro in (
             self.outbox.run(),
@@ -214,7 +212,7 @@ class Worker:
         except TimeoutError:
             log.warning("could not write the last outcomes; those tasks will run again")
         except Exception as exc:
-            if not is_transient(exc):
+            if not is_broker_down(exc):
                 raise
             log.warning("could not say goodbye to the broker: %s", exc)
         for task in self._background:
@@ -248,27 +246,17 @@ class Worker:
             await self._accept(entries, reclaimed=True)
 
     async def _read_loop(self) -> None:
-        while not self.stopping.is_set():
+        async def round() -> None:
             room = self.room()
             if room < self.prefetch.read_threshold:
                 self._room_freed.clear()
                 await self._room_freed.wait()
-                continue
-            try:
-                entries = await self.store.read_new(self.name, room, READ_BLOCK_MS)
-            except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                await self.outage.persist(self.store.ensure_group)
-                continue
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                await self.outage.failed(exc)
-                continue
-            self.outage.ok()
+                return
+            entries = await self.store.read_new(self.name, room, READ_BLOCK_MS)
             if entries:
                 await self._accept(entries, reclaimed=False)
+
+        await keep_running(round, self.outage, name="the reader", until=self.stopping)
 
     async def _accept(self, entries: Sequence[Entry], *, reclaimed: bool) -> None:
         if reclaimed:
@@ -300,7 +288,7 @@ class Worker:
         try:
             await hand_back(self.store, jobs)
         except Exception as exc:
-            if not is_transient(exc):
+            if not is_broker_down(exc):
                 raise
             self.queue.extendleft(reversed(jobs))  # keep them; try again later
             await self.outage.failed(exc)

@@ -1,0 +1,72 @@
+"""The one loop helper: an outage is logged once and ridden out; a bug propagates."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from backend.connection import client, is_broker_down
+from backend.outage import Outage, keep_running
+
+
+async def test_an_unreachable_broker_is_waited_out_and_logged_once(
+    aredis: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    nobody = client("redis://127.0.0.1:1", timeout=1.0)  # nothing listens on port 1
+    outage = Outage("here", logging.getLogger("test.outage"))
+    rounds = 0
+
+    async def body() -> float | None:
+        nonlocal rounds
+        rounds += 1
+        if rounds <= 3:
+            await nobody.ping()
+        await aredis.ping()
+        raise asyncio.CancelledError  # done
+
+    with pytest.raises(asyncio.CancelledError):
+        await keep_running(body, outage, name="test loop")
+    await nobody.aclose()
+    said = [r.getMessage() for r in caplog.records if r.name == "test.outage"]
+    assert rounds == 4
+    assert sum("unreachable" in m for m in said) == 1, said
+    assert sum("reachable again" in m for m in said) == 0, "it never came back in a round"
+
+
+async def test_an_error_reply_is_a_bug_it_propagates_and_is_reported(
+    aredis: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    outage = Outage("here", logging.getLogger("test.outage"))
+    rounds = 0
+
+    async def body() -> float:
+        nonlocal rounds
+        rounds += 1
+        await aredis.execute_command("NO-SUCH-COMMAND")
+        return 0
+
+    with pytest.raises(ResponseError):
+        async with asyncio.timeout(10):
+            await keep_running(body, outage, name="test loop")
+    assert rounds == 1, "a bug is never retried"
+    [record] = [r for r in caplog.records if r.name == "test.outage"]
+    assert record.levelno == logging.ERROR and "test loop" in record.getMessage()
+    assert record.exc_info is not None
+
+
+async def test_what_counts_as_broker_down(aredis: aioredis.Redis) -> None:
+    with pytest.raises(ResponseError) as bug:
+        await aredis.execute_command("NO-SUCH-COMMAND")
+    assert not is_broker_down(bug.value)
+    nobody = client("redis://127.0.0.1:1", timeout=1.0)
+    with pytest.raises(Exception) as away:
+        await nobody.ping()
+    await nobody.aclose()
+    assert is_broker_down(away.value)
+    assert is_broker_down(ResponseError("BUSY Redis is busy running a script."))
+    assert not is_broker_down(ResponseError("BUSYGROUP Consumer Group name already exists"))
