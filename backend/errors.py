@@ -3,12 +3,8 @@
 DistritaskError
 ├── ConfigError          a setting has a bad value (names the setting and the value)
 ├── ProtocolError        a message from Redis or a client is not what the protocol says
-├── BrokerError          Redis cannot be reached or the embedded server cannot start
-│   └── EmbeddedBrokerUnavailable   no embedded server on this platform
-└── TaskError            raised by the runtime about one task
-    ├── UnknownTask      no handler is registered under the task's name
-    ├── TaskTimeout      the handler ran past its timeout
-    └── TaskCancelled    a cancel was requested for the task
+└── BrokerError          Redis cannot be reached or the embedded server cannot start
+    └── EmbeddedBrokerUnavailable   no embedded server on this platform
 """
 
 from __future__ import annotations
@@ -43,19 +39,3 @@ class BrokerError(DistritaskError):
 
 class EmbeddedBrokerUnavailable(BrokerError):
     """The embedded server does not exist for this platform: set REDIS_URL."""
-
-
-class TaskError(DistritaskError):
-    """Something about one task, raised by the runtime."""
-
-
-class UnknownTask(TaskError):
-    """No handler is registered under the task's name."""
-
-
-class TaskTimeout(TaskError):
-    """The handler ran past the task's timeout."""
-
-
-class TaskCancelled(TaskError):
-    """A cancel was requested for the task."""

@@ -20,10 +20,9 @@ up to the task's ``max_retries``). Plain functions run off the event loop throug
 :func:`asyncio.to_thread`; a timeout or a cancel stops waiting for them but cannot
 stop the thread itself, so long plain handlers should be written as ``async``.
 
-Built in: ``deploy_node`` (the original's simulated work, about five seconds in
-steps; payload ``{"seconds": x}`` changes the length), ``noop`` (returns at once),
-``sleep`` (payload: seconds, or ``{"seconds": x}``) and ``fail`` (raises; payload
-``{"message": "..."}`` sets the error).
+The built-in handlers (:mod:`backend.builtin_tasks`: ``deploy_node``, ``noop``,
+``sleep``, ``fail``) join a registry the first time it is asked for a handler, not
+when a module is imported; a user handler under the same name takes precedence.
 """
 
 from __future__ import annotations
@@ -81,10 +80,11 @@ class Registered:
 
 
 class Registry:
-    """Handlers by task name."""
+    """Handlers by task name; ``builtins``: the built-in handlers join on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, builtins: bool = False) -> None:
         self._handlers: dict[str, Registered] = {}
+        self._builtins = builtins
 
     def register(self, name: str, func: Handler) -> Handler:
         if not name or not isinstance(name, str):
@@ -96,10 +96,22 @@ class Registry:
         return func
 
     def get(self, name: str) -> Registered | None:
+        if self._builtins:
+            self._add_builtins()
         return self._handlers.get(name)
 
     def names(self) -> list[str]:
+        if self._builtins:
+            self._add_builtins()
         return sorted(self._handlers)
+
+    def _add_builtins(self) -> None:
+        from backend.builtin_tasks import BUILTINS
+
+        self._builtins = False
+        for name, func in BUILTINS.items():
+            if name not in self._handlers:
+                self._handlers[name] = Registered(name, func, _is_async(func))
 
 
 def _is_async(func: Handler) -> bool:
@@ -111,8 +123,8 @@ def _where(func: Handler) -> str:
     return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', func)!s}"
 
 
-registry = Registry()
-"""The registry the worker uses; :func:`task` adds to it."""
+registry = Registry(builtins=True)
+"""The registry the worker uses: :func:`task` adds to it, the built-ins on first use."""
 
 
 @overload
@@ -140,57 +152,6 @@ def load_modules(modules: list[str]) -> None:
             importlib.import_module(module)
         except Exception as exc:  # any error in a user module is a bad setting
             raise ConfigError("--tasks", module, f"cannot import it: {exc}") from exc
-
-
-# -- built-in handlers ---------------------------------------------------------------
-
-DEPLOY_SECONDS = 5.0
-DEPLOY_STEPS = (
-    (15, "Allocating resources and starting execution"),
-    (40, "Analyzing task payload and optimizing"),
-    (60, "Provisioning the node"),
-    (80, "Running workload checks"),
-    (95, "Finalizing deployment"),
-)
-"""The original's two messages, spread over five equal steps of ``deploy_node``."""
-
-
-def _seconds(payload: Any, default: float) -> float:
-    value = payload.get("seconds", default) if isinstance(payload, dict) else payload
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 86400:
-        raise ValueError(f"seconds must be a number from 0 to 86400, not {value!r}")
-    return float(value)
-
-
-@task("deploy_node")
-async def deploy_node(ctx: TaskContext) -> None:
-    """The original worker's simulated deployment: about five seconds in steps."""
-    seconds = _seconds(ctx.payload if isinstance(ctx.payload, dict) else None, DEPLOY_SECONDS)
-    for pct, message in DEPLOY_STEPS:
-        ctx.progress(pct, message)
-        await asyncio.sleep(seconds / len(DEPLOY_STEPS))
-
-
-@task("noop")
-async def noop(ctx: TaskContext) -> None:
-    """Nothing, at once (what the benchmarks run)."""
-
-
-@task("sleep")
-async def sleep(ctx: TaskContext) -> None:
-    """Sleep for the payload's seconds (a number or ``{"seconds": x}``; default 1)."""
-    await asyncio.sleep(_seconds(ctx.payload, 1.0))
-
-
-@task("fail")
-async def fail(ctx: TaskContext) -> None:
-    """Fail on purpose (for demos and tests); ``{"message": ...}`` sets the error."""
-    message = "failed on purpose"
-    if isinstance(ctx.payload, dict) and isinstance(ctx.payload.get("message"), str):
-        message = ctx.payload["message"]
-    raise RuntimeError(message)
 
 
 __all__ = ["Handler", "Registry", "TaskContext", "load_modules", "registry", "task"]

@@ -23,8 +23,6 @@ TASK_STATES = PREFIX + "tasks"
 """Hash: task id -> JSON of the task's current state (for late joiners)."""
 TASK_INDEX = PREFIX + "index"
 """Sorted set: task id scored by creation time; bounds the retention of states."""
-HISTORY_PREFIX = PREFIX + "history:"
-"""List per task: the status updates it went through, oldest first."""
 COUNTERS = PREFIX + "counters"
 """Hash of totals: submitted, completed, failed, cancelled, retried, dead."""
 
@@ -41,10 +39,6 @@ CANCELLED = PREFIX + "cancelled"
 """Hash: task id -> epoch time a cancel was requested."""
 CONTROL_CHANNEL = PREFIX + "control"
 """Pub/sub channel of control messages to workers (cancel requests)."""
-
-
-def history(task_id: str) -> str:
-    return HISTORY_PREFIX + task_id
 
 
 def worker_alive(name: str) -> str:

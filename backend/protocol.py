@@ -94,16 +94,26 @@ def new_task_id() -> str:
     return str(uuid.uuid4())
 
 
-_last_clock: tuple[int, str] = (-1, "")
+class Clock:
+    """The ``HH:MM:SS`` local time the original writes in ``time``, cached per second
+    (formatting a time is the costly part; a busy worker stamps thousands a second)."""
+
+    __slots__ = ("_second", "_text")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def __call__(self, ts: float | None = None) -> str:
+        second = int(time.time() if ts is None else ts)
+        if self._second != second:
+            self._text = time.strftime("%H:%M:%S", time.localtime(second))
+            self._second = second
+        return self._text
 
 
-def clock(ts: float | None = None) -> str:
-    """The ``HH:MM:SS`` local time the original writes in ``time`` (cached per second)."""
-    global _last_clock
-    second = int(time.time() if ts is None else ts)
-    if _last_clock[0] != second:
-        _last_clock = (second, time.strftime("%H:%M:%S", time.localtime(second)))
-    return _last_clock[1]
+clock = Clock()
+"""``clock(ts=None)``: the ``time`` field for epoch seconds ``ts`` (default: now)."""
 
 
 class Task(BaseModel):

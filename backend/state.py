@@ -1,24 +1,26 @@
 """A task's current state, built from its status updates.
 
-The one rule every viewer shares (worker, manager, dashboard, panel): an update is
-applied unless it is older than what the state already shows, by ``(attempt, seq)``.
-So a viewer that loads a snapshot and then replays live updates it buffered meanwhile
-ends in the same state as one that watched from the start, and a duplicate changes
-nothing. Go messages carry no order (``(0, 0)``) and simply apply in arrival order.
+The one rule every viewer shares (worker, manager, dashboard, panel) lives in
+:mod:`backend.transition`: an update is applied unless it is older than what the
+state already shows, by ``(attempt, seq)`` and then status rank. So a viewer that
+loads a snapshot and then replays live updates it buffered meanwhile ends in the same
+state as one that watched from the start, and a duplicate changes nothing. Go
+messages carry no order: they belong to the task's current attempt and apply in
+arrival order, never moving a task back (completed stays completed).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from backend import messages, transition
 from backend.errors import ProtocolError
-from backend.protocol import DEFAULT_TASK, StatusUpdate, Task, TaskStatus
+from backend.protocol import DEFAULT_TASK, StatusUpdate, Task, TaskStatus, clock
 
-_PROGRESS_BY_STATUS = {TaskStatus.PENDING: 0, TaskStatus.COMPLETED: 100}
-_KEEPS_ERROR = frozenset({TaskStatus.FAILED, TaskStatus.RETRYING})
-HISTORY_LEN = 20
+HISTORY_LEN = transition.HISTORY_LEN
 """Status changes a state keeps (the first one and the newest)."""
 
 
@@ -57,19 +59,14 @@ class TaskState(BaseModel):
 
     @classmethod
     def from_task(cls, task: Task) -> TaskState:
-        return cls(
-            id=task.id,
-            name=task.name,
-            created=task.created_ts,
-            updated=task.created_ts,
-            payload=task.payload,
-            max_retries=task.max_retries,
-            attempt=task.attempt,
-        )
+        """``task`` as its submitter records it: see :func:`queued`."""
+        return queued(task)[0]
 
     @classmethod
     def from_update(cls, update: StatusUpdate) -> TaskState:
-        state = cls(id=update.id, name=update.name or DEFAULT_TASK, created=update.ts, attempt=-1)
+        """A task first seen through ``update`` (created when it happened or arrived)."""
+        created = time.time() if update.ts is None else update.ts
+        state = cls(id=update.id, name=update.name or DEFAULT_TASK, created=created)
         state.apply(update)
         return state
 
@@ -85,50 +82,53 @@ class TaskState(BaseModel):
         return max(0.0, self.finished - self.created)
 
     def apply(self, update: StatusUpdate) -> bool:
-        """Apply ``update`` unless it is older than this state; say whether it was."""
-        if update.order < self.order:
-            return False
-        status = update.status
-        # One write to the instance dict instead of a dozen validated setattrs: this
-        # runs for every update in every worker and viewer.
-        changes: dict[str, Any] = {
-            "status": status,
-            "attempt": update.attempt,
-            "seq": update.seq,
-            "worker": update.worker,
-            "message": update.message,
-            "time": update.time,
-            "error": update.error if status in _KEEPS_ERROR else None,
-        }
-        if update.name:
-            changes["name"] = update.name
-        if update.progress is not None:
-            changes["progress"] = update.progress
-        elif status in _PROGRESS_BY_STATUS:
-            changes["progress"] = _PROGRESS_BY_STATUS[status]
-        if update.ts is not None:
-            changes["updated"] = update.ts
-            if status is TaskStatus.PROCESSING and self.started is None:
-                changes["started"] = update.ts
-            if status.terminal:
-                changes["finished"] = update.ts
-        if status is TaskStatus.PENDING:
-            changes["started"] = changes["finished"] = None
-        self.__dict__.update(changes)
+        """Apply ``update`` unless it is older than this state; say whether it was.
+
+        Works on the instance's fields directly (no validated setattrs): this runs for
+        every update in every viewer.
+        """
         history = self.history
-        if not history or history[-1].status is not status:
-            history.append(
-                HistoryEntry(
-                    status=status,
-                    ts=update.ts,
-                    worker=update.worker,
-                    message=update.message,
-                    attempt=update.attempt,
-                )
-            )
-            if len(history) > HISTORY_LEN:
-                del history[1]
-        return True
+        last = history[-1].status if history else None
+        return transition.apply(self.__dict__, update.__dict__, history, last, HistoryEntry)
+
+
+def queued(
+    task: Task, *, by: str = "manager", message: str = messages.QUEUED
+) -> tuple[TaskState, StatusUpdate]:
+    """A new task's state as its submitter records it (pending, its timeline one row
+    long), and the ``pending`` update it publishes. ``by``: the submitter's name."""
+    state, update = _queued_fields(task, by=by, message=message)
+    return TaskState.model_validate(state), StatusUpdate.model_validate(update)
+
+
+def _queued_fields(task: Task, *, by: str, message: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    created = task.created_ts
+    return transition.queued(
+        task_id=task.id,
+        name=task.name,
+        payload=task.payload,
+        max_retries=task.max_retries,
+        attempt=task.attempt,
+        created=created,
+        stamp=clock(created),
+        by=by,
+        message=message,
+    )
+
+
+def requeued(
+    state: TaskState, task: Task, *, by: str = "manager", message: str = messages.QUEUED
+) -> tuple[TaskState, StatusUpdate]:
+    """``state`` queued again as ``task`` (its next attempt): the same state, pending,
+    its creation time and timeline kept (the new attempt's rows follow the old)."""
+    _, fields = _queued_fields(task, by=by, message=message)
+    now = time.time()
+    update = StatusUpdate.model_validate({**fields, "ts": now, "time": clock(now)})
+    again = state.model_copy(deep=True)
+    again.payload = task.payload
+    again.max_retries = task.max_retries
+    again.apply(update)
+    return again, update
 
 
 def encode_state(state: TaskState) -> str:

@@ -4,8 +4,9 @@ filters read, so neither scans Redis per request.
 A :class:`Board` holds a few fields per task (status, order, worker, name, creation
 time) and a rolling window of the tasks that finished in the last minute. It is
 filled from a snapshot and kept current by the ``task_updates`` channel; updates are
-applied by ``(attempt, seq)`` as :mod:`backend.state` does, so the order in which
-snapshot and live updates meet does not matter. :func:`follow` does the feeding and
+applied by the one rule of :mod:`backend.transition` (``(attempt, seq)``, then status
+rank; a Go update joins the current attempt), so the order in which snapshot and live
+updates meet does not matter. :func:`follow` does the feeding and
 survives the broker restarting (it reloads the snapshot when it reconnects).
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from backend import live
+from backend import live, transition
 from backend.errors import ProtocolError
 from backend.protocol import StatusUpdate, TaskStatus, decode_update
 from backend.state import TaskState
@@ -64,24 +65,29 @@ class Board:
         """Merge recorded states (a snapshot batch); newer knowledge wins."""
         for state in states:
             known = self.entries.get(state.id)
-            if known is not None and state.order < known.order:
-                continue
+            order = state.order
+            if known is not None:
+                placed = transition.place(*known.order, known.status, *order, state.status)
+                if placed is None:
+                    continue
+                order = placed
             created = state.created or state.updated or time.time()
-            self._put(state.id, Entry(state.status, state.order, created, state.worker, state.name))
+            self._put(state.id, Entry(state.status, order, created, state.worker, state.name))
         self._bound()
 
     def apply(self, update: StatusUpdate) -> None:
         """Apply one live update unless it is older than what is known."""
         known = self.entries.get(update.id)
-        if known is not None and update.order < known.order:
-            return
+        order = update.order
+        if known is not None:
+            placed = transition.place(*known.order, known.status, *order, update.status)
+            if placed is None:
+                return
+            order = placed
         now = update.ts or time.time()
-        fresh_attempt = known is None or (
-            update.status is TaskStatus.PENDING and update.order[0] > known.order[0]
-        )
-        created = now if fresh_attempt or known is None else known.created
+        created = now if known is None else known.created
         name = update.name or (known.name if known else "")
-        self._put(update.id, Entry(update.status, update.order, created, update.worker, name))
+        self._put(update.id, Entry(update.status, order, created, update.worker, name))
         if update.status.terminal and (known is None or known.status is not update.status):
             self.finished.append((now, update.status, max(0.0, now - created)))
         if known is None:

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 
+from backend import messages
 from backend.handlers import Registry, TaskContext
 from backend.outage import Outage
 from backend.protocol import TaskStatus
@@ -28,8 +29,8 @@ from backend.worker.running import Change
 
 log = logging.getLogger("backend.worker")
 
-STARTED = "Allocating resources and starting execution"
-COMPLETED = "Task execution finalized successfully"
+STARTED = messages.STARTED
+COMPLETED = messages.COMPLETED
 MAX_BACKOFF = 600.0
 
 
@@ -70,12 +71,12 @@ class Executor:
     async def run(self, job: Job) -> None:
         """Run ``job`` to its outcome (queued in the outbox with the entry's ack)."""
         if job.cancel_requested:
-            self._cancelled(job, "Cancelled before it started")
+            self._cancelled(job, messages.CANCELLED_QUEUED)
             return
         handler = self.registry.get(job.task.handler_name)
         if handler is None:
             reason = f"no handler for task {job.task.handler_name!r}"
-            await self._give_up(job, reason, f"Failed: {reason}")
+            await self._give_up(job, reason, messages.no_handler(reason))
             return
         self._emit(job, job.update(TaskStatus.PROCESSING, STARTED, progress=0))
         timeout = job.task.timeout or self.task_timeout
@@ -100,7 +101,7 @@ class Executor:
         if why is not None and runner.uncancel() > 0:
             raise asyncio.CancelledError  # stopped from outside as well
         if why is Interrupt.CANCEL:
-            self._cancelled(job, "Cancelled while running")
+            self._cancelled(job, messages.CANCELLED_RUNNING)
         elif why is Interrupt.TIMEOUT:
             await self._failed(job, f"timed out after {timeout:g} s")
         elif error is not None:
@@ -126,14 +127,14 @@ class Executor:
         limit = task.max_retries if "max_retries" in task.model_fields_set else self.max_retries
         if task.retries >= limit:
             tries = task.retries + 1
-            await self._give_up(job, error, f"Failed after {tries} attempt(s): {error}")
+            await self._give_up(job, error, messages.gave_up(tries, error))
             return
         delay = retry_delay(self.retry_backoff, task.retries)
         again = task.model_copy(
             update={"retries": task.retries + 1, "attempt": job.attempt + 1, "max_retries": limit}
         )
         await self.outage.persist(lambda: self.store.schedule_retry(again, time.time() + delay))
-        message = f"Attempt {job.attempt} failed: {error}; retrying in {delay:g} s"
+        message = messages.retrying(job.attempt, error, delay)
         self._finish(job, job.update(TaskStatus.RETRYING, message, error=error))
 
     async def _give_up(self, job: Job, error: str, message: str) -> None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from backend import keys
+from backend import keys, messages
 from backend.errors import ProtocolError
 from backend.protocol import TaskStatus, decode_task
 from backend.state import TaskState, decode_state
@@ -123,13 +123,13 @@ class Intake:
         log.warning("dead-lettering entry %s (task %s): %s", entry_id.decode(), task_id, reason)
         await self.outage.persist(lambda: self.store.dead_letter(task_id, raw, reason, self.worker))
         if job is not None:
-            update = job.update(TaskStatus.FAILED, f"Dead-lettered: {reason}", error=reason)
+            update = job.update(TaskStatus.FAILED, messages.dead_lettered(reason), error=reason)
             self.outbox.add(job.state, update)
         elif known is not None:
             state = Running.from_state(TaskState(id=task_id, created=time.time(), attempt=-1))
             change = state.advance(
                 TaskStatus.FAILED,
-                f"Dead-lettered: {reason}",
+                messages.dead_lettered(reason),
                 worker=self.worker,
                 attempt=known[1],
                 seq=1,

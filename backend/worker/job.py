@@ -13,12 +13,13 @@ import asyncio
 from dataclasses import dataclass, field
 from enum import Enum
 
+from backend import messages
 from backend.protocol import Task, TaskStatus
 from backend.state import TaskState
 from backend.store import SUBMIT_SOURCE
 from backend.worker.running import Change, Running
 
-QUEUED_MESSAGE = "Task queued"
+QUEUED_MESSAGE = messages.QUEUED
 NO_DEADLINE = float("inf")
 
 

@@ -8,8 +8,8 @@ encodes them with pydantic-core's ``to_json`` (the serializer the models use, wi
 their validation; several times faster than ``json.dumps`` here). The bytes are the
 ones ``encode_state`` / ``encode_update`` write (pinned by
 ``tests/backend/worker/test_running.py``), so every reader decodes them as before.
-:meth:`Running.advance` follows :meth:`TaskState.apply` for an update newer than the
-state, which a job's own updates always are.
+:meth:`Running.advance` applies its update by the one rule of :mod:`backend.transition`,
+the one :meth:`TaskState.apply` uses.
 """
 
 from __future__ import annotations
@@ -20,12 +20,9 @@ from typing import Any
 
 from pydantic_core import to_json
 
+from backend import messages, transition
 from backend.protocol import StatusUpdate, Task, TaskStatus, clock
-from backend.state import HISTORY_LEN, TaskState
-
-_KEEPS_ERROR = frozenset({TaskStatus.FAILED, TaskStatus.RETRYING})
-_PROGRESS_BY_STATUS = {TaskStatus.PENDING: 0, TaskStatus.COMPLETED: 100}
-_FIELDS = tuple(TaskState.model_fields)
+from backend.state import TaskState, _queued_fields
 
 
 @dataclass(slots=True)
@@ -59,33 +56,12 @@ class Running:
         self.history = history
 
     @classmethod
-    def from_task(cls, task: Task, *, pending_by: str, message: str) -> Running:
+    def from_task(
+        cls, task: Task, *, pending_by: str = "manager", message: str = messages.QUEUED
+    ) -> Running:
         """The state the submitter recorded: the task, pending (its seq 0)."""
-        created = task.created_ts
-        fields = dict.fromkeys(_FIELDS)
-        fields.update(
-            id=task.id,
-            name=task.name,
-            status=TaskStatus.PENDING.value,
-            worker=pending_by,
-            message=message,
-            time=clock(created),
-            progress=0,
-            attempt=task.attempt,
-            seq=0,
-            created=created,
-            updated=created,
-            payload=task.payload,
-            max_retries=task.max_retries,
-        )
-        entry = {
-            "status": TaskStatus.PENDING.value,
-            "ts": created,
-            "worker": pending_by,
-            "message": message,
-            "attempt": task.attempt,
-        }
-        return cls(fields, [entry])
+        fields, _ = _queued_fields(task, by=pending_by, message=message)
+        return cls(fields, fields.pop("history"))
 
     @classmethod
     def from_state(cls, state: TaskState) -> Running:
@@ -137,38 +113,9 @@ class Running:
             update["name"] = name
         if error is not None:
             update["error"] = error
-        fields = self.fields
-        fields["status"] = value
-        fields["attempt"] = attempt
-        fields["seq"] = seq
-        fields["worker"] = worker
-        fields["message"] = message
-        fields["time"] = stamp
-        fields["error"] = error if status in _KEEPS_ERROR else None
-        if name:
-            fields["name"] = name
-        if progress is not None:
-            fields["progress"] = progress
-        elif status in _PROGRESS_BY_STATUS:
-            fields["progress"] = _PROGRESS_BY_STATUS[status]
-        fields["updated"] = now
-        if status is TaskStatus.PROCESSING and fields["started"] is None:
-            fields["started"] = now
-        if status.terminal:
-            fields["finished"] = now
         history = self.history
-        if not history or history[-1]["status"] != value:
-            history.append(
-                {
-                    "status": value,
-                    "ts": now,
-                    "worker": worker,
-                    "message": message,
-                    "attempt": attempt,
-                }
-            )
-            if len(history) > HISTORY_LEN:
-                del history[1]
+        last = history[-1]["status"] if history else None
+        transition.apply(self.fields, update, history, last, dict)
         return Change(task_id, status, update)
 
     def json(self) -> bytes:

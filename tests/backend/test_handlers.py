@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -82,3 +84,26 @@ async def test_fail_raises_with_the_payload_message() -> None:
 def test_an_unimportable_tasks_module_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"--tasks='no\.such\.module'"):
         load_modules(["no.such.module"])
+
+
+def test_importing_the_worker_registers_nothing() -> None:
+    code = (
+        "import backend.worker.runtime, backend.handlers as h;"
+        "print(sorted(h.registry._handlers)); print(h.registry.names())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.splitlines()
+    assert out[0] == "[]"
+    assert out[1] == "['deploy_node', 'fail', 'noop', 'sleep']"
+
+
+def test_a_user_handler_takes_a_builtin_name_over_the_builtin() -> None:
+    local = Registry(builtins=True)
+
+    def mine(ctx: TaskContext) -> None: ...
+
+    local.register("noop", mine)
+    handler = local.get("noop")
+    assert handler is not None and handler.func is mine
+    assert Registry().get("noop") is None
