@@ -6,7 +6,8 @@ that may continue an earlier run (reclaimed, or a later attempt) cost one round 
 per batch: an HMGET of their stored states and of their cancel requests (the stored
 ones: a re-queue withdraws a request, which only the store knows).
 
-An entry that does not parse is dead-lettered and acknowledged at once. A reclaimed
+An entry that does not parse, whatever the parser raises, is dead-lettered and
+acknowledged at once: no entry can stop the reader. A reclaimed
 entry whose outcome is already recorded is acknowledged without running again;
 otherwise it runs as a new attempt, after the last one the state shows.
 """
@@ -63,10 +64,11 @@ class Intake:
                 continue
             try:
                 task = decode_task(raw)
+                jobs.append(Job.fresh(entry_id, raw, task, self.worker))
             except ProtocolError as exc:
                 await self.poison(entry_id, raw, exc.reason)
-                continue
-            jobs.append(Job.fresh(entry_id, raw, task, self.worker))
+            except Exception as exc:  # whatever an entry does, it must not stop the reader
+                await self.poison(entry_id, raw, f"entry does not parse: {_describe(exc)}")
         if not jobs:
             return jobs
         if not reclaimed and all(j.attempt == 1 for j in jobs):
@@ -94,8 +96,8 @@ class Intake:
         if raw_state is not None:
             try:
                 stored = decode_state(raw_state)
-            except ProtocolError as exc:
-                log.warning("task %s: ignoring its stored state: %s", job.task_id, exc)
+            except Exception as exc:  # ProtocolError, or anything a malformed record raises
+                log.warning("task %s: ignoring its stored state: %s", job.task_id, _describe(exc))
         if not reclaimed:
             if stored is not None and stored.attempt <= job.attempt:
                 job.resume_from(stored)  # keeps the earlier attempts' history
@@ -141,11 +143,17 @@ class Intake:
         self.outbox.flush_soon()
 
 
+def _describe(exc: BaseException) -> str:
+    """An exception in one line, short enough for a dead letter's reason."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
 def _identity(raw: bytes) -> tuple[str, int] | None:
     """The task id and attempt in an entry that is JSON but not a valid task."""
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except Exception:  # not JSON, or JSON no parser should follow (RecursionError)
         return None
     if not isinstance(data, dict):
         return None

@@ -178,10 +178,10 @@ class Worker:
             self._spawn(coro)
         await self._resume_own()
         intake = [
-            asyncio.create_task(self._read_loop()),
-            asyncio.create_task(reclaimer.claim_loop(self.stopping)),
+            self._supervised(self._read_loop()),
+            self._supervised(reclaimer.claim_loop(self.stopping)),
         ]
-        slots = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
+        slots = [self._supervised(self._slot()) for _ in range(self.concurrency)]
         log.info(
             "worker %s ready: concurrency %d, broker %s, tasks: %s",
             self.name,
@@ -221,14 +221,20 @@ class Worker:
         log.info("worker %s stopped", self.name)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(coro)
+        """Start a background loop (cancelled at the end of the drain), supervised."""
+        self._background.append(self._supervised(coro))
+
+    def _supervised(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Start an essential loop: if it dies, the worker stops and exits non-zero
+        (never "online" with a loop gone)."""
+        task = asyncio.create_task(coro, name=getattr(coro, "__qualname__", None))
         task.add_done_callback(self._crashed)
-        self._background.append(task)
+        return task
 
     def _crashed(self, task: asyncio.Task[Any]) -> None:
         if task.cancelled() or task.exception() is None:
             return
-        log.error("internal error; stopping", exc_info=task.exception())
+        log.error("internal error in %s; stopping", task.get_name(), exc_info=task.exception())
         self.exit_code = 1
         self.stop()
 
