@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from backend import keys
@@ -35,6 +35,9 @@ log = logging.getLogger("backend.worker")
 
 MAX_RECLAIMS = 5
 """Reclaims of one entry before it is dead-lettered (it keeps killing its workers)."""
+MAX_DELIVERIES = 5
+"""Deliveries of one entry without an outcome (each one's worker died, whatever the
+handler did: ``os._exit``, a crash) before it is dead-lettered."""
 _DONE = frozenset(
     {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.RETRYING}
 )
@@ -53,8 +56,20 @@ class Intake:
         self.cancels = cancels
         self.worker = worker
 
-    async def prepare(self, entries: Sequence[Entry], *, reclaimed: bool) -> list[Job]:
-        """The jobs to run from ``entries``; the rest are acknowledged or dead-lettered."""
+    async def prepare(
+        self,
+        entries: Sequence[Entry],
+        *,
+        reclaimed: bool,
+        deliveries: Mapping[bytes, int] | None = None,
+    ) -> list[Job]:
+        """The jobs to run from ``entries``; the rest are acknowledged or dead-lettered.
+
+        ``deliveries``: for reclaimed entries, how often each was delivered before
+        (none of them finished): one delivered :data:`MAX_DELIVERIES` times keeps
+        killing its workers, and is dead-lettered instead of run again.
+        """
+        delivered = deliveries or {}
         jobs: list[Job] = []
         for entry_id, fields in entries:
             raw = (fields or {}).get(keys.TASK_FIELD.encode())
@@ -83,14 +98,18 @@ class Intake:
         cancelled, stored = await self.outage.persist(lambda: self._look_up(look_up))
         for job, flag, raw_state in zip(look_up, cancelled, stored, strict=True):
             job.cancel_requested = flag is not None
-            if await self._resume(job, raw_state, reclaimed=reclaimed):
+            if await self._resume(
+                job, raw_state, reclaimed=reclaimed, delivered=delivered.get(job.entry_id, 0)
+            ):
                 ready.append(job)
         return ready
 
     async def _look_up(self, jobs: list[Job]) -> tuple[list[Any], list[Any]]:
         return await self.store.cancels_and_states([j.task_id for j in jobs])
 
-    async def _resume(self, job: Job, raw_state: bytes | None, *, reclaimed: bool) -> bool:
+    async def _resume(
+        self, job: Job, raw_state: bytes | None, *, reclaimed: bool, delivered: int = 0
+    ) -> bool:
         """Continue from the stored state; whether the job still has to run."""
         stored: TaskState | None = None
         if raw_state is not None:
@@ -110,6 +129,13 @@ class Intake:
             job.resume_from(stored)
             job.attempt = max(stored.attempt, job.attempt)
         job.attempt += 1
+        if delivered >= MAX_DELIVERIES:
+            reason = (
+                f"killed its worker {delivered} times: delivered {delivered} times, "
+                "and each time its worker stopped before it finished"
+            )
+            await self.poison(job.entry_id, job.raw, reason, job=job)
+            return False
         if job.attempt - job.task.attempt > MAX_RECLAIMS:
             reason = f"reclaimed {MAX_RECLAIMS} times: it keeps stopping its workers"
             await self.poison(job.entry_id, job.raw, reason, job=job)

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from backend.config import Settings
@@ -97,7 +97,10 @@ class Worker:
             settings.claim_idle,
             room=self.room,
             held=self.held,
-            accept=lambda entries: self._accept(entries, reclaimed=True),
+            foreign_claim_idle=settings.foreign_claim_idle,
+            accept=lambda entries, deliveries: self._accept(
+                entries, reclaimed=True, deliveries=deliveries
+            ),
         )
         self.heartbeat = Heartbeat(
             store,
@@ -264,11 +267,17 @@ class Worker:
 
         await keep_running(round, self.outage, name="the reader", until=self.stopping)
 
-    async def _accept(self, entries: Sequence[Entry], *, reclaimed: bool) -> None:
+    async def _accept(
+        self,
+        entries: Sequence[Entry],
+        *,
+        reclaimed: bool,
+        deliveries: Mapping[bytes, int] | None = None,
+    ) -> None:
         if reclaimed:
             mine = set(self.held())
             entries = [entry for entry in entries if entry[0] not in mine]
-        jobs = await self.intake.prepare(entries, reclaimed=reclaimed)
+        jobs = await self.intake.prepare(entries, reclaimed=reclaimed, deliveries=deliveries)
         if jobs:
             now = asyncio.get_running_loop().time()
             for job in jobs:
