@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     claim_idle: float = Field(
         30.0, gt=0, description="seconds before a dead worker's tasks are reclaimed"
     )
+    foreign_claim_idle: float = Field(
+        600.0,
+        gt=0,
+        description="seconds before tasks held by a consumer that is not one of ours "
+        "(a Go worker: 'dispatcher') are reclaimed",
+    )
     heartbeat_ttl: float = Field(
         5.0, gt=0, description="seconds a worker stays online without a heartbeat"
     )

@@ -28,6 +28,7 @@ from backend.store.queue import (
     SUBMIT_BATCH,
     SUBMIT_SOURCE,
     Entry,
+    Pending,
     Queue,
 )
 from backend.store.states import States
@@ -39,6 +40,7 @@ __all__ = [
     "SUBMIT_SOURCE",
     "WORKER_FORGET_AFTER",
     "Entry",
+    "Pending",
     "Subscription",
     "TaskStore",
     "subscribe",

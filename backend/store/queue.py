@@ -1,8 +1,9 @@
 """The task stream and its worker group: submit, read, claim, hand back, dead-letter.
 
 Submits go out as one script per :data:`SUBMIT_BATCH` tasks, each done whole or not
-at all (:data:`backend.scripts.SUBMIT`). Workers read with XREADGROUP, take over
-abandoned entries with XAUTOCLAIM and keep their own fresh with XCLAIM; all of it
+at all (:data:`backend.scripts.SUBMIT`). Workers read with XREADGROUP, find
+abandoned entries with XPENDING … IDLE, take them over and keep their own fresh with
+XCLAIM; all of it
 is here, so no other module issues a stream command.
 """
 
@@ -12,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from redis.commands.core import AsyncScript
@@ -34,6 +36,19 @@ KEEP_CHUNK = 1000
 
 Entry = tuple[bytes, dict[bytes, bytes] | None]
 """A stream entry as read: its id and fields (``None`` for an entry since deleted)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A delivered entry not yet acknowledged, as XPENDING describes it."""
+
+    entry_id: bytes
+    consumer: str
+    """The consumer holding it (one of our workers' names, or e.g. a Go ``dispatcher``)."""
+    idle: float
+    """Seconds since it was last delivered or kept."""
+    deliveries: int
+    """How many times it was delivered (each reclaim is one more)."""
 
 
 class Queue(Base):
@@ -173,22 +188,47 @@ class Queue(Base):
         )
         return _entries(reply)
 
-    async def autoclaim(
-        self, consumer: str, min_idle: float, start: str, count: int
-    ) -> tuple[str, list[Entry]]:
-        """Entries idle past ``min_idle`` seconds, from ``start``, now ``consumer``'s;
-        and the cursor to continue from (XAUTOCLAIM). No group: created, nothing claimed."""
+    async def pending_idle(self, min_idle: float, start: str, count: int) -> list[Pending]:
+        """Up to ``count`` delivered, unacknowledged entries idle for ``min_idle`` seconds
+        or more, from id ``start`` (``"-"``, or ``"(<id>"`` to start after one) on, with
+        who holds them and how often they were delivered (XPENDING … IDLE)."""
         async with self._group_kept():
-            reply = await self.redis.xautoclaim(
+            rows = await self.redis.xpending_range(
                 keys.TASK_STREAM,
                 keys.WORKER_GROUP,
-                consumer,
-                int(min_idle * 1000),
-                start_id=start,
-                count=count,
+                start,
+                "+",
+                count,
+                idle=int(min_idle * 1000),
             )
-            return text(reply[0]), list(reply[1])
-        return "0-0", []
+            return [
+                Pending(
+                    entry_id=_bytes(row["message_id"]),
+                    consumer=text(row["consumer"]),
+                    idle=int(row["time_since_delivered"]) / 1000,
+                    deliveries=int(row["times_delivered"]),
+                )
+                for row in rows
+            ]
+        return []
+
+    async def claim(self, consumer: str, min_idle: float, ids: Sequence[bytes]) -> list[Entry]:
+        """Take over the entries ``ids`` that are still idle for ``min_idle`` seconds or
+        more (so two workers never both take one); their fields (XCLAIM). Entries
+        deleted meanwhile are dropped from the pending list and not returned."""
+        if not ids:
+            return []
+        async with self._group_kept():
+            return list(
+                await self.redis.xclaim(
+                    keys.TASK_STREAM,
+                    keys.WORKER_GROUP,
+                    consumer,
+                    int(min_idle * 1000),
+                    list(ids),
+                )
+            )
+        return []
 
     async def keep(self, consumer: str, ids: Sequence[bytes | str]) -> None:
         """Reset the idle time of entries ``consumer`` holds (XCLAIM JUSTID, in chunks).
@@ -251,6 +291,10 @@ class Queue(Base):
                 depth["lag"] = int(group.get("lag") or 0)
                 depth["pending"] = int(group.get("pending") or 0)
         return depth
+
+
+def _bytes(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
 
 
 def _entries(reply: Any) -> list[Entry]:

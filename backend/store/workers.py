@@ -11,7 +11,7 @@ import time
 
 from backend import keys
 from backend.protocol import WorkerInfo, decode_worker, encode_worker
-from backend.store.base import Base, decoded
+from backend.store.base import Base, decoded, text
 
 WORKER_FORGET_AFTER = 3600.0
 """Seconds an offline worker stays listed before it is forgotten."""
@@ -29,6 +29,10 @@ class Workers(Base):
     async def worker_gone(self, name: str) -> None:
         """A worker that stops cleanly says so, so it shows offline at once."""
         await self.redis.delete(keys.worker_alive(name))
+
+    async def worker_names(self) -> set[str]:
+        """The names of every worker on record (ours, as opposed to foreign consumers)."""
+        return {text(name) for name in await self.redis.hkeys(keys.WORKERS)}
 
     async def _records(self) -> list[tuple[WorkerInfo, bool]]:
         """Every recorded worker, and whether its liveness key is present."""

@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "max_retries",
         "retry_backoff",
         "claim_idle",
+        "foreign_claim_idle",
         "grace_period",
         "heartbeat_ttl",
         "parent_pid",

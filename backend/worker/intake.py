@@ -6,7 +6,8 @@ that may continue an earlier run (reclaimed, or a later attempt) cost one round 
 per batch: an HMGET of their stored states and of their cancel requests (the stored
 ones: a re-queue withdraws a request, which only the store knows).
 
-An entry that does not parse is dead-lettered and acknowledged at once. A reclaimed
+An entry that does not parse, whatever the parser raises, is dead-lettered and
+acknowledged at once: no entry can stop the reader. A reclaimed
 entry whose outcome is already recorded is acknowledged without running again;
 otherwise it runs as a new attempt, after the last one the state shows.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from backend import keys, messages
@@ -34,6 +35,9 @@ log = logging.getLogger("backend.worker")
 
 MAX_RECLAIMS = 5
 """Reclaims of one entry before it is dead-lettered (it keeps killing its workers)."""
+MAX_DELIVERIES = 5
+"""Deliveries of one entry without an outcome (each one's worker died, whatever the
+handler did: ``os._exit``, a crash) before it is dead-lettered."""
 _DONE = frozenset(
     {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.RETRYING}
 )
@@ -52,8 +56,20 @@ class Intake:
         self.cancels = cancels
         self.worker = worker
 
-    async def prepare(self, entries: Sequence[Entry], *, reclaimed: bool) -> list[Job]:
-        """The jobs to run from ``entries``; the rest are acknowledged or dead-lettered."""
+    async def prepare(
+        self,
+        entries: Sequence[Entry],
+        *,
+        reclaimed: bool,
+        deliveries: Mapping[bytes, int] | None = None,
+    ) -> list[Job]:
+        """The jobs to run from ``entries``; the rest are acknowledged or dead-lettered.
+
+        ``deliveries``: for reclaimed entries, how often each was delivered before
+        (none of them finished): one delivered :data:`MAX_DELIVERIES` times keeps
+        killing its workers, and is dead-lettered instead of run again.
+        """
+        delivered = deliveries or {}
         jobs: list[Job] = []
         for entry_id, fields in entries:
             raw = (fields or {}).get(keys.TASK_FIELD.encode())
@@ -63,10 +79,11 @@ class Intake:
                 continue
             try:
                 task = decode_task(raw)
+                jobs.append(Job.fresh(entry_id, raw, task, self.worker))
             except ProtocolError as exc:
                 await self.poison(entry_id, raw, exc.reason)
-                continue
-            jobs.append(Job.fresh(entry_id, raw, task, self.worker))
+            except Exception as exc:  # whatever an entry does, it must not stop the reader
+                await self.poison(entry_id, raw, f"entry does not parse: {_describe(exc)}")
         if not jobs:
             return jobs
         if not reclaimed and all(j.attempt == 1 for j in jobs):
@@ -81,21 +98,25 @@ class Intake:
         cancelled, stored = await self.outage.persist(lambda: self._look_up(look_up))
         for job, flag, raw_state in zip(look_up, cancelled, stored, strict=True):
             job.cancel_requested = flag is not None
-            if await self._resume(job, raw_state, reclaimed=reclaimed):
+            if await self._resume(
+                job, raw_state, reclaimed=reclaimed, delivered=delivered.get(job.entry_id, 0)
+            ):
                 ready.append(job)
         return ready
 
     async def _look_up(self, jobs: list[Job]) -> tuple[list[Any], list[Any]]:
         return await self.store.cancels_and_states([j.task_id for j in jobs])
 
-    async def _resume(self, job: Job, raw_state: bytes | None, *, reclaimed: bool) -> bool:
+    async def _resume(
+        self, job: Job, raw_state: bytes | None, *, reclaimed: bool, delivered: int = 0
+    ) -> bool:
         """Continue from the stored state; whether the job still has to run."""
         stored: TaskState | None = None
         if raw_state is not None:
             try:
                 stored = decode_state(raw_state)
-            except ProtocolError as exc:
-                log.warning("task %s: ignoring its stored state: %s", job.task_id, exc)
+            except Exception as exc:  # ProtocolError, or anything a malformed record raises
+                log.warning("task %s: ignoring its stored state: %s", job.task_id, _describe(exc))
         if not reclaimed:
             if stored is not None and stored.attempt <= job.attempt:
                 job.resume_from(stored)  # keeps the earlier attempts' history
@@ -108,6 +129,13 @@ class Intake:
             job.resume_from(stored)
             job.attempt = max(stored.attempt, job.attempt)
         job.attempt += 1
+        if delivered >= MAX_DELIVERIES:
+            reason = (
+                f"killed its worker {delivered} times: delivered {delivered} times, "
+                "and each time its worker stopped before it finished"
+            )
+            await self.poison(job.entry_id, job.raw, reason, job=job)
+            return False
         if job.attempt - job.task.attempt > MAX_RECLAIMS:
             reason = f"reclaimed {MAX_RECLAIMS} times: it keeps stopping its workers"
             await self.poison(job.entry_id, job.raw, reason, job=job)
@@ -141,11 +169,17 @@ class Intake:
         self.outbox.flush_soon()
 
 
+def _describe(exc: BaseException) -> str:
+    """An exception in one line, short enough for a dead letter's reason."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
 def _identity(raw: bytes) -> tuple[str, int] | None:
     """The task id and attempt in an entry that is JSON but not a valid task."""
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except Exception:  # not JSON, or JSON no parser should follow (RecursionError)
         return None
     if not isinstance(data, dict):
         return None

@@ -1,8 +1,12 @@
 """Reclaiming: taking over a dead worker's entries, and keeping our own from that.
 
 An entry delivered to a consumer stays pending until acknowledged. Entries idle for
-longer than ``claim_idle`` belong to a worker that died, so live workers take them
-over with XAUTOCLAIM and run them as a new attempt. A live worker keeps every entry
+longer than ``claim_idle`` belong to a worker that died, so live workers find them
+(XPENDING … IDLE) and take them over (XCLAIM, which counts the delivery) to run
+them as a new attempt. Entries held by a consumer that is not one of our workers
+(a Go worker, which reads as ``dispatcher`` and never renews its hold) are taken
+only after ``foreign_claim_idle``. How often an entry was delivered goes with it to
+the intake, which dead-letters one that keeps killing its workers. A live worker keeps every entry
 it holds fresh (XCLAIM to itself, JUSTID, every third of ``claim_idle``), so a long
 task that is still running is never stolen.
 """
@@ -11,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 
 from backend.outage import Outage, keep_running
 from backend.store import Entry, TaskStore
 
 log = logging.getLogger("backend.worker")
+
+SCAN = 100
+"""Pending entries looked at per round."""
 
 
 def claim_interval(claim_idle: float) -> float:
@@ -39,18 +46,20 @@ class Reclaimer:
         consumer: str,
         claim_idle: float,
         *,
+        foreign_claim_idle: float = 600.0,
         room: Callable[[], int],
         held: Callable[[], Collection[bytes]],
-        accept: Callable[[Sequence[Entry]], Awaitable[None]],
+        accept: Callable[[Sequence[Entry], Mapping[bytes, int]], Awaitable[None]],
     ) -> None:
         self.store = store
         self.outage = outage
         self.consumer = consumer
         self.claim_idle = claim_idle
+        self.foreign_claim_idle = max(foreign_claim_idle, claim_idle)
         self._room = room
         self._held = held
         self._accept = accept
-        self._cursor = "0-0"
+        self._cursor = "-"
 
     async def claim_loop(self, stopping: asyncio.Event) -> None:
         """Every so often, take over entries idle past ``claim_idle`` (while there is room)."""
@@ -58,20 +67,37 @@ class Reclaimer:
         async def round() -> float:
             room = self._room()
             if room > 0:
-                entries = await self.claim(room)
+                entries, deliveries, more = await self.claim(room)
                 if entries:
                     log.info("reclaimed %d abandoned task(s)", len(entries))
-                    await self._accept(entries)
+                    await self._accept(entries, deliveries)
+                if entries or more:
                     return 0  # there may be more
             return claim_interval(self.claim_idle)
 
         await keep_running(round, self.outage, name="the reclaimer", until=stopping)
 
-    async def claim(self, count: int) -> list[Entry]:
-        self._cursor, entries = await self.store.autoclaim(
-            self.consumer, self.claim_idle, self._cursor, count
-        )
-        return entries
+    async def claim(self, room: int) -> tuple[list[Entry], dict[bytes, int], bool]:
+        """Take over up to ``room`` abandoned entries: those of our workers idle past
+        ``claim_idle``, those of other consumers (Go workers never renew their hold)
+        idle past ``foreign_claim_idle``. Returns them, how often each was delivered
+        before, and whether more may be waiting."""
+        rows = await self.store.pending_idle(self.claim_idle, self._cursor, SCAN)
+        more = len(rows) == SCAN
+        self._cursor = "(" + rows[-1].entry_id.decode() if more else "-"
+        if not rows:
+            return [], {}, more
+        ours = await self.store.worker_names()
+        ours.add(self.consumer)
+        due = [r for r in rows if r.consumer in ours or r.idle >= self.foreign_claim_idle]
+        if len(due) > room:
+            due = due[:room]
+            self._cursor, more = "(" + due[-1].entry_id.decode(), True
+        own = [r.entry_id for r in due if r.consumer in ours]
+        foreign = [r.entry_id for r in due if r.consumer not in ours]
+        entries = await self.store.claim(self.consumer, self.claim_idle, own)
+        entries += await self.store.claim(self.consumer, self.foreign_claim_idle, foreign)
+        return entries, {r.entry_id: r.deliveries for r in due}, more
 
     async def refresh_loop(self, stopping: asyncio.Event) -> None:
         """Keep the entries this worker holds from looking abandoned."""

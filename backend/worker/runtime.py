@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from backend.config import Settings
@@ -97,7 +97,10 @@ class Worker:
             settings.claim_idle,
             room=self.room,
             held=self.held,
-            accept=lambda entries: self._accept(entries, reclaimed=True),
+            foreign_claim_idle=settings.foreign_claim_idle,
+            accept=lambda entries, deliveries: self._accept(
+                entries, reclaimed=True, deliveries=deliveries
+            ),
         )
         self.heartbeat = Heartbeat(
             store,
@@ -178,10 +181,10 @@ class Worker:
             self._spawn(coro)
         await self._resume_own()
         intake = [
-            asyncio.create_task(self._read_loop()),
-            asyncio.create_task(reclaimer.claim_loop(self.stopping)),
+            self._supervised(self._read_loop()),
+            self._supervised(reclaimer.claim_loop(self.stopping)),
         ]
-        slots = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
+        slots = [self._supervised(self._slot()) for _ in range(self.concurrency)]
         log.info(
             "worker %s ready: concurrency %d, broker %s, tasks: %s",
             self.name,
@@ -221,14 +224,20 @@ class Worker:
         log.info("worker %s stopped", self.name)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(coro)
+        """Start a background loop (cancelled at the end of the drain), supervised."""
+        self._background.append(self._supervised(coro))
+
+    def _supervised(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Start an essential loop: if it dies, the worker stops and exits non-zero
+        (never "online" with a loop gone)."""
+        task = asyncio.create_task(coro, name=getattr(coro, "__qualname__", None))
         task.add_done_callback(self._crashed)
-        self._background.append(task)
+        return task
 
     def _crashed(self, task: asyncio.Task[Any]) -> None:
         if task.cancelled() or task.exception() is None:
             return
-        log.error("internal error; stopping", exc_info=task.exception())
+        log.error("internal error in %s; stopping", task.get_name(), exc_info=task.exception())
         self.exit_code = 1
         self.stop()
 
@@ -258,11 +267,17 @@ class Worker:
 
         await keep_running(round, self.outage, name="the reader", until=self.stopping)
 
-    async def _accept(self, entries: Sequence[Entry], *, reclaimed: bool) -> None:
+    async def _accept(
+        self,
+        entries: Sequence[Entry],
+        *,
+        reclaimed: bool,
+        deliveries: Mapping[bytes, int] | None = None,
+    ) -> None:
         if reclaimed:
             mine = set(self.held())
             entries = [entry for entry in entries if entry[0] not in mine]
-        jobs = await self.intake.prepare(entries, reclaimed=reclaimed)
+        jobs = await self.intake.prepare(entries, reclaimed=reclaimed, deliveries=deliveries)
         if jobs:
             now = asyncio.get_running_loop().time()
             for job in jobs:

@@ -61,3 +61,26 @@ async def test_a_task_cancelled_while_queued_is_skipped(
 async def _no_pending(store: TaskStore) -> bool:
     depth = await store.queue_depth()
     return depth["lag"] == 0 and depth["pending"] == 0
+
+
+async def test_an_entry_nested_too_deep_is_dead_lettered_and_reading_goes_on(
+    store: TaskStore, aredis: aioredis.Redis, start_worker: StartWorker
+) -> None:
+    worker = start_worker("--concurrency", "2", "--claim-idle", "0.5")
+    deep = '{"id": "deep-1", "name": "noop", "payload": ' + "[" * 5000 + "]" * 5000 + "}"
+    deeper = "[" * 5000 + "]" * 5000  # not even an object: the identity parse recurses too
+    await aredis.xadd(keys.TASK_STREAM, {keys.TASK_FIELD: deep})
+    await aredis.xadd(keys.TASK_STREAM, {keys.TASK_FIELD: deeper})
+    ids = await submit(store, "noop", 5)
+    await wait_states(store, ids, within=20)
+
+    async def dead() -> list[dict[str, str]] | None:
+        letters = await store.dead_letters()
+        return letters if len(letters) == 2 else None
+
+    letters = await eventually(dead, within=10)
+    assert all(letter["error"] for letter in letters)  # type: ignore[union-attr]
+    assert await pending_entries(store) == 0
+    assert worker.poll() is None, "the worker is still serving"
+    later = await submit(store, "noop", 3)
+    await wait_states(store, later, within=20)

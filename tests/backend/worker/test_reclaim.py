@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pytest
 import redis.asyncio as aioredis
@@ -22,6 +22,7 @@ from tests.backend.worker.conftest import (
     submit,
     wait_online,
     wait_states,
+    wait_status,
 )
 from tests.waiting import eventually
 
@@ -71,7 +72,7 @@ async def test_keeping_held_entries_does_not_swallow_an_error_reply(
     """A held task must never silently lose its keep-alive: an error reply stops the loop."""
     await aredis.set(keys.TASK_STREAM, "not a stream")  # every XCLAIM now fails: WRONGTYPE
 
-    async def accept(entries: Sequence[Entry]) -> None:
+    async def accept(entries: Sequence[Entry], deliveries: Mapping[bytes, int]) -> None:
         raise AssertionError("nothing to accept")
 
     reclaimer = Reclaimer(
@@ -86,3 +87,53 @@ async def test_keeping_held_entries_does_not_swallow_an_error_reply(
     with pytest.raises(ResponseError, match="WRONGTYPE"):
         async with asyncio.timeout(10):
             await reclaimer.refresh_loop(asyncio.Event())
+
+
+async def test_a_task_that_kills_its_worker_is_dead_lettered_after_five_deliveries(
+    store: TaskStore, start_worker: StartWorker
+) -> None:
+    [task_id] = await submit(store, "exit_process", max_retries=0)
+    starts = 0
+
+    async def failed() -> bool:
+        [state] = await states_of(store, [task_id])
+        return state is not None and state.status is TaskStatus.FAILED
+
+    while not await failed() and starts < 12:
+        worker = start_worker("--tasks", "tests.backend.worker.sample_tasks", "--claim-idle", "0.5")
+        starts += 1
+
+        async def exited_or_done() -> bool:
+            return worker.poll() is not None or await failed()  # noqa: B023
+
+        await eventually(exited_or_done, within=20)
+        assert worker.returncode in (None, 3), "the handler killed it, or it dead-lettered"
+    state = await wait_status(store, task_id, TaskStatus.FAILED, within=15)
+    assert state.error is not None and "killed its worker 5 times" in state.error
+    [letter] = await store.dead_letters()
+    assert letter["id"] == task_id and "killed its worker" in letter["error"]
+    assert starts == 6, f"{starts} workers started: 5 killed, the sixth dead-lettered it"
+    assert await pending_entries(store) == 0
+
+
+async def test_a_go_workers_entry_waits_for_the_foreign_claim_idle(
+    store: TaskStore, aredis: aioredis.Redis, start_worker: StartWorker
+) -> None:
+    """A Go worker reads as consumer ``dispatcher`` and never renews its hold: its entry
+    is left alone for ``--foreign-claim-idle``, not ``--claim-idle``."""
+    [task_id] = await submit(store, "noop")
+    [(_, [_])] = await aredis.xreadgroup(
+        keys.WORKER_GROUP, "dispatcher", {keys.TASK_STREAM: ">"}, count=1
+    )
+    start_worker("--claim-idle", "0.3", "--foreign-claim-idle", "4", "--name", "ours")
+    await wait_online(store, 1)
+
+    async def held_long() -> bool:
+        [row] = await aredis.xpending_range(keys.TASK_STREAM, keys.WORKER_GROUP, "-", "+", 1)
+        assert row["consumer"] == b"dispatcher", "taken before the foreign limit"
+        return int(row["time_since_delivered"]) >= 2500  # many times --claim-idle
+
+    await eventually(held_long, within=10)
+    [state] = await wait_states(store, [task_id], within=15)
+    assert (state.worker, state.attempt) == ("ours", 2)
+    assert await pending_entries(store) == 0

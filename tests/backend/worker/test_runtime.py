@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from pathlib import Path
 
 import redis.asyncio as aioredis
 
@@ -15,6 +16,7 @@ from tests.backend.worker.conftest import (
     StartWorker,
     pending_entries,
     submit,
+    wait_exit,
     wait_online,
     wait_states,
 )
@@ -112,3 +114,15 @@ async def test_handlers_from_a_tasks_module_run_with_progress(
 def test_an_unimportable_tasks_module_exits_2_with_the_reason(start_worker: StartWorker) -> None:
     worker = start_worker("--tasks", "no_such_module_here")
     assert worker.wait(timeout=20) == 2
+
+
+async def test_a_worker_whose_reader_dies_exits_non_zero_not_online_idle(
+    store: TaskStore, aredis: aioredis.Redis, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    worker = start_worker("--concurrency", "2", "--name", "doomed-reader")
+    await wait_online(store, 1)
+    await aredis.delete(keys.TASK_STREAM)
+    await aredis.set(keys.TASK_STREAM, "not a stream")  # every read now answers WRONGTYPE
+    assert wait_exit(worker, within=20) == 1
+    log = (tmp_path / "worker-0.log").read_text()
+    assert "internal error" in log and "WRONGTYPE" in log, log[-2000:]
