@@ -7,7 +7,8 @@ Modules, one concept each:
 - ``protocol``  the messages that cross Redis (wire-compatible with the Go services)
 - ``state``     a task's current state and the rule for applying updates to it
 - ``connection`` connecting to Redis with retry and backoff
-- ``broker``    the embedded Redis-protocol server (start, join, stop)
+- ``broker``    the embedded Redis-protocol server (start, join, stop) and ``use_broker``,
+  the one way every part gets its broker (REDIS_URL or the embedded server)
 - ``store``     the queue and state store: submit, record, snapshot, workers, cancel
 - ``worker``    the worker runtime; ``handlers`` the task handlers
 - ``manager``   the HTTP API; ``dashboard`` the WebSocket bridge; ``cli`` the command line

@@ -187,14 +187,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         Task(name=args.name, payload=args.payload, max_retries=settings.max_retries)
         for _ in range(args.count)
     ]
-    from backend.broker import resolve
+    from backend.broker import use_broker
 
-    url, embedded = resolve(settings)
-    try:
-        return asyncio.run(submit(settings, url, args, tasks))
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    with use_broker(settings) as broker:
+        return asyncio.run(submit(settings, broker.url, args, tasks))
 
 
 if __name__ == "__main__":
