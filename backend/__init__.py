@@ -11,7 +11,8 @@ Modules, one concept each:
   the one way every part gets its broker (REDIS_URL or the embedded server)
 - ``store``     the queue and state store: submit, record, snapshot, workers, cancel
 - ``worker``    the worker runtime; ``handlers`` the task handlers
-- ``manager``   the HTTP API; ``dashboard`` the WebSocket bridge; ``cli`` the command line
+- ``manager``   the HTTP API; ``dashboard`` the WebSocket bridge; ``cli`` the command line,
+  ``parts`` where the command finds its parts (entry points for the panel and the bench)
 """
 
 __version__ = "0.1.0"
