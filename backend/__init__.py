@@ -9,6 +9,7 @@ Modules, one concept each:
 - ``connection`` connecting to Redis with retry and backoff
 - ``broker``    the embedded Redis-protocol server (start, join, stop) and ``use_broker``,
   the one way every part gets its broker (REDIS_URL or the embedded server)
+- ``policy``    the submit policy: accepted task names, default retries, what may be retried
 - ``store``     the queue and state store: submit, record, snapshot, workers, cancel
 - ``worker``    the worker runtime; ``handlers`` the task handlers
 - ``manager``   the HTTP API; ``dashboard`` the WebSocket bridge; ``cli`` the command line,
