@@ -8,11 +8,14 @@ Modules, one concept each:
 - ``state``     a task's current state and the rule for applying updates to it
 - ``connection`` connecting to Redis, and the one definition of "broker down"
 - ``outage``    the one loop helper: ride out an outage (log once, back off), let bugs out
-- ``broker``    the embedded Redis-protocol server (start, join, stop)
+- ``broker``    the embedded Redis-protocol server (start, join, stop) and ``use_broker``,
+  the one way every part gets its broker (REDIS_URL or the embedded server)
+- ``policy``    the submit policy: accepted task names, default retries, what may be retried
 - ``store``     the gateway to Redis (a package): stream and group (``queue``), task states
   and cancels (``states``), workers (``workers``), confirmed pub/sub (``channels``)
 - ``worker``    the worker runtime; ``handlers`` the task handlers
-- ``manager``   the HTTP API; ``dashboard`` the WebSocket bridge; ``cli`` the command line
+- ``manager``   the HTTP API; ``dashboard`` the WebSocket bridge; ``cli`` the command line,
+  ``parts`` where the command finds its parts (entry points for the panel and the bench)
 """
 
 __version__ = "0.1.0"

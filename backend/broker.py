@@ -22,6 +22,7 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -168,16 +169,27 @@ class EmbeddedBroker:
         (self.data_dir / STATE_FILE).write_text(json.dumps({"port": self.port, "pid": pid}))
 
 
-def resolve(settings: Settings) -> tuple[str, EmbeddedBroker | None]:
-    """The broker URL to use: ``REDIS_URL`` if set, else the embedded server's.
+@dataclass(frozen=True)
+class BrokerInUse:
+    """The broker a part uses, as :func:`use_broker` gives it."""
 
-    The returned :class:`EmbeddedBroker` is ``None`` when ``REDIS_URL`` is set; the
-    caller stops it on exit (which stops the server only if this process started it).
-    """
+    url: str
+    owned: bool = False
+    """Whether this process started the embedded server (and stops it at the end)."""
+
+
+@contextlib.contextmanager
+def use_broker(settings: Settings) -> Iterator[BrokerInUse]:
+    """``REDIS_URL`` if set; else the embedded server for ``settings.data_dir``, started
+    or joined, and stopped when the block ends if this process started it.
+
+    Every part that joins a broker goes through this (worker, manager, dashboard,
+    submit, the panel's local cluster, the bench)."""
     if settings.redis_url:
-        return settings.redis_url, None
-    embedded = EmbeddedBroker(settings.data_dir, settings.broker_port)
-    return embedded.start(), embedded
+        yield BrokerInUse(settings.redis_url)
+        return
+    with EmbeddedBroker(settings.data_dir, settings.broker_port) as embedded:
+        yield BrokerInUse(embedded.url, owned=embedded.owned)
 
 
 # -- `distritask broker` ----------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""The ``distritask`` command: the control panel, and a subcommand per headless part.
+"""The ``distritask`` command: the control panel, and a subcommand per other part.
 
-Only the chosen part is imported, so ``distritask worker`` on a server never loads
-Qt and ``distritask`` (the panel) never loads the HTTP stack. Each part's module
-has ``add_arguments(parser)`` and ``run(settings, args) -> int``.
+The parts are found by :func:`backend.parts.discover` (the panel and the bench through
+their packages' entry points: ``backend`` names no GUI or bench module). Only the
+chosen part is imported, so ``distritask worker`` on a server never loads Qt and
+``distritask`` (the panel) never loads the HTTP stack. Each part's module has
+``add_arguments(parser)`` and ``run(settings, args) -> int``.
 """
 
 from __future__ import annotations
@@ -17,18 +19,8 @@ from types import ModuleType
 from backend import __version__
 from backend.config import add_setting_flags, settings_from_args
 from backend.errors import ConfigError, DistritaskError
+from backend.parts import BUILTIN, DEFAULT, Part, discover
 
-PANEL = "distritask_gui.app"
-PANEL_OPTIONS = "distritask_gui.options"
-"""The panel's flags, in a module without Qt so ``--help`` stays light."""
-PARTS: dict[str, tuple[str, str]] = {
-    "broker": ("backend.broker", "run the embedded Redis-protocol server in the foreground"),
-    "worker": ("backend.worker", "run tasks from the queue (many per machine, many machines)"),
-    "manager": ("backend.manager", "serve the HTTP API to submit and inspect tasks"),
-    "dashboard": ("backend.dashboard", "bridge live status to WebSocket clients"),
-    "submit": ("backend.submit", "queue tasks straight through Redis, optionally wait"),
-    "bench": ("distritask_bench.run", "measure throughput and latency against the raw Redis limit"),
-}
 DESCRIPTION = """\
 Distritask: distributed tasks on Redis Streams, with a live control panel.
 
@@ -37,13 +29,21 @@ starts (or joins) the embedded Redis-protocol server, so one command shows the w
 system working; with REDIS_URL set, every part joins that shared Redis."""
 
 
-def _chosen(argv: Sequence[str]) -> str | None:
-    """The part named by the first argument, if it names one."""
-    return argv[0] if argv and argv[0] in PARTS else None
+def _parts(argv: Sequence[str]) -> dict[str, Part]:
+    """The parts to offer: a builtin subcommand needs only the builtin ones (so
+    ``distritask worker`` loads nothing of other packages); else every installed one."""
+    return dict(BUILTIN) if argv and argv[0] in BUILTIN else discover()
 
 
-def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, ModuleType | None]:
-    """The parser for ``argv``, with the chosen part's module (imported) or ``None``."""
+def build_parser(
+    argv: Sequence[str], parts: dict[str, Part] | None = None
+) -> tuple[argparse.ArgumentParser, ModuleType | None]:
+    """The parser for ``argv``, with the chosen subcommand's module (imported) or
+    ``None`` for the default part."""
+    if parts is None:
+        parts = _parts(argv)
+    default = parts.get(DEFAULT)
+    commands = {name: part for name, part in parts.items() if name != DEFAULT}
     parser = argparse.ArgumentParser(
         prog="distritask",
         description=DESCRIPTION,
@@ -52,17 +52,20 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, ModuleTy
     parser.add_argument("--version", action="version", version=f"distritask {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     add_setting_flags(common, "redis_url", "log_level")
-    sub = parser.add_subparsers(dest="part", metavar="{" + ",".join(PARTS) + "}")
-    chosen = _chosen(argv)
+    sub = parser.add_subparsers(dest="part", metavar="{" + ",".join(commands) + "}")
+    chosen = argv[0] if argv and argv[0] in commands else None
     module: ModuleType | None = None
-    for name, (module_name, summary) in PARTS.items():
-        part_parser = sub.add_parser(name, help=summary, description=summary, parents=[common])
+    for name, part in commands.items():
+        part_parser = sub.add_parser(
+            name, help=part.summary, description=part.summary, parents=[common]
+        )
         if name == chosen:
-            module = _import(module_name, name)
+            module = _import(part.module, name)
             module.add_arguments(part_parser)
     if chosen is None:
         add_setting_flags(parser, "redis_url", "log_level")
-        _import(PANEL_OPTIONS, "the control panel").add_arguments(parser)
+        if default is not None and default.options is not None:
+            _import(default.options, "the control panel").add_arguments(parser)
     return parser, module
 
 
@@ -79,15 +82,26 @@ def configure_logging(level: str) -> None:
     )
 
 
+def _default_part(parts: dict[str, Part]) -> ModuleType:
+    part = parts.get(DEFAULT)
+    if part is None:
+        raise SystemExit(
+            "distritask: the control panel is not installed here; run a part instead "
+            "(distritask --help lists them)"
+        )
+    return _import(part.module, "the control panel")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser, module = build_parser(argv)
+    parts = _parts(argv)
+    parser, module = build_parser(argv, parts)
     args = parser.parse_args(argv)
     try:
         settings = settings_from_args(args)
         configure_logging(settings.log_level)
         if module is None:
-            module = _import(PANEL, "the control panel")
+            module = _default_part(parts)
         return int(module.run(settings, args))
     except ConfigError as exc:
         print(f"distritask: {exc}", file=sys.stderr)

@@ -233,25 +233,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM."""
-    from backend.broker import resolve
+    from backend.broker import use_broker
 
-    url, embedded = resolve(settings)
-
-    async def main() -> None:
+    async def main(url: str) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await serve_dashboard(settings, url, stop)
 
-    try:
-        asyncio.run(main())
-    except OSError as exc:
-        print(f"distritask dashboard: cannot listen: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    with use_broker(settings) as broker:
+        try:
+            asyncio.run(main(broker.url))
+        except OSError as exc:
+            print(f"distritask dashboard: cannot listen: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from backend import connection, keys
 from backend.config import Settings, add_setting_flags
 from backend.errors import BrokerError, ProtocolError
-from backend.manager.names import TaskNames
+from backend.policy import SubmitPolicy, SubmitRefused
 from backend.protocol import DEFAULT_TASK, Task, TaskStatus, decode_update
 from backend.store import Subscription, TaskStore
 
@@ -175,22 +175,15 @@ def _report(ids: list[str], seen: dict[str, TaskStatus]) -> int:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    problem = TaskNames(settings.allowed_tasks).problem(args.name)
-    if problem is not None:
-        print(f"distritask submit: --name: {problem}", file=sys.stderr)
-        return 2
-    tasks = [
-        Task(name=args.name, payload=args.payload, max_retries=settings.max_retries)
-        for _ in range(args.count)
-    ]
-    from backend.broker import resolve
-
-    url, embedded = resolve(settings)
     try:
-        return asyncio.run(submit(settings, url, args, tasks))
-    finally:
-        if embedded is not None:
-            embedded.stop()
+        tasks = SubmitPolicy.from_settings(settings).tasks(args.name, args.payload, args.count)
+    except SubmitRefused as exc:
+        print(f"distritask submit: --name: {exc}", file=sys.stderr)
+        return 2
+    from backend.broker import use_broker
+
+    with use_broker(settings) as broker:
+        return asyncio.run(submit(settings, broker.url, args, tasks))
 
 
 if __name__ == "__main__":

@@ -9,4 +9,14 @@ checkout. Parts, each one module:
 * :mod:`.panel` the panel's real models and bridge under a paced stream of updates
   (run in a child process, :mod:`.panel_probe`, fed by :mod:`.publisher`);
 * :mod:`.report` the markdown table and the JSON file; :mod:`.run` the command.
+
+``PART`` declares the bench to the ``distritask`` command (entry point
+``distritask.parts: bench`` in ``pyproject.toml``).
 """
+
+from backend.parts import Part
+
+PART = Part(
+    module="distritask_bench.run",
+    summary="measure throughput and latency against the raw Redis limit",
+)

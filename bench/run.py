@@ -22,7 +22,7 @@ from typing import Any
 import redis
 from redis.exceptions import RedisError
 
-from backend.broker import EmbeddedBroker
+from backend.broker import use_broker
 from backend.config import Settings
 from backend.connection import describe
 from backend.errors import ConfigError
@@ -149,11 +149,12 @@ def server(settings: Settings) -> Iterator[str]:
         yield settings.redis_url
         return
     data_dir = Path(tempfile.mkdtemp(prefix="distritask-bench-"))
-    embedded = EmbeddedBroker(data_dir)
     try:
-        yield embedded.start()
+        with use_broker(
+            settings.model_copy(update={"data_dir": data_dir, "broker_port": None})
+        ) as broker:
+            yield broker.url
     finally:
-        embedded.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

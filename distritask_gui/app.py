@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QApplication
 
 from backend import broker
 from backend.config import Settings
+from backend.policy import SubmitPolicy
 
 ORGANIZATION = "Distritask"
 APPLICATION = "distritask"
@@ -128,7 +129,7 @@ async def _main(settings: Settings, args: argparse.Namespace, headless: bool) ->
             )
             stack.callback(cluster.stop)
             url = cluster.start()
-        bridge = Bridge(url)
+        bridge = Bridge(url, policy=SubmitPolicy.from_settings(settings))
         window = MainWindow(bridge)
         closed = asyncio.Event()
         window.closed.connect(closed.set)

@@ -33,14 +33,14 @@ from collections.abc import Coroutine
 from typing import Any
 
 import redis.asyncio as aioredis
-from pydantic import ValidationError
 from PySide6.QtCore import QObject, Signal
 from redis.exceptions import RedisError
 
 from backend import keys
 from backend.connection import BROKER_DOWN, backoff, client, describe
 from backend.errors import ProtocolError
-from backend.protocol import StatusUpdate, Task, decode_update
+from backend.policy import SubmitPolicy, retry_problem
+from backend.protocol import StatusUpdate, decode_update
 from backend.state import TaskState
 from backend.store import TaskStore
 from distritask_gui.card_state import decode_card
@@ -81,9 +81,11 @@ class Bridge(QObject):
         *,
         poll_interval: float = 1.0,
         offline_after: float = 2.0,
+        policy: SubmitPolicy | None = None,
     ) -> None:
         super().__init__(parent)
         self.url = url
+        self.policy = policy or SubmitPolicy()
         self.address = describe(url)
         self.poll_interval = poll_interval
         self.offline_after = offline_after
@@ -264,11 +266,7 @@ class Bridge(QObject):
     ) -> list[TaskState]:
         """Queue ``count`` tasks ``name`` with ``payload``; their states."""
         store = self._connected_store()
-        extra = {} if max_retries is None else {"max_retries": max_retries}
-        try:
-            tasks = [Task(name=name, payload=payload, **extra) for _ in range(count)]
-        except ValidationError as exc:
-            raise ValueError(exc.errors()[0]["msg"]) from None
+        tasks = self.policy.tasks(name, payload, count, max_retries=max_retries)  # ValueError
         states = await store.submit(tasks)
         self.message.emit(
             f"Queued {count} \N{MULTIPLICATION SIGN} {name}"
@@ -297,8 +295,9 @@ class Bridge(QObject):
         if state is None:
             self.message.emit(f"#{task_id[:6]} is not known to the broker")
             return
-        if not state.status.terminal:
-            self.message.emit(f"#{task_id[:6]} is still {state.status.value}: nothing to retry")
+        problem = retry_problem(f"#{task_id[:6]}", state.status)
+        if problem is not None:
+            self.message.emit(problem)
             return
         queued = await store.requeue(state)
         self.message.emit(f"Queued #{task_id[:6]} again (attempt {queued.attempt})")

@@ -2,7 +2,7 @@
 
 With no broker configured, the panel calls :meth:`LocalCluster.start`: it starts (or
 joins) the embedded server for the data directory through
-:func:`backend.broker.resolve`, then starts ``workers`` worker processes with
+:func:`backend.broker.use_broker`, then starts ``workers`` worker processes with
 ``REDIS_URL`` pointing at it. When this panel started the server, the workers are
 named ``worker-1..N`` like the original's; when it joined one, they keep their default
 ``host-pid`` names so two panels never share a name. :meth:`LocalCluster.stop` sends
@@ -11,6 +11,7 @@ the workers SIGTERM, waits, kills what is left, then stops the server if it owns
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from backend.broker import EmbeddedBroker, resolve
+from backend.broker import use_broker
 from backend.config import Settings
 from backend.processes import terminate_all
 
@@ -42,7 +43,7 @@ class LocalCluster:
         self.settings = settings
         self.count = settings.local_workers if workers is None else workers
         self.url = ""
-        self.broker: EmbeddedBroker | None = None
+        self._broker = contextlib.ExitStack()
         self.processes: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
 
@@ -52,12 +53,11 @@ class LocalCluster:
 
     def start(self) -> str:
         """Start or join the broker, start the workers; the broker's URL."""
-        url, broker = resolve(self.settings)
-        self.url, self.broker = url, broker
-        owned = broker is not None and broker.owned
+        broker = self._broker.enter_context(use_broker(self.settings))
+        self.url = broker.url
         for number in range(1, self.count + 1):
-            self.start_worker(f"worker-{number}" if owned else None)
-        return url
+            self.start_worker(f"worker-{number}" if broker.owned else None)
+        return self.url
 
     def start_worker(self, name: str | None = None) -> subprocess.Popen[bytes]:
         """One more worker process on this cluster's broker."""
@@ -91,6 +91,4 @@ class LocalCluster:
         for log_file in self._logs:
             log_file.close()
         self._logs.clear()
-        if self.broker is not None:
-            self.broker.stop()
-            self.broker = None
+        self._broker.close()

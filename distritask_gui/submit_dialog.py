@@ -16,11 +16,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend.policy import name_problem
 from backend.protocol import DEFAULT_TASK
 from distritask_gui import theme
 
 KNOWN_TASKS = (DEFAULT_TASK, "noop")
-MAX_NAME = 200
 
 
 def parse_payload(text: str) -> Any:
@@ -36,11 +36,11 @@ def parse_payload(text: str) -> Any:
 
 
 def check_name(name: str) -> str:
+    """The name, stripped, if well-formed (the submit policy: :mod:`backend.policy`)."""
     name = name.strip()
-    if not name:
-        raise ValueError("task name is empty")
-    if len(name) > MAX_NAME:
-        raise ValueError(f"task name is longer than {MAX_NAME} characters")
+    problem = name_problem(name)
+    if problem is not None:
+        raise ValueError(problem)
     return name
 
 

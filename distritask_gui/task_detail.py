@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend.policy import retry_problem
 from backend.protocol import TaskStatus
 from backend.state import TaskState
 from distritask_gui import theme
@@ -138,10 +139,9 @@ class TaskDetail(QDialog):
         self.error.setVisible(bool(state.error))
         self.error_title.setVisible(bool(state.error))
         self.cancel_button.setEnabled(not state.status.terminal)
-        self.retry_button.setEnabled(state.status.terminal)
-        self.retry_button.setToolTip(
-            "" if state.status.terminal else "only a finished task can be retried"
-        )
+        problem = retry_problem(f"#{self.task_id[:6]}", state.status)
+        self.retry_button.setEnabled(problem is None)
+        self.retry_button.setToolTip(problem or "")
         if state.status is TaskStatus.CANCELLED:
             self.cancel_button.setToolTip("already cancelled")
 

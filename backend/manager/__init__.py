@@ -38,13 +38,12 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM (uvicorn turns both into a graceful stop)."""
     import uvicorn
 
-    from backend.broker import resolve
+    from backend.broker import use_broker
     from backend.manager.app import create_app
 
-    url, embedded = resolve(settings)
-    try:
+    with use_broker(settings) as broker:
         config = uvicorn.Config(
-            create_app(settings, url),
+            create_app(settings, broker.url),
             host=settings.host,
             port=settings.port or DEFAULT_PORT,
             log_level=settings.log_level.lower(),
@@ -59,9 +58,6 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return 0 if server.started else 1
-    finally:
-        if embedded is not None:
-            embedded.stop()
 
 
 def _noted(signum: int, frame: FrameType | None) -> None:

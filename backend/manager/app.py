@@ -22,9 +22,9 @@ from backend.manager import errors
 from backend.manager.board import Board, follow
 from backend.manager.limits import BodyLimit
 from backend.manager.metrics import Metrics, RequestMetrics
-from backend.manager.names import TaskNames
 from backend.manager.routes import cluster, tasks
 from backend.manager.services import Services
+from backend.policy import SubmitPolicy
 from backend.store import TaskStore
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         store = TaskStore(redis, retention=settings.retention)
         board = Board(settings.retention)
         app.state.services = Services(
-            settings, redis_url, store, board, TaskNames(settings.allowed_tasks), metrics
+            settings, redis_url, store, board, SubmitPolicy.from_settings(settings), metrics
         )
         try:
             await store.ensure_group()

@@ -9,7 +9,7 @@ from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from backend.manager.names import NAME_PATTERN
+from backend.policy import NAME_PATTERN
 from backend.protocol import DEFAULT_TASK, WorkerInfo
 from backend.state import TaskState
 

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from backend.config import Settings
 from backend.manager.board import Board
 from backend.manager.metrics import Metrics
-from backend.manager.names import TaskNames
+from backend.policy import SubmitPolicy
 from backend.store import TaskStore
 
 
@@ -20,7 +20,7 @@ class Services:
     redis_url: str
     store: TaskStore
     board: Board
-    names: TaskNames
+    policy: SubmitPolicy
     metrics: Metrics
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 
-from backend.broker import resolve
+from backend.broker import use_broker
 from backend.config import Settings, add_setting_flags
 from backend.handlers import load_modules
 
@@ -51,18 +52,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from backend.worker.runtime import Worker
 
     load_modules(settings.tasks_module)
-    url, embedded = resolve(settings)
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(use_broker(settings)).url
 
-    def abort(signum: int) -> None:
-        if embedded is not None:
-            embedded.stop()
-        os._exit(128 + signum)
+        def abort(signum: int) -> None:
+            stack.close()  # stops the embedded server if this worker started it
+            os._exit(128 + signum)
 
-    async def main() -> int:
-        return await Worker(settings, url, on_abort=abort).run()
+        async def main() -> int:
+            return await Worker(settings, url, on_abort=abort).run()
 
-    try:
         return asyncio.run(main())
-    finally:
-        if embedded is not None:
-            embedded.stop()

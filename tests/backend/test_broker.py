@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from backend.broker import STATE_FILE, EmbeddedBroker
+from backend.broker import STATE_FILE, EmbeddedBroker, use_broker
+from backend.config import Settings
 from backend.connection import connect, describe
 from backend.errors import BrokerError
 
@@ -96,3 +98,25 @@ def test_unstartable_server_raises_a_broker_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises((BrokerError, OSError)):
         EmbeddedBroker(blocker / "sub").start()
+
+
+def test_use_broker_prefers_redis_url(tmp_path: Path) -> None:
+    settings = Settings(redis_url="redis://cache.example:6380/0", data_dir=tmp_path)
+    with use_broker(settings) as broker:
+        assert (broker.url, broker.owned) == ("redis://cache.example:6380/0", False)
+    assert not (tmp_path / STATE_FILE).exists()  # no embedded server was started
+
+
+def test_use_broker_starts_the_embedded_server_and_stops_it_at_the_end(tmp_path: Path) -> None:
+    settings = Settings(redis_url=None, data_dir=tmp_path)
+    with use_broker(settings) as broker:
+        assert broker.owned
+        with redis.Redis.from_url(broker.url) as client:
+            assert client.ping()
+        with use_broker(settings) as joined:  # a second part on the same data dir joins
+            assert (joined.url, joined.owned) == (broker.url, False)
+        with redis.Redis.from_url(broker.url) as client:
+            assert client.ping()  # the joiner left it running
+        server_pid = int(json.loads((tmp_path / STATE_FILE).read_text())["pid"])
+    with pytest.raises(ProcessLookupError):
+        os.kill(server_pid, 0)

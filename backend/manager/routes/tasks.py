@@ -16,12 +16,12 @@ from backend.manager.schemas import (
     parse_submit,
 )
 from backend.manager.services import Svc
-from backend.protocol import Task, TaskStatus
+from backend.policy import retry_problem
+from backend.protocol import TaskStatus
 from backend.state import TaskState
 
 router = APIRouter(tags=["tasks"])
 
-RETRYABLE = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED})
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 404, 409, 413, 422, 503)
 }
@@ -47,19 +47,16 @@ async def submit(svc: Svc, raw: Annotated[bytes, Depends(_raw_body)]) -> SubmitR
     also lists every queued id."""
     body = parse_submit(raw)
     request = body or SubmitRequest()
-    problem = svc.names.problem(request.name)
+    problem = svc.policy.problem(request.name)
     if problem is not None:
         raise HTTPException(422, f"body.name: {problem}")
-    retries = svc.settings.max_retries if request.max_retries is None else request.max_retries
-    tasks = [
-        Task(
-            name=request.name,
-            payload=request.payload,
-            max_retries=retries,
-            timeout=request.timeout,
-        )
-        for _ in range(request.count)
-    ]
+    tasks = svc.policy.tasks(
+        request.name,
+        request.payload,
+        request.count,
+        max_retries=request.max_retries,
+        timeout=request.timeout,
+    )
     states = await svc.store.submit(tasks)
     svc.board.load(states)  # a GET /tasks right after shows them
     ids = [state.id for state in states]
@@ -132,12 +129,9 @@ async def cancel_task(svc: Svc, task_id: TaskId) -> TaskState:
 )
 async def retry_task(svc: Svc, task_id: TaskId) -> TaskState:
     state = await _known(svc, task_id)
-    if state.status not in RETRYABLE:
-        raise HTTPException(
-            409,
-            f"task {task_id} is {state.status.value}; only failed or cancelled tasks "
-            "can be retried",
-        )
+    problem = retry_problem(task_id, state.status)
+    if problem is not None:
+        raise HTTPException(409, problem)
     queued = await svc.store.requeue(state)
     svc.board.load([queued])
     return queued
