@@ -3,6 +3,10 @@
 Prints each queued id on its own line (stdout). With ``--wait`` it then shows a
 progress bar on stderr until every task has finished, and says how they ended.
 
+Tasks are built and queued a thousand at a time, and their ends are counted from
+their status events (:mod:`backend.outcomes`), so memory follows the tasks in
+flight: ``--count 100000 --wait`` stays under 200 MB.
+
 Exit status: 0 when queued (with ``--wait``: when every task completed); 1 when a
 task failed or was cancelled, ``--timeout`` passed, or the broker is unreachable;
 2 for bad arguments (bad JSON payload, unknown task name, bad number).
@@ -15,21 +19,25 @@ import asyncio
 import json
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any
 
 import redis.asyncio as aioredis
+from tqdm import tqdm
 
 from backend import connection, keys
 from backend.config import Settings, add_setting_flags
-from backend.errors import BrokerError, ProtocolError
-from backend.policy import SubmitPolicy, SubmitRefused
-from backend.protocol import DEFAULT_TASK, Task, TaskStatus, decode_update
+from backend.errors import BrokerError
+from backend.outcomes import Outcomes
+from backend.policy import SubmitPolicy
+from backend.protocol import DEFAULT_TASK, TaskStatus
 from backend.store import Subscription, TaskStore
 
 CONNECT_WITHIN = 10.0
 """Seconds to wait for an unreachable broker before giving up."""
-REFRESH = 2.0
-"""Seconds between reads of the recorded states while waiting (covers lost messages)."""
+SUBMIT_CHUNK = 1000
+"""Tasks built and queued at a time: memory follows the tasks in flight, not ``--count``."""
+LISTEN = 0.2
+"""Seconds between redraws of the progress bar while waiting."""
 
 
 def _json(text: str) -> Any:
@@ -71,89 +79,81 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=_seconds, default=None, metavar="SECONDS", help="with --wait: give up"
     )
-    add_setting_flags(parser, "max_retries", "allowed_tasks", "data_dir", "broker_port")
+    add_setting_flags(
+        parser, "max_retries", "allowed_tasks", "retention", "data_dir", "broker_port"
+    )
 
 
-class ProgressBar:
-    """One line on a terminal (redrawn at most 10 times a second); elsewhere a line
-    at most once a second."""
-
-    def __init__(self, total: int, stream: TextIO = sys.stderr, width: int = 30) -> None:
-        self.total, self.stream, self.width = total, stream, width
-        self.tty = stream.isatty()
-        self._last = (-1.0, "")
-
-    def show(self, done: int, failed: int, *, final: bool = False) -> None:
-        filled = self.width * done // max(1, self.total)
-        bar = "#" * filled + "-" * (self.width - filled)
-        text = f"[{bar}] {done}/{self.total} finished, {failed} failed"
-        now = time.monotonic()
-        pause = 0.1 if self.tty else 1.0
-        if not final and (text == self._last[1] or now - self._last[0] < pause):
-            return
-        self._last = (now, text)
-        end = "\n" if final or not self.tty else ""
-        self.stream.write(("\r" if self.tty else "") + text + end)
-        self.stream.flush()
+def _progress_bar(total: int) -> tqdm[Any]:
+    """On stderr: redrawn up to 10 times a second on a terminal, once a second elsewhere."""
+    tty = sys.stderr.isatty()
+    return tqdm(
+        total=total,
+        file=sys.stderr,
+        unit="task",
+        mininterval=0.1 if tty else 1.0,
+        bar_format="{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} finished{postfix} "
+        "[{elapsed}<{remaining}]",
+        dynamic_ncols=True,
+    )
 
 
-async def _updates(updates: Subscription, ids: set[str], seen: dict[str, TaskStatus]) -> None:
-    """Take the updates that arrive within ``REFRESH`` seconds into ``seen``."""
-    deadline = time.monotonic() + REFRESH
-    while (left := deadline - time.monotonic()) > 0:
-        data = await updates.get(within=left)
-        if data is None:
-            continue
-        try:
-            update = decode_update(data)
-        except ProtocolError:
-            continue
-        if update.id in ids:
-            seen[update.id] = update.status
+class Progress:
+    """Following the submitted tasks on a progress bar, from their status events."""
+
+    def __init__(self, store: TaskStore, updates: Subscription, bar: tqdm[Any]) -> None:
+        self.store, self.updates, self.bar = store, updates, bar
+        self.outcomes = Outcomes()
+
+    async def catch_up(self, within: float = 0.0) -> None:
+        """Take the events that arrived (and those within ``within`` s); redraw."""
+        await self.outcomes.listen(self.updates, within)
+        self.bar.set_postfix_str(f"{self.outcomes.failed} failed", refresh=False)
+        self.bar.update(self.outcomes.finished - self.bar.n)
+
+    async def wait(self, total: int, give_up_after: float | None) -> None:
+        """Until every task has finished, or ``give_up_after`` seconds have passed."""
+        deadline = None if give_up_after is None else time.monotonic() + give_up_after
+        while self.outcomes.finished < total and (deadline is None or time.monotonic() < deadline):
+            await self.catch_up(LISTEN)
+            await self.outcomes.recheck_if_quiet(self.store)
+        await self.catch_up()
 
 
-async def wait_for(
-    store: TaskStore, updates: Subscription, ids: list[str], give_up_after: float | None
-) -> dict[str, TaskStatus]:
-    """Each task's final status, once all are final (or the unfinished ones' last
-    status when ``give_up_after`` seconds pass)."""
-    wanted, seen = set(ids), dict[str, TaskStatus]()
-    bar = ProgressBar(len(ids))
-    deadline = None if give_up_after is None else time.monotonic() + give_up_after
-    while True:
-        for state in await store.get_many([i for i in ids if not _final(seen.get(i))]):
-            seen[state.id] = state.status
-        finished = [s for s in seen.values() if s.terminal]
-        bad = sum(s is not TaskStatus.COMPLETED for s in finished)
-        if len(finished) == len(ids) or (deadline is not None and time.monotonic() > deadline):
-            bar.show(len(finished), bad, final=True)
-            return seen
-        bar.show(len(finished), bad)
-        await _updates(updates, wanted, seen)
+async def _queue(
+    store: TaskStore, args: argparse.Namespace, policy: SubmitPolicy, progress: Progress | None
+) -> None:
+    """Build and queue the tasks a chunk at a time; print their ids."""
+    for first in range(0, args.count, SUBMIT_CHUNK):
+        tasks = policy.tasks(args.name, args.payload, min(SUBMIT_CHUNK, args.count - first))
+        ids = [task.id for task in tasks]
+        if progress is not None:
+            progress.outcomes.expect(ids)  # before they are queued: no event is missed
+        await store.submit(tasks)
+        print("\n".join(ids), flush=True)
+        if progress is not None:
+            await progress.catch_up()
 
 
-def _final(status: TaskStatus | None) -> bool:
-    return status is not None and status.terminal
-
-
-async def submit(settings: Settings, url: str, args: argparse.Namespace, tasks: list[Task]) -> int:
+async def submit(settings: Settings, url: str, args: argparse.Namespace) -> int:
     try:
         redis = await connection.connect(url, give_up_after=CONNECT_WITHIN)
     except connection.BROKER_DOWN as exc:
         raise BrokerError(f"broker {connection.describe(url)} unreachable: {exc}") from None
     listener: aioredis.Redis = connection.client(url, timeout=None)
+    policy = SubmitPolicy.from_settings(settings)
     try:
-        store = TaskStore(redis, listener=listener)
+        store = TaskStore(redis, retention=settings.retention, listener=listener)
         await store.ensure_group()
-        updates = await store.subscribe(keys.UPDATES_CHANNEL) if args.wait else None
-        states = await store.submit(tasks)
-        ids = [state.id for state in states]
-        print("\n".join(ids), flush=True)
-        if updates is None:
+        if not args.wait:
+            await _queue(store, args, policy, None)
             return 0
-        async with updates:
-            seen = await wait_for(store, updates, ids, args.timeout)
-        return _report(ids, seen)
+        async with await store.subscribe(keys.UPDATES_CHANNEL) as updates:
+            with _progress_bar(args.count) as bar:
+                progress = Progress(store, updates, bar)
+                await _queue(store, args, policy, progress)
+                await progress.wait(args.count, args.timeout)
+        return _report(progress.outcomes, args.count)
     except connection.BROKER_DOWN as exc:
         raise BrokerError(f"lost the broker {connection.describe(url)}: {exc}") from None
     finally:
@@ -161,29 +161,26 @@ async def submit(settings: Settings, url: str, args: argparse.Namespace, tasks: 
         await redis.aclose()
 
 
-def _report(ids: list[str], seen: dict[str, TaskStatus]) -> int:
-    counts: dict[str, int] = {}
-    for task_id in ids:
-        status = seen.get(task_id)
-        key = status.value if status is not None and status.terminal else "unfinished"
-        counts[key] = counts.get(key, 0) + 1
+def _report(outcomes: Outcomes, total: int) -> int:
+    counts = {status.value: n for status, n in outcomes.counts.items()}
+    if outcomes.unfinished:
+        counts["unfinished"] = len(outcomes.unfinished)
     summary = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
     print(summary, file=sys.stderr)
-    if "unfinished" in counts:
+    if outcomes.unfinished:
         print("timed out before every task finished", file=sys.stderr)
-    return 0 if counts.get(TaskStatus.COMPLETED.value, 0) == len(ids) else 1
+    return 0 if outcomes.counts[TaskStatus.COMPLETED] == total else 1
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        tasks = SubmitPolicy.from_settings(settings).tasks(args.name, args.payload, args.count)
-    except SubmitRefused as exc:
-        print(f"distritask submit: --name: {exc}", file=sys.stderr)
+    problem = SubmitPolicy.from_settings(settings).problem(args.name)
+    if problem is not None:
+        print(f"distritask submit: --name: {problem}", file=sys.stderr)
         return 2
     from backend.broker import use_broker
 
     with use_broker(settings) as broker:
-        return asyncio.run(submit(settings, broker.url, args, tasks))
+        return asyncio.run(submit(settings, broker.url, args))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import redis
 from backend import keys
 from backend.cli import main
 from backend.protocol import TaskStatus, decode_task, make_update
+from backend.state import encode_state
 from backend.store import TaskStore
 from tests.conftest import ROOT
 
@@ -105,3 +106,44 @@ async def test_wait_shows_progress_and_fails_when_a_task_failed(
     text = err.decode()
     assert "3/3 finished, 1 failed" in text
     assert "2 completed, 1 failed" in text
+
+
+def test_submit_keeps_only_the_retained_task_states(
+    env: str, sync_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DISTRITASK_RETENTION", "100")
+    assert main(["submit", "--name", "noop", "--count", "1500"]) == 0
+    assert sync_redis.xlen(keys.TASK_STREAM) == 1500  # every task is queued
+    assert sync_redis.zcard(keys.TASK_INDEX) == 100  # but only 100 states are kept
+    assert sync_redis.hlen(keys.TASK_STATES) == 100
+
+
+async def test_wait_reads_the_states_when_status_events_were_missed(
+    redis_url: str, store: TaskStore
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "backend.cli", "submit", "--name", "noop", "--count", "2", "--wait"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "REDIS_URL": redis_url},
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(30):
+            ids = [(await process.stdout.readline()).decode().strip() for _ in range(2)]
+        # Recorded as completed with no status event (as if pub/sub dropped them).
+        for task_id in ids:
+            state = await store.get(task_id)
+            assert state is not None
+            state.apply(make_update(task_id, TaskStatus.COMPLETED, worker="w", attempt=1, seq=1))
+            await store.redis.hset(keys.TASK_STATES, task_id, encode_state(state))
+        async with asyncio.timeout(30):
+            _, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+    assert "2 completed" in err.decode()
