@@ -11,6 +11,7 @@ Modules, one concept each:
 - ``broker``    the embedded Redis-protocol server (start, join, stop) and ``use_broker``,
   the one way every part gets its broker (REDIS_URL or the embedded server)
 - ``policy``    the submit policy: accepted task names, default retries, what may be retried
+- ``waiting``   ``wait_until``: the one helper that polls a condition with a deadline
 - ``outcomes``  following submitted tasks to their end from status events (``submit --wait``)
 - ``store``     the gateway to Redis (a package): stream and group (``queue``), task states
   and cancels (``states``), workers (``workers``), confirmed pub/sub (``channels``)

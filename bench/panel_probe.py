@@ -29,9 +29,12 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer, Signal
+
+from backend.waiting import wait_until
 
 from .stats import ms, percentile, rate
 
@@ -85,12 +88,9 @@ def _within(times: list[float], start: float, end: float) -> int:
     return sum(1 for t in times if start <= t <= end)
 
 
-async def _until(condition: Any, limit: float, what: str) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {limit:g} s")
-        await asyncio.sleep(0.002)
+async def _until(condition: Callable[[], bool], limit: float, what: str) -> None:
+    """Poll every 2 ms: the moment a condition starts to hold is what the probe measures."""
+    await wait_until(condition, limit, what, interval=0.002)
 
 
 def _publisher(url: str, per_second: int, seconds: float) -> subprocess.Popen[bytes]:

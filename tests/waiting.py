@@ -1,35 +1,39 @@
-"""Waiting on a condition with a deadline: how tests synchronise (never a bare sleep)."""
+"""Waiting on a condition with a deadline: how tests synchronise (never a bare sleep).
+
+Both build on :func:`backend.waiting.wait_until`, the product code's helper; a missed
+deadline fails the test with an ``AssertionError`` naming what was awaited.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from backend.waiting import wait_until
+
+T = TypeVar("T")
 
 
 async def eventually(
-    condition: Callable[[], Awaitable[object]], within: float = 10.0, interval: float = 0.01
-) -> object:
-    """Await ``condition()`` until it returns something truthy; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = await condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(interval)
+    condition: Callable[[], Awaitable[T]] | Callable[[], T],
+    within: float = 10.0,
+    interval: float = 0.01,
+    what: str = "condition",
+) -> T:
+    """Await ``condition()`` until it returns something truthy; that value. Fails the
+    test after ``within`` seconds."""
+    try:
+        return await wait_until(condition, within, what, interval=interval)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 def eventually_sync(
-    condition: Callable[[], object], within: float = 10.0, interval: float = 0.01
-) -> object:
-    """:func:`eventually` for plain functions."""
-    deadline = time.monotonic() + within
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        time.sleep(interval)
+    condition: Callable[[], T],
+    within: float = 10.0,
+    interval: float = 0.01,
+    what: str = "condition",
+) -> T:
+    """:func:`eventually` for plain functions, from a test with no running event loop."""
+    return asyncio.run(eventually(condition, within, interval, what))

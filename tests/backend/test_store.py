@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import redis
 import redis.asyncio as aioredis
@@ -71,14 +72,31 @@ async def test_snapshot_returns_every_state(store: TaskStore) -> None:
     assert set(states) == {task.id for task in tasks}
 
 
-async def test_retention_drops_the_oldest(aredis: aioredis.Redis) -> None:
+def _aged(count: int) -> list[Task]:
+    """``count`` tasks created one second apart, oldest first."""
+    start = datetime.now(UTC) - timedelta(seconds=count)
+    return [Task(name="noop", created_at=start + timedelta(seconds=i)) for i in range(count)]
+
+
+async def test_trim_drops_exactly_the_oldest_beyond_the_retention(
+    aredis: aioredis.Redis,
+) -> None:
+    tasks = _aged(150)
+    await TaskStore(aredis, retention=1000).submit(tasks)  # kept whole: under its retention
     store = TaskStore(aredis, retention=100)
-    tasks = [Task(name="noop") for _ in range(150)]
+    assert await store.trim() == 50
+    assert set(await store.load_all()) == {task.id for task in tasks[50:]}
+    assert await aredis.zcard(keys.TASK_INDEX) == 100
+    assert await store.trim() == 0  # nothing left beyond the retention
+
+
+async def test_submitting_past_the_retention_trims_the_oldest(aredis: aioredis.Redis) -> None:
+    store = TaskStore(aredis, retention=100)
+    tasks = _aged(150)
     for task in tasks:
         await store.submit([task])
-    assert await store.trim() >= 0
     states = await store.load_all()
-    assert len(states) == 100
+    assert 100 <= len(states) <= 110  # trimmed back to 100 each time it passes 110
     assert tasks[-1].id in states and tasks[0].id not in states
 
 

@@ -7,10 +7,10 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.conftest import ROOT
+from tests.waiting import eventually_sync
 
 
 def _alive(pid: int) -> bool:
@@ -46,10 +46,12 @@ def test_sigterm_stops_the_local_cluster_cleanly(tmp_path: Path) -> None:
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 30
-        while "connected" not in log.read_text() and time.monotonic() < deadline:
+
+        def connected() -> bool:
             assert panel.poll() is None, log.read_text()
-            time.sleep(0.1)
+            return "connected" in log.read_text()
+
+        eventually_sync(connected, within=30, interval=0.1, what="the panel to connect")
         text = log.read_text()
         pids = [int(p) for p in re.findall(r"started worker worker-\d \(pid (\d+)\)", text)]
         assert len(pids) == 2, text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from fastapi import FastAPI
 
 from backend.config import load_settings
 from backend.manager.app import create_app
+from tests.waiting import eventually_sync
 
 
 @contextlib.contextmanager
@@ -23,26 +23,18 @@ def serving(app: FastAPI, timeout: float = 10.0) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, name="manager", daemon=True)
     thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
+
+    def started() -> bool:
         assert thread.is_alive(), "the manager did not start"
-        assert time.monotonic() < deadline, "the manager did not start in time"
-        time.sleep(0.01)
+        return bool(server.started)
+
+    eventually_sync(started, within=timeout, what="the manager to start")
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout)
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    """Poll ``condition`` until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
-        time.sleep(0.02)
-    return result
 
 
 StartManager = Callable[..., str]
@@ -58,7 +50,7 @@ def start_manager(redis_url: str) -> Iterator[StartManager]:
             app = create_app(load_settings(redis_url=target, **overrides), target)
             base = stack.enter_context(serving(app))
             if url is None:
-                wait_until(
+                eventually_sync(
                     lambda: httpx.get(base + "/stats").json().get("complete"), what="task view"
                 )
             return base

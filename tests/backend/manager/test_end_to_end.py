@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
-from tests.backend.manager.conftest import wait_until
 from tests.conftest import Spawn
+from tests.waiting import eventually_sync
 
 
 def free_port() -> int:
@@ -33,7 +33,7 @@ def start(spawn: Spawn, *args: str) -> tuple[subprocess.Popen[bytes], str]:
         except httpx.TransportError:
             return False
 
-    wait_until(healthy, timeout=20, what="the manager to answer")
+    eventually_sync(healthy, within=20, what="the manager to answer")
     return process, base
 
 
@@ -57,7 +57,7 @@ def test_a_task_submitted_over_http_is_run_by_a_worker(spawn: Spawn) -> None:
         return states == ["completed"] * 3
 
     began = time.monotonic()
-    wait_until(all_completed, timeout=30, what="the worker to complete the tasks")
+    eventually_sync(all_completed, within=30, what="the worker to complete the tasks")
     assert time.monotonic() - began < 30
     stats = httpx.get(base + "/stats").json()
     assert stats["totals"]["completed"] == 3

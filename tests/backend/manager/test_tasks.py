@@ -10,7 +10,7 @@ import httpx
 from backend.protocol import Task, TaskStatus, WorkerInfo, make_update
 from backend.state import TaskState
 from backend.store import TaskStore
-from tests.backend.manager.conftest import wait_until
+from tests.waiting import eventually
 
 
 async def finish(store: TaskStore, state: TaskState, status: TaskStatus, worker: str) -> None:
@@ -48,7 +48,7 @@ async def test_list_filters_and_pages_newest_first(
         return [t["id"] for t in body["tasks"]]
 
     ids = [s.id for s in states]
-    wait_until(lambda: listed(status="failed") == [ids[3]], what="the failure to show")
+    await eventually(lambda: listed(status="failed") == [ids[3]], what="the failure to show")
     assert listed() == ids[::-1]
     assert listed(limit=2, offset=1) == [ids[5], ids[4]]
     assert listed(name="noop") == [ids[5], ids[3], ids[1]]
@@ -108,7 +108,7 @@ async def test_workers_stats_and_metrics(http: httpx.AsyncClient, store: TaskSto
         body = httpx.get(str(http.base_url) + "/stats").json()
         return body if body["last_minute"]["failed"] == 1 else {}
 
-    body = wait_until(stats, what="the finished tasks in /stats")
+    body = await eventually(stats, what="the finished tasks in /stats")
     assert body["tasks"]["completed"] == 1 and body["tasks"]["pending"] == 1
     assert body["totals"]["submitted"] == 3
     assert body["queue"] == {"length": 3, "lag": 3, "pending": 0}
