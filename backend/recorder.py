@@ -91,7 +91,9 @@ class Recorder:
             update = await self._queue.get()
             try:
                 state = await self.store.record_seen(update)
-            except connection.BROKER_DOWN as exc:
+            except Exception as exc:
+                if not connection.is_broker_down(exc):
+                    raise  # a bug: reported by whoever runs the recorder
                 if not self._down_logged:
                     log.warning("cannot record updates: broker unavailable (%s)", exc)
                     self._down_logged = True

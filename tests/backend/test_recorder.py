@@ -26,6 +26,7 @@ async def test_the_dashboard_alone_records_a_go_deployment(
         serve_dashboard(load_settings(redis_url=redis_url, port=port), redis_url, stop)
     )
     try:
+
         async def subscribed() -> bool:
             return bool((await store.redis.pubsub_numsub("task_updates"))[0][1])
 
