@@ -4,7 +4,8 @@ Our submitters and workers record every state they cause. The original Go manage
 and Go workers record nothing: they XADD and publish. So a follower of
 ``task_updates`` that is alive (the manager's board, the dashboard, the panel) hands
 each update without ordering fields (``attempt`` and ``seq`` absent: a Go service's,
-or one published by hand) to a :class:`Recorder`, which stores it through
+or one published by hand), and any it has no state for, to a :class:`Recorder`,
+which stores it through
 :meth:`TaskStore.record_seen <backend.store.TaskStore.record_seen>`: applied to the
 stored state by the one rule, or a new state (indexed, so retention trims it), and
 the worker it names noted (Go workers have no heartbeat). Late joiners then see those
@@ -68,9 +69,11 @@ class Recorder:
             return False
         return self.offer(update)
 
-    def offer(self, update: StatusUpdate) -> bool:
-        """Queue ``update`` if it needs recording (see :func:`unordered`); whether it did."""
-        if not unordered(update):
+    def offer(self, update: StatusUpdate, *, unknown: bool = False) -> bool:
+        """Queue ``update`` if it needs recording (see :func:`unordered`), or if the
+        caller knows no state of its task (``unknown``: one published by hand, say);
+        whether it did."""
+        if not (unknown or unordered(update)):
             return False
         try:
             self._queue.put_nowait(update)

@@ -201,5 +201,8 @@ def _apply(board: Board, recorder: Recorder, raw: bytes | str) -> None:
     except ProtocolError as exc:
         log.warning("ignoring a status update: %s", exc)
         return
+    # A task that is not on the board and not being queued has no state of ours,
+    # most likely: recording it keeps /tasks listing what /stats counts.
+    unknown = update.id not in board.entries and update.status is not TaskStatus.PENDING
     board.apply(update)
-    recorder.offer(update)
+    recorder.offer(update, unknown=unknown)

@@ -14,8 +14,10 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
+from backend import keys
 from backend.config import load_settings
 from backend.dashboard import serve_dashboard
+from backend.protocol import TaskStatus, encode_update, make_update
 from tests.backend.manager.conftest import StartManager, wait_until
 from tests.go_peers import GO_WORKERS, go_manager, go_worker
 
@@ -104,3 +106,19 @@ async def _late_dashboard_viewer(redis_url: str) -> dict[str, str]:
     finally:
         stop.set()
         await serving
+
+
+def test_an_update_for_an_unknown_task_is_counted_and_listed_alike(
+    sync_redis: Any, manager: str
+) -> None:
+    update = make_update("by-hand", TaskStatus.PROCESSING, worker="w9", attempt=1, seq=1)
+    sync_redis.publish(keys.UPDATES_CHANNEL, encode_update(update))
+
+    def agree() -> bool:
+        counted = httpx.get(f"{manager}/stats").json()["tasks"]["processing"]
+        page = httpx.get(f"{manager}/tasks", params={"status": "processing"}).json()
+        listed = [t["id"] for t in page["tasks"]]
+        return counted == page["total"] == len(listed) == 1 and listed == ["by-hand"]
+
+    wait_until(agree, WITHIN, "/stats and /tasks to agree")
+    assert _task(manager, "by-hand")["status"] == "processing"
