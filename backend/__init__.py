@@ -5,7 +5,9 @@ Modules, one concept each:
 - ``config``    the settings object every part reads (environment and flags)
 - ``keys``      every Redis key, stream, group and channel name
 - ``protocol``  the messages that cross Redis (wire-compatible with the Go services)
-- ``state``     a task's current state and the rule for applying updates to it
+- ``state``     a task's current state (a model), as queued, re-queued and updated
+- ``transition`` the one rule that moves a state by an update, over plain data
+- ``messages``  the status messages users see
 - ``connection`` connecting to Redis, and the one definition of "broker down"
 - ``outage``    the one loop helper: ride out an outage (log once, back off), let bugs out
 - ``broker``    the embedded Redis-protocol server (start, join, stop) and ``use_broker``,
@@ -15,7 +17,9 @@ Modules, one concept each:
 - ``outcomes``  following submitted tasks to their end from status events (``submit --wait``)
 - ``store``     the gateway to Redis (a package): stream and group (``queue``), task states
   and cancels (``states``), workers (``workers``), confirmed pub/sub (``channels``)
-- ``worker``    the worker runtime; ``handlers`` the task handlers
+- ``recorder``  records the state of tasks only the channel tells of (Go services')
+- ``worker``    the worker runtime; ``handlers`` the registry and ``@task``;
+  ``builtin_tasks`` the handlers every worker knows
 - ``manager``   the HTTP API; ``dashboard`` the WebSocket bridge; ``cli`` the command line,
   ``parts`` where the command finds its parts (entry points for the panel and the bench)
 """

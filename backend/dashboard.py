@@ -45,6 +45,7 @@ from websockets.http11 import Request, Response
 from backend import connection, live
 from backend.config import Settings, add_setting_flags
 from backend.protocol import StatusUpdate, encode_update
+from backend.recorder import Recorder
 from backend.state import TaskState
 from backend.store import TaskStore
 
@@ -157,14 +158,23 @@ async def resync(store: TaskStore, hub: Hub) -> None:
 
 async def relay(listener: aioredis.Redis, store: TaskStore, hub: Hub) -> None:
     """Forward every update to every client until cancelled; survive broker restarts
-    (say so once, retry with backoff, then send every client a fresh snapshot)."""
+    (say so once, retry with backoff, then send every client a fresh snapshot).
+    Updates no writer of ours recorded (a Go service's) are recorded on the way
+    (:mod:`backend.recorder`), so late joiners see those tasks too."""
+    recorder = Recorder(store)
 
     async def sync(after_outage: bool) -> None:
         if after_outage:
             await resync(store, hub)
         hub.subscribed.set()
 
-    await live.follow(listener, lambda raw: hub.broadcast(_text(raw)), sync, log)
+    def forward(raw: bytes) -> None:
+        hub.broadcast(_text(raw))
+        recorder.offer_raw(raw)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(recorder.run(), name="recorder")
+        await live.follow(listener, forward, sync, log)
 
 
 def _route(ws: ServerConnection, request: Request) -> Response | None:

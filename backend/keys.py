@@ -30,6 +30,9 @@ WORKERS = PREFIX + "workers"
 """Hash: worker name -> JSON of its last heartbeat (kept after it goes offline)."""
 WORKER_ALIVE_PREFIX = PREFIX + "alive:"
 """String per worker with a TTL: present while the worker is alive."""
+SEEN_WORKERS = PREFIX + "seen"
+"""Hash: name of a worker with no heartbeat (a Go worker) -> epoch seconds of its
+newest status update."""
 
 RETRY_SCHEDULE = PREFIX + "retry"
 """Sorted set: task JSON scored by the epoch time it is due again."""

@@ -219,8 +219,12 @@ class WorkerInfo(BaseModel):
     failed: int = 0
     started: float = 0.0
     seen: float = 0.0
-    """Epoch seconds of this heartbeat."""
+    """Epoch seconds of this heartbeat (of its newest update, for a Go worker)."""
     online: bool = True
+    kind: str = "distritask"
+    """``"go"`` for a worker known only from its status updates (a Go worker)."""
+    heartbeat: bool = True
+    """False for a worker that sends none (a Go worker): listed while its updates come."""
 
 
 def make_update(

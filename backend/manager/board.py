@@ -12,6 +12,7 @@ survives the broker restarting (it reloads the snapshot when it reconnects).
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import logging
 import time
@@ -25,6 +26,7 @@ import redis.asyncio as aioredis
 from backend import live, transition
 from backend.errors import ProtocolError
 from backend.protocol import StatusUpdate, TaskStatus, decode_update
+from backend.recorder import Recorder
 from backend.state import TaskState
 from backend.store import TaskStore
 
@@ -173,7 +175,13 @@ def _latency(ordered: list[float]) -> dict[str, float | None]:
 
 async def follow(listener: aioredis.Redis, store: TaskStore, board: Board) -> None:
     """Keep ``board`` current until cancelled: subscribe, load the snapshot, apply live
-    updates; when the broker goes away, say so once, retry with backoff, reload."""
+    updates; when the broker goes away, say so once, retry with backoff, reload.
+
+    Updates no writer of ours recorded (a Go service's) are recorded on the way
+    (:mod:`backend.recorder`), and the board loads the state as stored: ``/tasks``
+    lists what ``/stats`` counts.
+    """
+    recorder = Recorder(store, on_recorded=lambda state: board.load([state]))
 
     async def reload(_after_outage: bool) -> None:
         await store.ensure_group()
@@ -182,11 +190,19 @@ async def follow(listener: aioredis.Redis, store: TaskStore, board: Board) -> No
             board.load(states)
         board.ready = True
 
-    await live.follow(listener, lambda raw: _apply(board, raw), reload, log)
+    async with asyncio.TaskGroup() as group:
+        group.create_task(recorder.run(), name="recorder")
+        await live.follow(listener, lambda raw: _apply(board, recorder, raw), reload, log)
 
 
-def _apply(board: Board, raw: bytes | str) -> None:
+def _apply(board: Board, recorder: Recorder, raw: bytes | str) -> None:
     try:
-        board.apply(decode_update(raw))
+        update = decode_update(raw)
     except ProtocolError as exc:
         log.warning("ignoring a status update: %s", exc)
+        return
+    # A task that is not on the board and not being queued has no state of ours,
+    # most likely: recording it keeps /tasks listing what /stats counts.
+    unknown = update.id not in board.entries and update.status is not TaskStatus.PENDING
+    board.apply(update)
+    recorder.offer(update, unknown=unknown)

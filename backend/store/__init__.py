@@ -67,6 +67,7 @@ class TaskStore(Queue, States, Workers, Channels):
         self._promote = redis.register_script(scripts.PROMOTE_RETRIES)
         self._write = redis.register_script(scripts.WRITE)
         self._submit = redis.register_script(scripts.SUBMIT)
+        self._record = redis.register_script(scripts.RECORD)
 
     async def ping(self) -> None:
         """Raise unless the broker answers."""

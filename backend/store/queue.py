@@ -14,14 +14,15 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from backend import keys
-from backend.protocol import Task, TaskStatus, encode_task, encode_update, make_update
-from backend.state import TaskState, encode_state
+from backend.protocol import StatusUpdate, Task, encode_task, encode_update
+from backend.state import TaskState, encode_state, queued, requeued
 from backend.store.base import Base, text
 
 log = logging.getLogger("backend.store")
@@ -31,6 +32,8 @@ SUBMIT_SOURCE = "manager"
 """The ``worker`` a pending update names, as the Go manager's does."""
 SUBMIT_BATCH = 1000
 """Tasks per submit command (a script: the server is busy ~1 ms per thousand)."""
+CONSUMER_ACTIVE = 60.0
+"""Seconds since its last read within which a consumer counts as reading."""
 KEEP_CHUNK = 1000
 """Entry ids per XCLAIM when keeping held entries fresh."""
 
@@ -74,33 +77,43 @@ class Queue(Base):
 
         One command per :data:`SUBMIT_BATCH` tasks, each done whole or not at all.
         """
-        states: list[TaskState] = []
+        return await self._queue(tasks, [queued(task, by=source) for task in tasks])
+
+    async def requeue(self, state: TaskState) -> TaskState:
+        """Queue a finished task again as a new attempt (the manager's and panel's Retry).
+
+        The state carries on: its creation time and timeline stay, the new attempt's
+        rows follow the old ones (see :func:`backend.state.requeued`).
+        """
+        created = datetime.fromtimestamp(state.created, UTC) if state.created else None
+        task = Task(
+            id=state.id,
+            name=state.name,
+            payload=state.payload,
+            max_retries=state.max_retries or 0,
+            attempt=max(state.attempt, 0) + 1,
+            **({"created_at": created} if created else {}),
+        )
+        await self.redis.hdel(keys.CANCELLED, state.id)
+        [again] = await self._queue([task], [requeued(state, task)])
+        return again
+
+    async def _queue(
+        self, tasks: Sequence[Task], pending: Sequence[tuple[TaskState, StatusUpdate]]
+    ) -> list[TaskState]:
+        """Record each task's pending state, add it to the stream, announce it."""
         indexed = 0
         for first in range(0, len(tasks), SUBMIT_BATCH):
             batch = tasks[first : first + SUBMIT_BATCH]
-            ids: list[str] = []
-            encoded: list[str] = []
-            scores: list[float] = []
-            queued: list[str] = []
-            updates: list[str] = []
-            for task in batch:
-                state = TaskState.from_task(task)
-                update = make_update(
-                    task.id,
-                    TaskStatus.PENDING,
-                    worker=source,
-                    message="Task queued",
-                    attempt=task.attempt,
-                    name=task.name,
-                    progress=0,
-                )
-                state.apply(update)
-                states.append(state)
-                ids.append(task.id)
-                encoded.append(encode_state(state))
-                scores.append(task.created_ts)
-                queued.append(encode_task(task))
-                updates.append(encode_update(update))
+            pairs = pending[first : first + SUBMIT_BATCH]
+            ids = [task.id for task in batch]
+            encoded = [encode_state(state) for state, _ in pairs]
+            scores = [
+                state.created or task.created_ts
+                for task, (state, _) in zip(batch, pairs, strict=True)
+            ]
+            queued_ = [encode_task(task) for task in batch]
+            updates = [encode_update(update) for _, update in pairs]
             indexed = await self._submit(
                 keys=[
                     keys.TASK_STATES,
@@ -109,24 +122,11 @@ class Queue(Base):
                     keys.UPDATES_CHANNEL,
                     keys.COUNTERS,
                 ],
-                args=[len(batch), keys.TASK_FIELD, *ids, *encoded, *scores, *queued, *updates],
+                args=[len(batch), keys.TASK_FIELD, *ids, *encoded, *scores, *queued_, *updates],
             )
         if indexed > self.retention * 1.1:
             await self.trim()
-        return states
-
-    async def requeue(self, state: TaskState) -> TaskState:
-        """Queue a finished task again as a new attempt (the manager's and panel's Retry)."""
-        task = Task(
-            id=state.id,
-            name=state.name,
-            payload=state.payload,
-            max_retries=state.max_retries or 0,
-            attempt=max(state.attempt, 0) + 1,
-        )
-        await self.redis.hdel(keys.CANCELLED, state.id)
-        [queued] = await self.submit([task])
-        return queued
+        return [state for state, _ in pending]
 
     async def trim(self) -> int:
         """Forget the oldest task states beyond the retention; how many were dropped."""
@@ -280,8 +280,14 @@ class Queue(Base):
         ]
 
     async def queue_depth(self) -> dict[str, int]:
-        """Entries in the stream, not yet delivered (lag) and delivered but unacked."""
-        depth = {"length": int(await self.redis.xlen(keys.TASK_STREAM)), "lag": 0, "pending": 0}
+        """Entries in the stream, not yet delivered (lag) and delivered but unacked;
+        and the group's consumers that are reading (see :meth:`consumers`)."""
+        depth = {
+            "length": int(await self.redis.xlen(keys.TASK_STREAM)),
+            "lag": 0,
+            "pending": 0,
+            "consumers": 0,
+        }
         try:
             groups = await self.redis.xinfo_groups(keys.TASK_STREAM)
         except ResponseError:
@@ -290,7 +296,32 @@ class Queue(Base):
             if text(group.get("name", b"")) == keys.WORKER_GROUP:
                 depth["lag"] = int(group.get("lag") or 0)
                 depth["pending"] = int(group.get("pending") or 0)
+        depth["consumers"] = sum(c["reading"] for c in await self.consumers())
         return depth
+
+    async def consumers(self) -> list[dict[str, Any]]:
+        """The group's consumers (XINFO CONSUMERS): ``name``, ``pending`` (entries held),
+        ``idle`` (seconds since it last read) and ``reading``: whether it holds entries
+        or read within :data:`CONSUMER_ACTIVE` seconds. This is who consumes the queue,
+        Go workers (each process the consumer ``dispatcher``) included, whether or
+        not they send heartbeats."""
+        try:
+            found = await self.redis.xinfo_consumers(keys.TASK_STREAM, keys.WORKER_GROUP)
+        except ResponseError:  # no stream or no group yet
+            return []
+        consumers = []
+        for consumer in found:
+            pending = int(consumer.get("pending") or 0)
+            idle = int(consumer.get("idle") or 0) / 1000
+            consumers.append(
+                {
+                    "name": text(consumer.get("name", b"")),
+                    "pending": pending,
+                    "idle": idle,
+                    "reading": pending > 0 or idle <= CONSUMER_ACTIVE,
+                }
+            )
+        return consumers
 
 
 def _bytes(value: bytes | str) -> bytes:

@@ -9,22 +9,35 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from redis.commands.core import AsyncScript
 
-from backend import keys
+from backend import keys, messages
+from backend.errors import ProtocolError
 from backend.protocol import StatusUpdate, TaskStatus, encode_update, make_update
 from backend.state import TaskState, decode_state, encode_state
-from backend.store.base import Base, decoded, text
+from backend.store.base import Base, decoded, log, text
+from backend.store.queue import SUBMIT_SOURCE
+
+RECORD_TRIES = 5
+"""Reads of a state :meth:`States.record_seen` makes while others keep changing it."""
+
+
+def _decoded_or_none(raw: bytes) -> TaskState | None:
+    try:
+        return decode_state(raw)
+    except ProtocolError as exc:
+        log.warning("replacing a recorded state that does not parse: %s", exc)
+        return None
 
 
 class States(Base):
     """Reading and writing task states; asking for cancels."""
 
     _write: AsyncScript
+    _record: AsyncScript
 
     async def record(
         self,
@@ -39,16 +52,11 @@ class States(Base):
         """
         latest: dict[str, TaskState] = {}
         updates: list[str] = []
-        finished: Counter[str] = Counter()
         for state, update in changes:
             latest[state.id] = state
             updates.append(encode_update(update))
-            if update.status.terminal:
-                finished[update.status.value] += 1
-            elif update.status is TaskStatus.RETRYING:
-                finished["retried"] += 1
         encoded = {task_id: encode_state(state) for task_id, state in latest.items()}
-        await self.write(updates, encoded, finished, ack=ack)
+        await self.write(updates, encoded, {}, ack=ack)
 
     async def write(
         self,
@@ -62,8 +70,10 @@ class States(Base):
         """:meth:`record` for callers that encode themselves, in one command (a script).
 
         Publishes ``updates`` (JSON of status updates, in order), stores ``states``
-        (task id -> JSON of its state), adds ``counts`` to the counters, then
-        acknowledges ``ack`` and drops the cancel requests ``forget_cancels``.
+        (task id -> JSON of its state) unless a newer one is stored, counts each
+        outcome once (completed, failed, cancelled, retried), adds ``counts`` to the
+        counters, then acknowledges ``ack`` and drops the cancel requests
+        ``forget_cancels``. A task with no state yet is indexed (see ``scripts.WRITE``).
         """
         if not (updates or states or ack or forget_cancels):
             return
@@ -89,9 +99,53 @@ class States(Base):
                 keys.COUNTERS,
                 keys.TASK_STREAM,
                 keys.CANCELLED,
+                keys.TASK_INDEX,
             ],
             args=args,
         )
+
+    async def record_seen(self, update: StatusUpdate) -> TaskState | None:
+        """Record an update that no writer of ours recorded (a Go service's: see
+        :mod:`backend.recorder`): apply it to the stored state by the one rule, or
+        store a new state (indexed, counted as submitted); note the worker it names
+        (as one with no heartbeat). Idempotent, and safe with several recorders: the
+        state is stored only if unchanged since it was read. The state as stored, or
+        ``None`` when the update is older than it (nothing to store).
+        """
+        worker = "" if update.worker in ("", SUBMIT_SOURCE) else update.worker
+        for _ in range(RECORD_TRIES):
+            raw = await self.redis.hget(keys.TASK_STATES, update.id)
+            state = None if raw is None else _decoded_or_none(raw)
+            counts: list[str] = []
+            if state is None:
+                state = TaskState.from_update(update)
+                counts.append("submitted")
+                before = None
+            else:
+                before = (state.status, state.worker, state.message)
+                if not state.apply(update):
+                    return None
+                if before == (state.status, state.worker, state.message):
+                    return state  # a duplicate: already recorded
+            if state.status.terminal and (before is None or not before[0].terminal):
+                counts.append(state.status.value)
+            now = time.time()
+            stored = await self._record(
+                keys=[keys.TASK_STATES, keys.TASK_INDEX, keys.COUNTERS, keys.SEEN_WORKERS],
+                args=[
+                    update.id,
+                    raw or "",
+                    encode_state(state),
+                    state.created or now,
+                    worker,
+                    now,
+                    *counts,
+                ],
+            )
+            if stored:
+                return state
+        log.warning("task %s: its state keeps changing; not recording an update", update.id)
+        return None
 
     async def get(self, task_id: str) -> TaskState | None:
         raw = await self.redis.hget(keys.TASK_STATES, task_id)
@@ -149,7 +203,7 @@ class States(Base):
                 task_id,
                 TaskStatus.CANCELLED,
                 worker=state.worker,
-                message="Cancelled before it started",
+                message=messages.CANCELLED_QUEUED,
                 attempt=state.attempt,
                 seq=state.seq + 1,
                 name=state.name,

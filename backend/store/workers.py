@@ -15,6 +15,8 @@ from backend.store.base import Base, decoded, text
 
 WORKER_FORGET_AFTER = 3600.0
 """Seconds an offline worker stays listed before it is forgotten."""
+SEEN_WINDOW = 120.0
+"""Seconds a worker with no heartbeat (a Go worker) stays listed after its last update."""
 
 
 class Workers(Base):
@@ -47,13 +49,20 @@ class Workers(Base):
         return [(info, bool(up)) for info, up in zip(infos, alive, strict=True)]
 
     async def workers(self) -> list[WorkerInfo]:
-        """Every worker seen within the last hour, each marked online or not."""
+        """Every worker seen within the last hour, each marked online or not; and the
+        workers with no heartbeat (Go workers) named in an update within the last
+        :data:`SEEN_WINDOW` seconds, marked ``kind="go"``, ``heartbeat=False``."""
         now = time.time()
         listed = []
         for info, up in await self._records():
             if up or now - info.seen <= WORKER_FORGET_AFTER:
                 info.online = up
                 listed.append(info)
+        known = {info.name for info in listed}
+        for name, seen in (await self.redis.hgetall(keys.SEEN_WORKERS)).items():
+            name, at = text(name), float(seen)
+            if name not in known and now - at <= SEEN_WINDOW:
+                listed.append(WorkerInfo(name=name, seen=at, kind="go", heartbeat=False))
         return listed
 
     async def forget_stale_workers(self) -> int:

@@ -4,8 +4,10 @@ Everything a worker writes per task (the state, the ``task_updates`` messages, t
 XACK) is queued here and flushed by one loop: when a batch of work finishes, or
 about a millisecond after the first change arrived, whichever is first. A flush is
 one :meth:`TaskStore.write` call (one command) carrying the updates, the states, the
-counters, the acks and the handled cancel requests, so an entry is acknowledged
-only in the command that records its outcome. While
+acks and the handled cancel requests, so an entry is acknowledged only in the
+command that records its outcome. The script counts each outcome once, and stores
+a state only if no newer one is stored (a late write after an outage never undoes
+another worker's later attempt). While
 the broker is away the batch is kept and written again; nothing is dropped. Progress
 superseded within one batch is not published (see :func:`coalesce`).
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 
 from backend.protocol import TaskStatus
 from backend.store import TaskStore
@@ -102,18 +103,12 @@ class Outbox:
         """One batch, written however long the broker is away."""
         updates: list[bytes] = []
         latest: dict[str, Running] = {}
-        counts: Counter[str] = Counter()
         for state, change in changes:
             updates.append(change.json())
             latest[change.task_id] = state
-            status = change.status
-            if status.terminal:
-                counts[status.value] += 1
-            elif status is TaskStatus.RETRYING:
-                counts["retried"] += 1
         states = {task_id: state.json() for task_id, state in latest.items()}
         await self.outage.persist(
-            lambda: self.store.write(updates, states, counts, ack=acks, forget_cancels=forget)
+            lambda: self.store.write(updates, states, {}, ack=acks, forget_cancels=forget)
         )
 
 

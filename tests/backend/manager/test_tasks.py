@@ -111,7 +111,7 @@ async def test_workers_stats_and_metrics(http: httpx.AsyncClient, store: TaskSto
     body = await eventually(stats, what="the finished tasks in /stats")
     assert body["tasks"]["completed"] == 1 and body["tasks"]["pending"] == 1
     assert body["totals"]["submitted"] == 3
-    assert body["queue"] == {"length": 3, "lag": 3, "pending": 0}
+    assert body["queue"] == {"length": 3, "lag": 3, "pending": 0, "consumers": 0}
     assert body["workers"] == {"online": 1, "listed": 2}
     minute = body["last_minute"]
     assert minute["completed"] == 1 and minute["throughput"] > 0
