@@ -19,14 +19,15 @@ from collections.abc import Iterator
 import redis
 
 from backend import keys
+from backend import messages as said
 from backend.protocol import TaskStatus, clock, encode_update, make_update
 
 TICK = 0.005
 WORKERS = 4
 STEPS = (
-    (TaskStatus.PENDING, "manager", "Task queued", 0, 0),
-    (TaskStatus.PROCESSING, "", "Allocating resources and starting execution", 0, 1),
-    (TaskStatus.COMPLETED, "", "Task execution finalized successfully", 100, 2),
+    (TaskStatus.PENDING, "manager", said.QUEUED, 0, 0),
+    (TaskStatus.PROCESSING, "", said.STARTED, 0, 1),
+    (TaskStatus.COMPLETED, "", said.COMPLETED, 100, 2),
 )
 
 

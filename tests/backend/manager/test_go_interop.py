@@ -37,8 +37,16 @@ def test_tasks_we_submit_and_a_go_worker_runs_complete(
     redis_url: str, start_manager: StartManager
 ) -> None:
     base = start_manager()
-    with go_worker(redis_url) as worker:
+    with go_worker(redis_url, pauses=(0.5, 0.5)) as worker:
         ids = httpx.post(f"{base}/submit", json={"count": 5}).json()["ids"]
+
+        def running_at_65() -> bool:  # Go sends no progress: the original page's 65 %
+            return any(
+                _task(base, i).get("status") == "processing" and _task(base, i)["progress"] == 65
+                for i in ids
+            )
+
+        wait_until(running_at_65, WITHIN, "a Go task shown processing at 65 %")
         wait_until(lambda: _all_completed(base, ids), WITHIN, "Go completions")
     assert sorted(worker.completed) == sorted(ids)
     for task_id in ids:
