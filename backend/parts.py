@@ -35,7 +35,9 @@ class Part:
 
 
 BUILTIN: dict[str, Part] = {
-    "broker": Part("backend.broker", "run the embedded Redis-protocol server in the foreground"),
+    "broker": Part(
+        "backend.broker_command", "run the embedded Redis-protocol server in the foreground"
+    ),
     "worker": Part("backend.worker", "run tasks from the queue (many per machine, many machines)"),
     "manager": Part("backend.manager", "serve the HTTP API to submit and inspect tasks"),
     "dashboard": Part("backend.dashboard", "bridge live status to WebSocket clients"),

@@ -5,7 +5,8 @@ Listens on ``HOST:PORT`` (default 127.0.0.1:8080). Routes: ``POST /submit``,
 ``POST /tasks/{id}/retry``, ``GET /workers``, ``GET /stats``, ``GET /health``,
 ``GET /metrics``, and the OpenAPI schema (``/openapi.json``, ``/docs``). With no
 ``REDIS_URL`` it starts (or joins) the embedded server. ``DISTRITASK_API_TOKEN``
-(environment only, so it never shows in a process list) guards the ``POST`` routes.
+(or ``--api-token``; the environment keeps it out of the process list) guards the
+``POST`` routes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "retention",
         "data_dir",
         "broker_port",
+        "api_token",
     )
 
 

@@ -12,27 +12,21 @@ from pathlib import Path
 import pytest
 import redis
 
-from backend.broker import STATE_FILE, EmbeddedBroker, use_broker
+from backend.broker import PASSWORD_FILE, STATE_FILE, EmbeddedBroker, use_broker
 from backend.config import Settings
 from backend.connection import connect, describe
 from backend.errors import BrokerError
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conftest import free_port
 
 
 def test_data_survives_a_restart(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     with EmbeddedBroker(tmp_path, port) as first:
-        redis.Redis(port=port).set("kept", "yes")
+        redis.Redis.from_url(first.url).set("kept", "yes")
         assert first.owned
-    with EmbeddedBroker(tmp_path, port):
-        assert redis.Redis(port=port).get("kept") == b"yes"
+    with EmbeddedBroker(tmp_path, port) as second:
+        assert second.url == first.url  # the same password: it belongs to the data dir
+        assert redis.Redis.from_url(second.url).get("kept") == b"yes"
 
 
 def test_second_start_on_the_same_directory_joins_the_first(tmp_path: Path) -> None:
@@ -51,19 +45,25 @@ def test_stale_state_file_is_ignored(tmp_path: Path) -> None:
         assert embedded.owned and embedded.alive()
 
 
-def test_broker_command_prints_the_url_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
-    process = subprocess.Popen(
+def _broker_command(tmp_path: Path, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "-m", "backend.broker", "--port", str(port), "--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+
+def test_broker_command_prints_the_url_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    process = _broker_command(tmp_path, port)
     try:
         assert process.stdout is not None
-        assert process.stdout.readline().strip() == f"REDIS_URL=redis://127.0.0.1:{port}"
-        assert redis.Redis(port=port).ping()
-        server_pid = int(__import__("json").loads((tmp_path / STATE_FILE).read_text())["pid"])
+        line = process.stdout.readline().strip()
+        password = (tmp_path / PASSWORD_FILE).read_text().strip()
+        assert line == f"REDIS_URL=redis://:{password}@127.0.0.1:{port}"
+        assert redis.Redis.from_url(line.removeprefix("REDIS_URL=")).ping()
+        server_pid = int(json.loads((tmp_path / STATE_FILE).read_text())["pid"])
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:
@@ -73,9 +73,47 @@ def test_broker_command_prints_the_url_and_stops_on_sigterm(tmp_path: Path) -> N
         os.kill(server_pid, 0)
 
 
+def test_broker_command_lets_a_busy_server_finish_its_script(tmp_path: Path) -> None:
+    """A 2.5 s Lua script keeps the server from answering; it must not be killed for it."""
+    process = _broker_command(tmp_path, free_port())
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip().removeprefix("REDIS_URL=")
+        busy_loop = (
+            "local t = redis.call('TIME') local s = t[1] + t[2] / 1e6 "
+            "repeat t = redis.call('TIME') until t[1] + t[2] / 1e6 - s > 2.5 return 1"
+        )
+        with redis.Redis.from_url(url, socket_timeout=30) as client:
+            assert client.eval(busy_loop, 0) == 1
+            assert client.ping()  # the server is still the same one, and answers
+        assert process.poll() is None  # the wrapper did not give up on it
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+
+
+def test_the_embedded_server_refuses_clients_without_its_password(tmp_path: Path) -> None:
+    with EmbeddedBroker(tmp_path) as embedded:
+        assert embedded.port is not None
+        assert (tmp_path / PASSWORD_FILE).stat().st_mode & 0o777 == 0o600
+        assert tmp_path.stat().st_mode & 0o777 == 0o700  # its data and config too
+        with (
+            redis.Redis(port=embedded.port) as anonymous,
+            pytest.raises(redis.exceptions.AuthenticationError),
+        ):
+            anonymous.get("anything")
+        with (
+            redis.Redis(port=embedded.port, password="guess") as guesser,
+            pytest.raises(redis.exceptions.AuthenticationError),
+        ):
+            guesser.ping()
+        with redis.Redis.from_url(embedded.url) as owner:
+            assert owner.ping()
+
+
 async def test_connect_gives_up_with_the_broker_error_after_its_deadline() -> None:
     reasons: list[str] = []
-    url = f"redis://127.0.0.1:{_free_port()}"
+    url = f"redis://127.0.0.1:{free_port()}"
     with pytest.raises((OSError, redis.exceptions.ConnectionError)):
         await connect(url, give_up_after=0.5, on_waiting=reasons.append)
     assert reasons and describe(url) in reasons[0]

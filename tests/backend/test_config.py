@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from backend.config import load_settings
 from backend.errors import ConfigError
+from tests.conftest import Spawn, free_port
+from tests.waiting import eventually_sync
 
 
 def test_original_variable_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,3 +86,47 @@ def test_bad_value_exits_2_with_one_line_not_a_traceback() -> None:
     assert result.stderr.strip().splitlines() == [
         "distritask: invalid setting --port='99999': Input should be less than or equal to 65535"
     ]
+
+
+def _distritask(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+
+
+def test_an_empty_api_token_exits_2_naming_the_setting() -> None:
+    result = _distritask("manager", env={"DISTRITASK_API_TOKEN": ""})
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("distritask: invalid setting DISTRITASK_API_TOKEN=''")
+    assert "turn the token check off" in line
+
+
+def test_a_bad_url_never_shows_its_password() -> None:
+    result = _distritask("submit", env={"REDIS_URL": "http://admin:hunter2@cache.example:6379/0"})
+    assert result.returncode == 2
+    assert "hunter2" not in result.stderr + result.stdout
+    assert "REDIS_URL='http://***@cache.example:6379/0'" in result.stderr
+    secret = _distritask("manager", "--api-token", " ", env={})
+    assert secret.returncode == 2 and "--api-token" in secret.stderr
+
+
+def test_the_manager_takes_its_token_from_the_api_token_flag(spawn: Spawn) -> None:
+    port = free_port()
+    spawn("manager", "--port", str(port), "--api-token", "s3cret")
+    base = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            return httpx.get(base + "/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    eventually_sync(answers, within=30, what="the manager to answer")
+    assert httpx.post(base + "/submit").status_code == 401
+    good = {"Authorization": "Bearer s3cret"}
+    assert httpx.post(base + "/submit", headers=good).status_code == 200

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 
 import pytest
 import redis
 
 from backend import keys
+from backend.broker import EmbeddedBroker
 from backend.cli import main
 from backend.protocol import TaskStatus, decode_task, make_update
 from backend.state import encode_state
@@ -147,3 +149,14 @@ async def test_wait_reads_the_states_when_status_events_were_missed(
             await process.wait()
     assert process.returncode == 0, err.decode()
     assert "2 completed" in err.decode()
+
+
+def test_submit_joins_the_embedded_server_by_its_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with EmbeddedBroker(tmp_path) as embedded:  # a password-protected server
+        assert main(["submit", "--name", "noop", "--data-dir", str(tmp_path)]) == 0
+        [task_id] = capsys.readouterr().out.split()
+        with redis.Redis.from_url(embedded.url) as client:
+            assert client.hexists(keys.TASK_STATES, task_id)
