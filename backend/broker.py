@@ -43,6 +43,8 @@ STATE_FILE = "broker.json"
 LOCK_FILE = "broker.lock"
 PASSWORD_FILE = "password"
 HOST = "127.0.0.1"
+LAUNCH_ATTEMPTS = 5
+"""Starts tried when the port picked for the server is taken before it binds it."""
 JOIN_WITHIN = 10.0
 """Seconds a running server gets to answer before it is taken for gone (a busy one,
 running a long script, answers late but answers)."""
@@ -239,14 +241,25 @@ class EmbeddedBroker:
         return port if answers(port, self.password, within=JOIN_WITHIN) else None
 
     def _launch(self) -> None:
-        server = launch(
-            self.data_dir,
-            self.port,
-            self.password,
-            appendonly="yes",
-            appendfsync="everysec",
-            save="",
-        )
+        for attempt in range(1, LAUNCH_ATTEMPTS + 1):
+            try:
+                server = launch(
+                    self.data_dir,
+                    self.port,
+                    self.password,
+                    appendonly="yes",
+                    appendfsync="everysec",
+                    save="",
+                )
+                break
+            except BrokerError as exc:
+                # With no port asked for, the first free one was picked, and another
+                # process may have bound it first: take the next free one.
+                if self.port is not None or attempt == LAUNCH_ATTEMPTS:
+                    raise
+                if "already in use" not in str(exc):
+                    raise
+                log.info("port taken while starting the embedded server; trying another")
         self._server = server
         self.port = server.port
         pid = server._process.pid if server._process else 0

@@ -38,7 +38,8 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
     """The session's embedded server."""
-    embedded = EmbeddedBroker(tmp_path_factory.mktemp("broker"))
+    # A port the OS picked, not the first free from 16379: parallel runs do not collide.
+    embedded = EmbeddedBroker(tmp_path_factory.mktemp("broker"), free_port())
     embedded.start()
     yield embedded
     embedded.stop()
