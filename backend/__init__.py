@@ -12,7 +12,7 @@ Modules, one concept each:
 - ``outage``    the one loop helper: ride out an outage (log once, back off), let bugs out
 - ``broker``    the embedded Redis-protocol server (start, join, stop; a password per data
   dir) and ``use_broker``, the one way every part gets its broker (REDIS_URL or embedded);
-  ``broker_command`` is ``distritask broker``
+  ``broker_command`` is ``distritask broker``; ``broker_cluster`` its ``--cluster`` mode
 - ``policy``    the submit policy: accepted task names, default retries, what may be retried
 - ``waiting``   ``wait_until``: the one helper that polls a condition with a deadline
 - ``outcomes``  following submitted tasks to their end from status events (``submit --wait``)

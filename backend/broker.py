@@ -132,12 +132,19 @@ def launch(data_dir: Path, port: int | None, password: str | None, **config: Any
 
     if password:
         config["requirepass"] = password
-    server = Server(port=port, host=HOST, data_dir=data_dir, persist=True, **config)
-    try:
-        server.start(timeout=15.0)
-    except Exception as exc:
-        raise BrokerError(f"cannot start the embedded server in {data_dir}: {exc}") from exc
-    return server
+    attempts_left = LAUNCH_ATTEMPTS if port is None else 1
+    while True:
+        attempts_left -= 1
+        server = Server(port=port, host=HOST, data_dir=data_dir, persist=True, **config)
+        try:
+            server.start(timeout=15.0)
+            return server
+        except Exception as exc:
+            # With no port asked for, the first free one was picked, and another process
+            # may have bound it first: take the next free one.
+            if not attempts_left or "already in use" not in str(exc):
+                raise BrokerError(f"cannot start the embedded server in {data_dir}: {exc}") from exc
+            log.info("port taken while starting the embedded server; trying another")
 
 
 @contextlib.contextmanager
@@ -241,25 +248,14 @@ class EmbeddedBroker:
         return port if answers(port, self.password, within=JOIN_WITHIN) else None
 
     def _launch(self) -> None:
-        for attempt in range(1, LAUNCH_ATTEMPTS + 1):
-            try:
-                server = launch(
-                    self.data_dir,
-                    self.port,
-                    self.password,
-                    appendonly="yes",
-                    appendfsync="everysec",
-                    save="",
-                )
-                break
-            except BrokerError as exc:
-                # With no port asked for, the first free one was picked, and another
-                # process may have bound it first: take the next free one.
-                if self.port is not None or attempt == LAUNCH_ATTEMPTS:
-                    raise
-                if "already in use" not in str(exc):
-                    raise
-                log.info("port taken while starting the embedded server; trying another")
+        server = launch(
+            self.data_dir,
+            self.port,
+            self.password,
+            appendonly="yes",
+            appendfsync="everysec",
+            save="",
+        )
         self._server = server
         self.port = server.port
         pid = server._process.pid if server._process else 0

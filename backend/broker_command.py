@@ -1,5 +1,8 @@
 """``distritask broker``: run the embedded server in the foreground.
 
+``--cluster N [--replicas R]`` runs a local Valkey Cluster instead
+(:mod:`backend.broker_cluster`), to try cluster mode on one machine.
+
 Prints ``REDIS_URL=redis://:PASSWORD@127.0.0.1:PORT`` on stdout (the password is the
 data directory's, see :mod:`backend.broker`) and serves until SIGTERM or SIGINT.
 
@@ -16,6 +19,7 @@ import sys
 import threading
 
 from backend.broker import EmbeddedBroker
+from backend.broker_cluster import EmbeddedCluster
 from backend.config import SettingFlag, Settings, add_setting_flags
 
 WATCH_EVERY = 0.5
@@ -33,14 +37,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "16379) [env DISTRITASK_BROKER_PORT]",
     )
     add_setting_flags(parser, "data_dir")
+    parser.add_argument(
+        "--cluster",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="start a local Valkey Cluster of N primaries instead (nodes on consecutive "
+        "ports from --port, or the first free ones; one directory each in --data-dir)",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=_count_or_zero,
+        default=0,
+        metavar="R",
+        help="with --cluster: R replicas of each primary (default 0)",
+    )
+
+
+def _count(text: str, least: int = 1) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not least <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from {least} to 64, not {text!r}")
+    return value
+
+
+def _count_or_zero(text: str) -> int:
+    return _count(text, least=0)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the embedded server in the foreground until SIGTERM or SIGINT."""
-    embedded = EmbeddedBroker(settings.data_dir, settings.broker_port)
+    """Run the embedded server (or a local cluster) in the foreground until SIGTERM or
+    SIGINT."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if args.cluster is not None:
+        return _run_cluster(settings, args, stop)
+    if args.replicas:
+        print("distritask broker: --replicas needs --cluster", file=sys.stderr)
+        return 2
+    embedded = EmbeddedBroker(settings.data_dir, settings.broker_port)
     embedded.start()
     try:
         if not embedded.owned:
@@ -61,3 +100,26 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         embedded.stop()
+
+
+def _run_cluster(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
+    """A node that exits is reported (a replica may take over its slots); when every
+    node has exited the command exits 1."""
+    cluster = EmbeddedCluster(settings.data_dir, args.cluster, args.replicas, settings.broker_port)
+    with cluster:
+        print(f"REDIS_URL={cluster.url}", flush=True)
+        print(
+            f"cluster of {args.cluster} primar{'y' if args.cluster == 1 else 'ies'}"
+            f" and {args.cluster * args.replicas} replica(s) on ports {cluster.ports}; "
+            f"data in {cluster.data_dir}; Ctrl+C stops it",
+            file=sys.stderr,
+            flush=True,
+        )
+        reported: set[int] = set()
+        while not stop.wait(WATCH_EVERY):
+            for port in sorted(set(cluster.exited()) - reported):
+                print(f"the node on port {port} exited", file=sys.stderr, flush=True)
+                reported.add(port)
+            if len(reported) == cluster.size:
+                return 1
+    return 0

@@ -10,18 +10,22 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
 
+@overload
 async def wait_until(
-    condition: Callable[[], T | Awaitable[T]],
-    within: float,
-    what: str,
-    *,
-    interval: float = 0.05,
-) -> T:
+    condition: Callable[[], Awaitable[T]], within: float, what: str, *, interval: float = ...
+) -> T: ...
+@overload
+async def wait_until(
+    condition: Callable[[], T], within: float, what: str, *, interval: float = ...
+) -> T: ...
+async def wait_until(
+    condition: Callable[[], Any], within: float, what: str, *, interval: float = 0.05
+) -> Any:
     """Call ``condition()`` (a plain or an async function) until it returns something
     truthy, and return that; ``TimeoutError`` naming ``what`` after ``within`` s."""
     deadline = time.monotonic() + within
