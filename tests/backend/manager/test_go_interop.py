@@ -18,8 +18,9 @@ from backend import keys
 from backend.config import load_settings
 from backend.dashboard import serve_dashboard
 from backend.protocol import TaskStatus, encode_update, make_update
-from tests.backend.manager.conftest import StartManager, wait_until
+from tests.backend.manager.conftest import StartManager
 from tests.go_peers import GO_WORKERS, go_manager, go_worker
+from tests.waiting import eventually_sync
 
 WITHIN = 30.0
 
@@ -46,8 +47,8 @@ def test_tasks_we_submit_and_a_go_worker_runs_complete(
                 for i in ids
             )
 
-        wait_until(running_at_65, WITHIN, "a Go task shown processing at 65 %")
-        wait_until(lambda: _all_completed(base, ids), WITHIN, "Go completions")
+        eventually_sync(running_at_65, within=WITHIN)
+        eventually_sync(lambda: _all_completed(base, ids), within=WITHIN)
     assert sorted(worker.completed) == sorted(ids)
     for task_id in ids:
         state = _task(base, task_id)
@@ -74,9 +75,9 @@ def test_go_manager_tasks_are_recorded_for_late_joiners(
             go = [w for w in listed if w["kind"] == "go"]
             return bool(go) and all(not w["heartbeat"] and w["online"] for w in go)
 
-        wait_until(busy, WITHIN, "Go workers listed")
+        eventually_sync(busy, within=WITHIN)
         assert httpx.get(f"{base}/stats").json()["queue"]["consumers"] >= 1
-        wait_until(lambda: _all_completed(base, ids), WITHIN, "Go tasks recorded")
+        eventually_sync(lambda: _all_completed(base, ids), within=WITHIN)
     assert sorted(worker.completed) == sorted(ids)
     stats = httpx.get(f"{base}/stats").json()
     page = httpx.get(f"{base}/tasks").json()
@@ -128,5 +129,5 @@ def test_an_update_for_an_unknown_task_is_counted_and_listed_alike(
         listed = [t["id"] for t in page["tasks"]]
         return counted == page["total"] == len(listed) == 1 and listed == ["by-hand"]
 
-    wait_until(agree, WITHIN, "/stats and /tasks to agree")
+    eventually_sync(agree, within=WITHIN)
     assert _task(manager, "by-hand")["status"] == "processing"
