@@ -59,14 +59,15 @@ class Workers(Base):
                 info.online = up
                 listed.append(info)
         known = {info.name for info in listed}
-        for name, seen in (await self.redis.hgetall(keys.SEEN_WORKERS)).items():
-            name, at = text(name), float(seen)
+        for raw_name, seen in (await self.redis.hgetall(keys.SEEN_WORKERS)).items():
+            name, at = text(raw_name), _seconds(seen)
             if name not in known and now - at <= SEEN_WINDOW:
                 listed.append(WorkerInfo(name=name, seen=at, kind="go", heartbeat=False))
         return listed
 
     async def forget_stale_workers(self) -> int:
-        """Delete the records of workers offline for over an hour; how many."""
+        """Delete the records of workers offline for over an hour, and of workers with
+        no heartbeat not seen in an update for as long; how many."""
         now = time.time()
         stale = [
             info.name
@@ -75,4 +76,19 @@ class Workers(Base):
         ]
         if stale:
             await self.redis.hdel(keys.WORKERS, *stale)
-        return len(stale)
+        gone = [
+            name
+            for name, seen in (await self.redis.hgetall(keys.SEEN_WORKERS)).items()
+            if now - _seconds(seen) > WORKER_FORGET_AFTER
+        ]
+        if gone:
+            await self.redis.hdel(keys.SEEN_WORKERS, *gone)
+        return len(stale) + len(gone)
+
+
+def _seconds(raw: bytes | str) -> float:
+    """An epoch time as recorded; 0 (long ago) for one that does not parse."""
+    try:
+        return float(raw)
+    except ValueError:
+        return 0.0

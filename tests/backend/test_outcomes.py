@@ -3,6 +3,8 @@ outcome counts once, a retry keeps the timeline, and Go updates get recorded."""
 
 from __future__ import annotations
 
+import time
+
 import redis.asyncio as aioredis
 
 from backend import keys
@@ -119,3 +121,21 @@ async def test_a_go_completion_of_a_task_we_queued_is_recorded(store: TaskStore)
     stored = await store.get(state.id)
     assert stored is not None and stored.status is TaskStatus.COMPLETED
     assert (await store.counters())["completed"] == 1
+
+
+async def test_a_task_first_seen_in_a_write_is_indexed(
+    store: TaskStore, aredis: aioredis.Redis
+) -> None:
+    """A Go manager's task run by our worker: its first state comes from the worker."""
+    running = Running.from_task(Task(id="from-go", name="ExampleTask"))
+    running.advance(TaskStatus.PROCESSING, "m", worker="w", attempt=1, seq=1, name="ExampleTask")
+    await _write(store, {"from-go": running.json()})
+    assert await aredis.zscore(keys.TASK_INDEX, "from-go") is not None
+    assert "from-go" in await store.newest_ids(10)
+
+
+async def test_go_workers_long_gone_are_forgotten(store: TaskStore, aredis: aioredis.Redis) -> None:
+    await aredis.hset(keys.SEEN_WORKERS, mapping={"worker-1": time.time(), "worker-9": 1.0})
+    assert [w.name for w in await store.workers()] == ["worker-1"]
+    assert await store.forget_stale_workers() == 1
+    assert await aredis.hkeys(keys.SEEN_WORKERS) == [b"worker-1"]
