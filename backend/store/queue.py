@@ -91,7 +91,9 @@ class Queue(Base):
             name=state.name,
             payload=state.payload,
             max_retries=state.max_retries or 0,
-            attempt=max(state.attempt, 0) + 1,
+            # At least 2, even for a Go task recorded at 0: a worker resumes the
+            # stored state (and its timeline) only for attempts after the first.
+            attempt=max(state.attempt, 1) + 1,
             **({"created_at": created} if created else {}),
         )
         await self.redis.hdel(keys.CANCELLED, state.id)

@@ -139,3 +139,13 @@ async def test_go_workers_long_gone_are_forgotten(store: TaskStore, aredis: aior
     assert [w.name for w in await store.workers()] == ["worker-1"]
     assert await store.forget_stale_workers() == 1
     assert await aredis.hkeys(keys.SEEN_WORKERS) == [b"worker-1"]
+
+
+async def test_retrying_a_go_task_continues_its_timeline(store: TaskStore) -> None:
+    raw = go_update("go-2", "pending", "manager", "Task accepted and waiting in queue")
+    await store.record_seen(decode_update(raw))
+    cancelled = await store.request_cancel("go-2")
+    assert cancelled is not None and cancelled.status is TaskStatus.CANCELLED
+    again = await store.requeue(cancelled)
+    assert again.attempt == 2 and again.created == cancelled.created
+    assert [h.status.value for h in again.history] == ["pending", "cancelled", "pending"]
