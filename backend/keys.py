@@ -46,3 +46,25 @@ CONTROL_CHANNEL = PREFIX + "control"
 
 def worker_alive(name: str) -> str:
     return WORKER_ALIVE_PREFIX + name
+
+
+# -- indexes over the retained task states (the console's filters) ---------------------
+INDEX_PREFIX = PREFIX + "ix:"
+"""Sorted sets ``ix:<field>:<value>`` (field: status, name, queue, worker): the ids of
+the retained tasks with that value, scored by creation time. Built by the scripts."""
+INDEX_META = INDEX_PREFIX + "meta"
+"""Hash: task id -> its indexed ``status, worker, name, queue`` (tab-separated)."""
+INDEX_IDS = INDEX_PREFIX + "ids"
+"""Sorted set: every retained task id with score 0, for id-prefix search (BYLEX)."""
+INDEX_FINISHED = INDEX_PREFIX + "finished"
+"""Sorted set: finished task ids scored by the time they finished."""
+INDEX_DURATION = INDEX_PREFIX + "duration"
+"""Sorted set: finished task ids scored by their duration (finished - created)."""
+INDEX_TEMP_PREFIX = INDEX_PREFIX + "tmp:"
+"""Scratch sorted sets one query builds and deletes (the script that makes one drops it)."""
+INDEX_FIELDS = ("status", "name", "queue", "worker")
+
+
+def index(field: str, value: str) -> str:
+    """The sorted set of the tasks whose ``field`` is ``value``."""
+    return f"{INDEX_PREFIX}{field}:{value}"

@@ -2,6 +2,145 @@
 one reply, what would otherwise be a command per task. Each states its KEYS and ARGV.
 """
 
+from __future__ import annotations
+
+from backend import keys
+
+# -- the console's indexes (see backend.keys: INDEX_*) ----------------------------------
+# ``ix_reindex(ids, states, fresh)`` keeps the indexes in step with states just stored:
+# it reads status, worker, name and queue from each state's JSON (the top-level ones:
+# they come before the payload and the timeline, and a quote inside a string value is
+# escaped, so no string value can hold the key), moves the id between the sorted sets
+# of the old and new values (scored by creation time), and keeps the finished-time and
+# duration sets. ``fresh``: a new submit (the creation time may have changed).
+_INDEX = """
+local IX, IX_META, IX_IDS = '@IX@', '@META@', '@IDS@'
+local IX_FINISHED, IX_DURATION, IX_TASKS = '@FINISHED@', '@DURATION@', '@TASKS@'
+local IX_FIELDS = {'status', 'worker', 'name', 'queue'}
+local IX_FINAL = {completed = true, failed = true, cancelled = true}
+local function ix_call(command, key, list, step)
+    for first = 1, #list, step do
+        redis.call(command, key, unpack(list, first, math.min(first + step - 1, #list)))
+    end
+end
+local function ix_str(state, key)
+    local at = string.find(state, '"' .. key .. '":"', 1, true)
+    if not at then return nil end
+    local value = string.match(state, '^([^"\\\\]*)"', at + #key + 4)
+    if value then return value end
+    local ok, decoded = pcall(cjson.decode, state)
+    if ok and type(decoded) == 'table' and type(decoded[key]) == 'string' then
+        return decoded[key]
+    end
+    return nil
+end
+local function ix_num(state, key)
+    return tonumber(string.match(state, '"' .. key .. '":(%-?[%d%.eE%+%-]+)'))
+end
+local function ix_now()
+    local now = redis.call('TIME')
+    return tonumber(now[1]) + tonumber(now[2]) / 1e6
+end
+local function ix_reindex(ids, states, fresh)
+    local n = #ids
+    if n == 0 then return end
+    local old = redis.call('HMGET', IX_META, unpack(ids))
+    local scores = redis.call('ZMSCORE', IX_TASKS, unpack(ids))
+    local adds, rems, meta, new_ids, indexed = {}, {}, {}, {}, {}
+    local finished, durations, unfinished = {}, {}, {}
+    local function push(sets, key, ...)
+        local list = sets[key]
+        if not list then list = {}; sets[key] = list end
+        for _, value in ipairs({...}) do list[#list + 1] = value end
+    end
+    for i = 1, n do
+        local id, state = ids[i], states[i]
+        local now = {ix_str(state, 'status') or 'pending', ix_str(state, 'worker') or '',
+                     ix_str(state, 'name') or '', ix_str(state, 'queue') or 'default'}
+        local line = table.concat(now, '\\t')
+        local was = old[i]
+        if fresh or was ~= line then
+            local score = tonumber(scores[i])
+            if not score then
+                score = ix_num(state, 'created') or ix_now()
+                indexed[#indexed + 1] = score
+                indexed[#indexed + 1] = id
+            end
+            local before = {}
+            if was then
+                for value in string.gmatch(was .. '\\t', '([^\\t]*)\\t') do
+                    before[#before + 1] = value
+                end
+            else
+                new_ids[#new_ids + 1] = 0
+                new_ids[#new_ids + 1] = id
+            end
+            for f = 1, 4 do
+                if before[f] ~= now[f] then
+                    if before[f] then push(rems, IX .. IX_FIELDS[f] .. ':' .. before[f], id) end
+                    push(adds, IX .. IX_FIELDS[f] .. ':' .. now[f], score, id)
+                elseif fresh then
+                    push(adds, IX .. IX_FIELDS[f] .. ':' .. now[f], score, id)
+                end
+            end
+            meta[#meta + 1] = id
+            meta[#meta + 1] = line
+            if IX_FINAL[now[1]] then
+                if fresh or not IX_FINAL[before[1] or ''] then
+                    local at = ix_num(state, 'finished') or ix_now()
+                    finished[#finished + 1] = at
+                    finished[#finished + 1] = id
+                    durations[#durations + 1] = math.max(0, at - score)
+                    durations[#durations + 1] = id
+                end
+            elseif IX_FINAL[before[1] or ''] then
+                unfinished[#unfinished + 1] = id
+            end
+        end
+    end
+    ix_call('ZADD', IX_TASKS, indexed, 2000)
+    for key, list in pairs(rems) do ix_call('ZREM', key, list, 2000) end
+    for key, list in pairs(adds) do ix_call('ZADD', key, list, 2000) end
+    ix_call('HSET', IX_META, meta, 2000)
+    ix_call('ZADD', IX_IDS, new_ids, 2000)
+    ix_call('ZADD', IX_FINISHED, finished, 2000)
+    ix_call('ZADD', IX_DURATION, durations, 2000)
+    ix_call('ZREM', IX_FINISHED, unfinished, 2000)
+    ix_call('ZREM', IX_DURATION, unfinished, 2000)
+end
+-- Drops every index entry of ``ids`` (their states are being forgotten).
+local function ix_forget(ids)
+    if #ids == 0 then return end
+    local old = redis.call('HMGET', IX_META, unpack(ids))
+    local rems = {}
+    for i = 1, #ids do
+        if old[i] then
+            local f = 1
+            for value in string.gmatch(old[i] .. '\\t', '([^\\t]*)\\t') do
+                local key = IX .. IX_FIELDS[f] .. ':' .. value
+                rems[key] = rems[key] or {}
+                table.insert(rems[key], ids[i])
+                f = f + 1
+            end
+        end
+    end
+    for key, list in pairs(rems) do ix_call('ZREM', key, list, 2000) end
+    for _, key in ipairs({IX_IDS, IX_FINISHED, IX_DURATION, IX_TASKS}) do
+        ix_call('ZREM', key, ids, 2000)
+    end
+    ix_call('HDEL', IX_META, ids, 2000)
+end
+"""
+for _name, _value in {
+    "@IX@": keys.INDEX_PREFIX,
+    "@META@": keys.INDEX_META,
+    "@IDS@": keys.INDEX_IDS,
+    "@FINISHED@": keys.INDEX_FINISHED,
+    "@DURATION@": keys.INDEX_DURATION,
+    "@TASKS@": keys.TASK_INDEX,
+}.items():
+    _INDEX = _INDEX.replace(_name, _value)
+
 PROMOTE_RETRIES = """
 -- KEYS: retry schedule, stream. ARGV: now, limit, the task field. Moves due tasks.
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
@@ -12,7 +151,7 @@ end
 return #due
 """
 
-SUBMIT = """
+SUBMIT = _INDEX + """
 -- KEYS: states, index, stream, channel, counters. ARGV: n, the task field, then n
 -- ids, n states, n creation times, n tasks, n pending updates. The states come first:
 -- a worker's update must never be overwritten by the pending one.
@@ -28,6 +167,9 @@ for first = 1, n, 1000 do
     end
     redis.call('HSET', KEYS[1], unpack(hset))
     redis.call('ZADD', KEYS[2], unpack(zadd))
+    local last = math.min(first + 999, n)
+    ix_reindex({unpack(ARGV, ids + first, ids + last)},
+               {unpack(ARGV, states + first, states + last)}, true)
 end
 for i = 1, n do redis.call('XADD', KEYS[3], '*', field, ARGV[tasks + i]) end
 for i = 1, n do redis.call('PUBLISH', KEYS[4], ARGV[updates + i]) end
@@ -63,7 +205,8 @@ end
 """
 
 WRITE = (
-    _ORDER
+    _INDEX
+    + _ORDER
     + """
 -- KEYS: channel, states, counters, stream, cancelled, index. ARGV: group, then how
 -- many updates, state fields+values, counter names+increments, acks, forgotten
@@ -117,6 +260,9 @@ each(sizes[2], 1000, function(first, last)
     end
     if #hset > 0 then
         redis.call('HSET', KEYS[2], unpack(hset))
+        local kept, written = {}, {}
+        for k = 1, #hset, 2 do kept[#kept + 1] = hset[k]; written[#written + 1] = hset[k + 1] end
+        ix_reindex(kept, written, false)
         hset = {}
     end
 end)
@@ -130,7 +276,7 @@ return 0
 """
 )
 
-RECORD = """
+RECORD = _INDEX + """
 -- KEYS: states, index, counters, seen workers. ARGV: task id, its state as it was
 -- read ('' when there was none), the new state, its creation time, the worker the
 -- update names ('' for none), now, then counter names to add 1 to.
@@ -142,6 +288,175 @@ local stored = redis.call('HGET', KEYS[1], ARGV[1])
 if (stored or '') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if not stored then redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[1]) end
+ix_reindex({ARGV[1]}, {ARGV[3]}, false)
 for i = 7, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
 return 1
+"""
+
+FORGET = (
+    _INDEX
+    + """
+-- KEYS: states, cancelled. ARGV: task ids. Forgets those tasks: their states, index
+-- entries and cancel requests. Returns how many states there were.
+local gone = 0
+for first = 1, #ARGV, 2000 do
+    local ids = {unpack(ARGV, first, math.min(first + 1999, #ARGV))}
+    gone = gone + redis.call('HDEL', KEYS[1], unpack(ids))
+    redis.call('HDEL', KEYS[2], unpack(ids))
+    ix_forget(ids)
+end
+return gone
+"""
+)
+
+QUERY = """
+-- KEYS: the sort set (the task index: by creation; or the finished or duration set),
+-- the states, two scratch keys, the task index, the id set, then the filter sets
+-- (each scored by creation time).
+-- ARGV: descending (1/0), since, until (creation bounds), id prefix ('' for none),
+-- offset, limit, needle ('' for none; lowercased), its JSON form, the rank to walk
+-- from, the most entries to walk (0: no bound), count (1/0).
+-- Returns {total (-1 when not counted), next rank (-1 at the end), matches skipped,
+-- ids...}: the ids of one page, in order. Filters intersect; the walk goes along the
+-- smallest set, checking the others with ZMSCORE, so a page costs about its own size
+-- when matches are dense, and never a scan of the states unless a needle is given.
+local sortset, states, tmp1, tmp2 = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local tasks, idset = KEYS[5], KEYS[6]
+local desc, since, till, prefix = ARGV[1] == '1', ARGV[2], ARGV[3], ARGV[4]
+local offset, limit, needle, jneedle = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
+local pos, budget, counting = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11] == '1'
+local filters = {}
+for i = 7, #KEYS do filters[#filters + 1] = KEYS[i] end
+if prefix ~= '' then
+    redis.call('ZRANGESTORE', tmp1, idset, '[' .. prefix, '(' .. prefix .. '\\255', 'BYLEX')
+    redis.call('ZINTERSTORE', tmp1, 2, tmp1, tasks, 'WEIGHTS', 0, 1)
+    filters[#filters + 1] = tmp1
+end
+if #filters == 0 then filters[1] = tasks end
+local sizes = {}
+for _, key in ipairs(filters) do sizes[key] = redis.call('ZCARD', key) end
+table.sort(filters, function(a, b) return sizes[a] < sizes[b] end)
+local ranged = since ~= '-inf' or till ~= '+inf'
+local walk, checks, lo, hi = filters[1], {}, since, till
+local total = -1
+if sortset == tasks then
+    for i = 2, #filters do checks[#checks + 1] = filters[i] end
+    if counting then
+        if #checks == 0 then
+            total = redis.call('ZCOUNT', walk, since, till)
+        elseif sizes[walk] == 0 then
+            total = 0
+        else
+            local first = walk
+            if ranged then
+                redis.call('ZRANGESTORE', tmp2, walk, since, till, 'BYSCORE')
+                first = tmp2
+            end
+            total = redis.call('ZINTERCARD', #filters, first, unpack(checks))
+        end
+    end
+else
+    lo, hi = '-inf', '+inf'
+    if #filters == 1 and filters[1] == tasks and not ranged then
+        walk = sortset
+    else
+        local first = filters[1]
+        if ranged then
+            redis.call('ZRANGESTORE', tmp2, first, since, till, 'BYSCORE')
+            first = tmp2
+        end
+        local args = {tmp2, #filters + 1, sortset, first}
+        for i = 2, #filters do args[#args + 1] = filters[i] end
+        args[#args + 1] = 'WEIGHTS'
+        for i = 0, #filters do args[#args + 1] = i == 0 and 1 or 0 end
+        redis.call('ZINTERSTORE', unpack(args))
+        walk = tmp2
+    end
+    if counting then total = redis.call('ZCARD', walk) end
+end
+local function range(from, count)
+    if desc then
+        return redis.call('ZRANGE', walk, hi, lo, 'BYSCORE', 'REV', 'LIMIT', from, count)
+    end
+    return redis.call('ZRANGE', walk, lo, hi, 'BYSCORE', 'LIMIT', from, count)
+end
+local function matches(id, state)
+    if not state then return false end
+    if string.find(string.lower(id), needle, 1, true) then return true end
+    if not string.find(string.lower(state), jneedle, 1, true) then return false end
+    local ok, decoded = pcall(cjson.decode, state)
+    if not ok or type(decoded) ~= 'table' then return false end
+    for _, field in ipairs({'message', 'error'}) do
+        local value = decoded[field]
+        if type(value) == 'string' and string.find(string.lower(value), needle, 1, true) then
+            return true
+        end
+    end
+    return false
+end
+local page, skipped, nextpos = {}, 0, -1
+if limit > 0 and total ~= 0 then
+    if #checks == 0 and needle == '' then
+        page = range(offset, limit)
+        nextpos = offset + #page
+        skipped = offset
+    else
+        local chunk, walked = 200, 0
+        nextpos = pos
+        while #page < limit do
+            if budget > 0 and walked >= budget then break end
+            local ids = range(nextpos, chunk)
+            if #ids == 0 then nextpos = -1; break end
+            local keep = {}
+            for j = 1, #ids do keep[j] = true end
+            for _, key in ipairs(checks) do
+                local scores = redis.call('ZMSCORE', key, unpack(ids))
+                for j = 1, #ids do if not scores[j] then keep[j] = false end end
+            end
+            local raws = {}
+            if needle ~= '' then raws = redis.call('HMGET', states, unpack(ids)) end
+            local used = #ids
+            for j = 1, #ids do
+                if keep[j] and (needle == '' or matches(ids[j], raws[j])) then
+                    if skipped < offset then
+                        skipped = skipped + 1
+                    else
+                        page[#page + 1] = ids[j]
+                        if #page == limit then used = j; break end
+                    end
+                end
+            end
+            nextpos = nextpos + used
+            walked = walked + used
+            chunk = math.min(chunk * 2, 5000)
+        end
+    end
+end
+redis.call('DEL', tmp1, tmp2)
+local reply = {total, nextpos, skipped}
+for _, id in ipairs(page) do reply[#reply + 1] = id end
+return reply
+"""
+
+RELEASE = """
+-- KEYS: stream. ARGV: group, the task field, entry ids. Each entry still pending in
+-- the group is queued again as a new entry and the old one acknowledged and deleted,
+-- in one step; an entry acknowledged meanwhile is left alone. Returns the new ids.
+local moved = {}
+for i = 3, #ARGV do
+    local id = ARGV[i]
+    local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+    local entry = redis.call('XRANGE', KEYS[1], id, id)
+    if #pending == 1 and #entry == 1 then
+        local fields = entry[1][2]
+        local raw
+        for k = 1, #fields, 2 do if fields[k] == ARGV[2] then raw = fields[k + 1] end end
+        if raw then
+            moved[#moved + 1] = redis.call('XADD', KEYS[1], '*', ARGV[2], raw)
+            redis.call('XACK', KEYS[1], ARGV[1], id)
+            redis.call('XDEL', KEYS[1], id)
+        end
+    end
+end
+return moved
 """

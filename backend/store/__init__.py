@@ -10,6 +10,9 @@ one concept each:
 - :mod:`~backend.store.states`    task states, counters and cancel requests
 - :mod:`~backend.store.workers`   worker heartbeats and records
 - :mod:`~backend.store.channels`  confirmed pub/sub subscriptions
+- :mod:`~backend.store.query`     filtered listings over the indexes, bulk actions
+- :mod:`~backend.store.deadletters`  dead letters paged, requeued, deleted
+- :mod:`~backend.store.pending`   who holds which pending entry; move or release one
 
 Writes that come in numbers (submits, status updates) go out as one Lua script per
 batch, so their cost is one round trip per batch, not per task. Key names come from
@@ -23,15 +26,16 @@ import redis.asyncio as aioredis
 
 from backend import scripts
 from backend.store.channels import Channels, Subscription, subscribe
+from backend.store.deadletters import DeadLetter, DeadLetters
+from backend.store.pending import Consumer, Ownership, PendingEntry
+from backend.store.query import BulkProgress, Page, Query
 from backend.store.queue import (
     DEAD_LETTER_MAXLEN,
     SUBMIT_BATCH,
     SUBMIT_SOURCE,
     Entry,
     Pending,
-    Queue,
 )
-from backend.store.states import States
 from backend.store.workers import WORKER_FORGET_AFTER, Workers
 
 __all__ = [
@@ -39,15 +43,20 @@ __all__ = [
     "SUBMIT_BATCH",
     "SUBMIT_SOURCE",
     "WORKER_FORGET_AFTER",
+    "BulkProgress",
+    "Consumer",
+    "DeadLetter",
     "Entry",
+    "Page",
     "Pending",
+    "PendingEntry",
     "Subscription",
     "TaskStore",
     "subscribe",
 ]
 
 
-class TaskStore(Queue, States, Workers, Channels):
+class TaskStore(Query, DeadLetters, Ownership, Workers, Channels):
     """The queue and the state store over one Redis client.
 
     ``listener``: the client subscriptions use (one with no socket timeout, so a quiet
@@ -68,6 +77,9 @@ class TaskStore(Queue, States, Workers, Channels):
         self._write = redis.register_script(scripts.WRITE)
         self._submit = redis.register_script(scripts.SUBMIT)
         self._record = redis.register_script(scripts.RECORD)
+        self._forget = redis.register_script(scripts.FORGET)
+        self._query = redis.register_script(scripts.QUERY)
+        self._release = redis.register_script(scripts.RELEASE)
 
     async def ping(self) -> None:
         """Raise unless the broker answers."""

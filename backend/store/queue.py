@@ -34,6 +34,8 @@ SUBMIT_BATCH = 1000
 """Tasks per submit command (a script: the server is busy ~1 ms per thousand)."""
 CONSUMER_ACTIVE = 60.0
 """Seconds since its last read within which a consumer counts as reading."""
+FORGET_CHUNK = 2000
+"""Task ids per forget command when trimming."""
 KEEP_CHUNK = 1000
 """Entry ids per XCLAIM when keeping held entries fresh."""
 
@@ -59,6 +61,7 @@ class Queue(Base):
 
     _submit: AsyncScript
     _promote: AsyncScript
+    _forget: AsyncScript
 
     async def ensure_group(self) -> None:
         """Create the stream and the worker group if missing (from the stream's start)."""
@@ -135,12 +138,17 @@ class Queue(Base):
         excess = int(await self.redis.zcard(keys.TASK_INDEX)) - self.retention
         if excess <= 0:
             return 0
-        oldest = await self.redis.zrange(keys.TASK_INDEX, 0, excess - 1)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hdel(keys.TASK_STATES, *oldest)
-            pipe.zrem(keys.TASK_INDEX, *oldest)
-            await pipe.execute()
+        oldest = [text(i) for i in await self.redis.zrange(keys.TASK_INDEX, 0, excess - 1)]
+        for first in range(0, len(oldest), FORGET_CHUNK):
+            await self.forget(oldest[first : first + FORGET_CHUNK])
         return len(oldest)
+
+    async def forget(self, task_ids: Sequence[str]) -> int:
+        """Forget tasks: their states, index entries and cancel requests (one script);
+        how many states there were."""
+        if not task_ids:
+            return 0
+        return int(await self._forget(keys=[keys.TASK_STATES, keys.CANCELLED], args=list(task_ids)))
 
     async def newest_ids(self, count: int) -> list[str]:
         """The ids of the ``count`` most recently submitted tasks, newest first."""

@@ -1,0 +1,106 @@
+"""The dead-letter stream, paged, and what an operator does with its entries.
+
+Each entry holds the task as it was queued (``task_data``, raw), the reason, the
+worker and the time (fields written by :meth:`~backend.store.queue.Queue.dead_letter`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from backend import keys
+from backend.errors import ProtocolError
+from backend.protocol import decode_task
+from backend.store.base import text
+from backend.store.queue import Queue
+from backend.store.states import States
+
+UNCHANGED: Any = object()
+"""``requeue_dead``'s default payload: keep the one the task had."""
+
+
+@dataclass
+class DeadLetter:
+    """One dead-letter entry."""
+
+    entry: str
+    """Its stream entry id (what requeue and delete take)."""
+    task_id: str
+    task_data: str
+    """The task as it was queued (raw JSON; may be what failed to parse)."""
+    error: str
+    worker: str
+    ts: float | None
+
+    @classmethod
+    def from_fields(cls, entry: bytes | str, fields: dict[Any, Any]) -> DeadLetter:
+        values = {text(k): text(v) for k, v in fields.items()}
+        try:
+            ts: float | None = float(values.get("ts", ""))
+        except ValueError:
+            ts = None
+        return cls(
+            entry=text(entry),
+            task_id=values.get("id", ""),
+            task_data=values.get(keys.TASK_FIELD, ""),
+            error=values.get("error", ""),
+            worker=values.get("worker", ""),
+            ts=ts,
+        )
+
+
+class DeadLetters(Queue, States):
+    """Paging, requeueing and deleting dead letters."""
+
+    async def dead_letter_page(
+        self, offset: int = 0, limit: int = 100
+    ) -> tuple[int, list[DeadLetter]]:
+        """How many dead letters there are, and ``limit`` of them from ``offset``,
+        newest first."""
+        offset, limit = max(0, offset), max(0, limit)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xlen(keys.DEAD_LETTERS)
+            pipe.xrevrange(keys.DEAD_LETTERS, count=offset + limit)
+            total, entries = await pipe.execute()
+        page = entries[offset : offset + limit] if limit else []
+        return int(total), [DeadLetter.from_fields(entry, fields) for entry, fields in page]
+
+    async def requeue_dead(
+        self, entries: Sequence[str], payload: Any = UNCHANGED
+    ) -> tuple[int, list[str]]:
+        """Queue the tasks of these dead letters again (as a new attempt; with
+        ``payload`` instead of theirs when given) and delete the entries.
+
+        Returns how many were queued and, for each one that could not be, why (an
+        unknown entry, or task data that does not parse); those entries are kept.
+        """
+        queued, problems = 0, []
+        for entry in entries:
+            found = await self.redis.xrange(keys.DEAD_LETTERS, entry, entry)
+            if not found:
+                problems.append(f"{entry}: no such dead letter")
+                continue
+            letter = DeadLetter.from_fields(*found[0])
+            try:
+                task = decode_task(letter.task_data)
+            except ProtocolError as exc:
+                problems.append(f"{entry}: {exc}")
+                continue
+            if payload is not UNCHANGED:
+                task.payload = payload
+            state = await self.get(task.id)
+            if state is not None:
+                await self.requeue(state.model_copy(update={"payload": task.payload}))
+            else:
+                await self.submit([task.model_copy(update={"attempt": task.attempt + 1})])
+            await self.redis.xdel(keys.DEAD_LETTERS, entry)
+            queued += 1
+        return queued, problems
+
+    async def delete_dead(self, entries: Sequence[str]) -> int:
+        """Delete dead letters; how many there were."""
+        if not entries:
+            return 0
+        return int(await self.redis.xdel(keys.DEAD_LETTERS, *entries))

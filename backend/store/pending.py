@@ -1,0 +1,116 @@
+"""Who holds which delivered, unacknowledged task entries (the group's pending list),
+and moving or releasing a stuck one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.commands.core import AsyncScript
+
+from backend import keys
+from backend.errors import ProtocolError
+from backend.protocol import decode_task
+from backend.store.base import Base, text
+
+
+@dataclass
+class Consumer:
+    """A consumer of the worker group: how many entries it holds, how long it has
+    been idle (seconds since its last read or claim)."""
+
+    name: str
+    pending: int
+    idle: float
+
+
+@dataclass
+class PendingEntry:
+    """A delivered entry not yet acknowledged."""
+
+    entry: str
+    consumer: str
+    idle: float
+    """Seconds since it was last delivered or kept fresh by its holder."""
+    deliveries: int
+    task_id: str = ""
+    name: str = ""
+
+
+class Ownership(Base):
+    """The worker group's pending entries (XPENDING, XCLAIM, a release script)."""
+
+    _release: AsyncScript
+
+    async def consumers(self, stream: str = keys.TASK_STREAM) -> list[Consumer]:
+        """Every consumer of the worker group on ``stream``, with what it holds."""
+        try:
+            rows = await self.redis.xinfo_consumers(stream, keys.WORKER_GROUP)
+        except Exception as exc:  # no stream or no group yet: nobody holds anything
+            if "no such key" in str(exc).lower() or "nogroup" in str(exc).lower():
+                return []
+            raise
+        return [
+            Consumer(text(row["name"]), int(row["pending"]), int(row["idle"]) / 1000)
+            for row in rows
+        ]
+
+    async def pending_entries(
+        self, consumer: str | None = None, limit: int = 1000, stream: str = keys.TASK_STREAM
+    ) -> list[PendingEntry]:
+        """Up to ``limit`` pending entries (of one ``consumer``, or all), oldest first,
+        with the task each carries."""
+        try:
+            rows = await self.redis.xpending_range(
+                stream, keys.WORKER_GROUP, "-", "+", limit, consumername=consumer
+            )
+        except Exception as exc:
+            if "no such key" in str(exc).lower() or "nogroup" in str(exc).lower():
+                return []
+            raise
+        entries = [
+            PendingEntry(
+                entry=text(row["message_id"]),
+                consumer=text(row["consumer"]),
+                idle=int(row["time_since_delivered"]) / 1000,
+                deliveries=int(row["times_delivered"]),
+            )
+            for row in rows
+        ]
+        if entries:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for item in entries:
+                    pipe.xrange(stream, item.entry, item.entry)
+                found = await pipe.execute()
+            for item, got in zip(entries, found, strict=True):
+                fields = got[0][1] if got else {}
+                raw = fields.get(keys.TASK_FIELD.encode())
+                if raw is None:
+                    continue
+                try:
+                    task = decode_task(raw)
+                except ProtocolError:
+                    continue
+                item.task_id, item.name = task.id, task.name
+        return entries
+
+    async def move_pending(
+        self, entries: Sequence[str], to_consumer: str, stream: str = keys.TASK_STREAM
+    ) -> int:
+        """Give pending entries to another consumer (XCLAIM); how many moved."""
+        if not entries:
+            return 0
+        moved = await self.redis.xclaim(
+            stream, keys.WORKER_GROUP, to_consumer, 0, list(entries), justid=True
+        )
+        return len(moved)
+
+    async def release_pending(self, entries: Sequence[str], stream: str = keys.TASK_STREAM) -> int:
+        """Put pending entries back on the stream as new entries (any worker takes
+        them) and acknowledge the old ones, in one step; how many were released."""
+        if not entries:
+            return 0
+        moved = await self._release(
+            keys=[stream], args=[keys.WORKER_GROUP, keys.TASK_FIELD, *entries]
+        )
+        return len(moved)

@@ -1,0 +1,236 @@
+"""Listing the retained tasks by filter, and acting on many at once.
+
+The scripts keep sorted sets per status, name, queue and worker (scored by creation
+time), an id set for prefix search and finished-time and duration sets
+(:data:`backend.scripts.QUERY` explains the walk), so a filtered page over a million
+retained tasks costs a few set lookups, never a scan. Free text (``q``: id, message,
+error) is the one thing that reads states: newest first, in chunks of
+:data:`SEARCH_CHUNK`, stopping once the page is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from redis.commands.core import AsyncScript
+
+from backend import keys
+from backend.protocol import TaskStatus
+from backend.state import TaskState
+from backend.store.base import text
+from backend.store.queue import Queue
+from backend.store.states import States
+from backend.task_filter import TaskFilter
+
+SEARCH_CHUNK = 20_000
+"""States a free-text search reads per command (the server is busy ~20 ms for it)."""
+BULK_BATCH = 500
+"""Tasks a bulk action handles per step (each step is reported)."""
+BulkAction = Literal["cancel", "retry", "delete"]
+BULK_ACTIONS: tuple[BulkAction, ...] = ("cancel", "retry", "delete")
+RETRYABLE = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED})
+
+
+@dataclass
+class Page:
+    """One page of a listing; unpacks as ``total, tasks``."""
+
+    total: int
+    """Tasks matching the filter (with free text and ``exact`` False: at least this many)."""
+    tasks: list[TaskState] = field(default_factory=list)
+    exact: bool = True
+
+    def __iter__(self) -> Iterator[object]:
+        yield self.total
+        yield self.tasks
+
+
+@dataclass
+class BulkProgress:
+    """How far a bulk action is: tasks matched, handled so far, and changed."""
+
+    matched: int
+    handled: int = 0
+    done: int = 0
+
+
+class Query(Queue, States):
+    """Filtered listings and bulk actions (mixed into :class:`~backend.store.TaskStore`)."""
+
+    _query: AsyncScript
+
+    async def list_tasks(
+        self,
+        *,
+        status: str | None = None,
+        name: str | None = None,
+        queue: str | None = None,
+        worker: str | None = None,
+        q: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        sort: str = "-created",
+        limit: int = 100,
+        offset: int = 0,
+        id_prefix: str | None = None,
+    ) -> Page:
+        """One page of the retained tasks that match, in ``sort`` order (``-created``:
+        newest first; also ``finished`` and ``duration``, which list finished tasks
+        only). Raises :class:`~backend.task_filter.FilterError` for a bad value."""
+        wanted = TaskFilter(
+            status=status,
+            name=name,
+            queue=queue,
+            worker=worker,
+            id_prefix=id_prefix,
+            since=since,
+            until=until,
+            q=q,
+            sort=sort,
+        )
+        return await self.find(wanted, limit=limit, offset=offset)
+
+    async def find(self, wanted: TaskFilter, *, limit: int = 100, offset: int = 0) -> Page:
+        """:meth:`list_tasks` for a :class:`TaskFilter`."""
+        total, ids, exact = await self._ids(wanted, limit=max(0, limit), offset=max(0, offset))
+        return Page(total, await self.get_many(ids), exact)
+
+    async def matching_ids(self, wanted: TaskFilter) -> list[str]:
+        """The ids of every task that matches, in the filter's order."""
+        _, ids, _ = await self._ids(wanted, limit=1 << 40, offset=0, complete=True)
+        return ids
+
+    async def _ids(
+        self, wanted: TaskFilter, *, limit: int, offset: int, complete: bool = False
+    ) -> tuple[int, list[str], bool]:
+        sort = wanted.sort.lstrip("-")
+        sortset = {"created": keys.TASK_INDEX, "finished": keys.INDEX_FINISHED}.get(
+            sort, keys.INDEX_DURATION
+        )
+        filters = [
+            keys.index(name, value)
+            for name, value in (
+                ("status", wanted.status),
+                ("name", wanted.name),
+                ("queue", wanted.queue),
+                ("worker", wanted.worker),
+            )
+            if value is not None
+        ]
+        scratch = keys.INDEX_TEMP_PREFIX + uuid.uuid4().hex
+        needle = (wanted.q or "").lower()
+        args = [
+            1 if wanted.sort.startswith("-") else 0,
+            _bound(wanted.since, "-inf"),
+            _bound(wanted.until, "+inf"),
+            wanted.id_prefix or "",
+        ]
+        call_keys = [
+            sortset,
+            keys.TASK_STATES,
+            scratch + ":a",
+            scratch + ":b",
+            keys.TASK_INDEX,
+            keys.INDEX_IDS,
+            *filters,
+        ]
+        if not needle:
+            reply = await self._query(
+                keys=call_keys,
+                args=[*args, offset, limit, "", "", 0, 0, 1],
+            )
+            total = int(reply[0])
+            return total, [text(i) for i in reply[3:]], True
+        # Free text: walk in chunks until the page is full (or everything was read).
+        jneedle = json.dumps(needle, ensure_ascii=False)[1:-1]
+        ids: list[str] = []
+        skipped, pos = 0, 0
+        while True:
+            reply = await self._query(
+                keys=call_keys,
+                args=[
+                    *args,
+                    offset - skipped,
+                    limit - len(ids),
+                    needle,
+                    jneedle,
+                    pos,
+                    SEARCH_CHUNK,
+                    0,
+                ],
+            )
+            pos, skipped = int(reply[1]), skipped + int(reply[2])
+            ids += [text(i) for i in reply[3:]]
+            if pos < 0:
+                return skipped + len(ids), ids, True
+            if len(ids) >= limit and not complete:
+                return skipped + len(ids), ids, False
+
+    # -- bulk actions ----------------------------------------------------------------
+
+    async def bulk(
+        self,
+        action: BulkAction,
+        ids: Sequence[str] | None = None,
+        wanted: TaskFilter | None = None,
+    ) -> BulkProgress:
+        """Cancel, retry or delete the tasks ``ids``, or every task ``wanted`` matches
+        (see :meth:`bulk_steps`); the final count."""
+        last = BulkProgress(0)
+        async for step in self.bulk_steps(action, ids, wanted):
+            last = step
+        return last
+
+    async def bulk_steps(
+        self,
+        action: BulkAction,
+        ids: Sequence[str] | None = None,
+        wanted: TaskFilter | None = None,
+        *,
+        batch: int = BULK_BATCH,
+    ) -> AsyncIterator[BulkProgress]:
+        """Act on the tasks in batches, yielding the progress after each (first with
+        nothing handled, so a caller learns the count before anything changes).
+
+        - ``cancel``: as the Cancel button (a pending task is cancelled at once, a
+          running one is interrupted); finished tasks are left alone;
+        - ``retry``: a failed or cancelled task is queued again as a new attempt;
+        - ``delete``: a finished task's state is forgotten; unfinished ones are left
+          (cancel them first).
+
+        ``done`` counts the tasks the action changed.
+        """
+        if action not in BULK_ACTIONS:
+            raise ValueError(f"unknown action {action!r} (one of: {', '.join(BULK_ACTIONS)})")
+        if ids is None:
+            ids = await self.matching_ids(wanted or TaskFilter())
+        ids = list(dict.fromkeys(ids))
+        progress = BulkProgress(len(ids))
+        yield progress
+        for first in range(0, len(ids), batch):
+            chunk = ids[first : first + batch]
+            progress.done += await self._act(action, chunk)
+            progress.handled += len(chunk)
+            yield progress
+
+    async def _act(self, action: BulkAction, ids: list[str]) -> int:
+        states = await self.get_many(ids)
+        if action == "delete":
+            gone = [state.id for state in states if state.status.terminal]
+            return await self.forget(gone)
+        if action == "cancel":
+            live = [state.id for state in states if not state.status.terminal]
+            await asyncio.gather(*(self.request_cancel(task_id) for task_id in live))
+            return len(live)
+        again = [state for state in states if state.status in RETRYABLE]
+        await asyncio.gather(*(self.requeue(state) for state in again))
+        return len(again)
+
+
+def _bound(value: float | None, default: str) -> str:
+    return default if value is None else repr(float(value))
