@@ -20,7 +20,7 @@ from typing import Literal
 from redis.commands.core import AsyncScript
 
 from backend import keys
-from backend.protocol import TaskStatus
+from backend.policy import retry_problem
 from backend.state import TaskState
 from backend.store.base import text
 from backend.store.queue import Queue
@@ -33,7 +33,6 @@ BULK_BATCH = 500
 """Tasks a bulk action handles per step (each step is reported)."""
 BulkAction = Literal["cancel", "retry", "delete"]
 BULK_ACTIONS: tuple[BulkAction, ...] = ("cancel", "retry", "delete")
-RETRYABLE = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED})
 
 
 @dataclass
@@ -199,7 +198,8 @@ class Query(Queue, States):
 
         - ``cancel``: as the Cancel button (a pending task is cancelled at once, a
           running one is interrupted); finished tasks are left alone;
-        - ``retry``: a failed or cancelled task is queued again as a new attempt;
+        - ``retry``: a task the submit policy lets retry (failed or cancelled) is
+          queued again as a new attempt;
         - ``delete``: a finished task's state is forgotten; unfinished ones are left
           (cancel them first).
 
@@ -227,7 +227,7 @@ class Query(Queue, States):
             live = [state.id for state in states if not state.status.terminal]
             await asyncio.gather(*(self.request_cancel(task_id) for task_id in live))
             return len(live)
-        again = [state for state in states if state.status in RETRYABLE]
+        again = [state for state in states if retry_problem(state.id, state.status) is None]
         await asyncio.gather(*(self.requeue(state) for state in again))
         return len(again)
 
