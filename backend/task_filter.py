@@ -3,14 +3,15 @@
 The text form is what the console shows and takes back: space-separated ``key:value``
 terms, the rest free text, e.g. ``status:failed name:resize q:timeout``. Keys:
 ``status``, ``name``, ``queue``, ``worker``, ``id`` (an id prefix), ``since`` and
-``until`` (epoch seconds or ISO 8601 times), ``sort`` (``created``, ``finished`` or
-``duration``, ``-`` in front for newest/longest first) and ``q`` (free text over id,
-message and error). A value with spaces is quoted: ``q:"no route"``.
+``until`` (epoch seconds, ISO 8601 times, or ``-1h``-style times before now), ``sort``
+(``created``, ``finished`` or ``duration``, ``-`` in front for newest/longest first)
+and ``q`` (free text over id, message and error). A value with spaces is quoted: ``q:"no route"``.
 """
 
 from __future__ import annotations
 
 import shlex
+import time
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -103,12 +104,21 @@ class TaskFilter:
         return all(getattr(self, f.name) in (None, "") for f in fields(self) if f.name != "sort")
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
 def parse_time(value: str, what: str = "time") -> float:
-    """Epoch seconds from epoch seconds or an ISO 8601 time (UTC when no zone)."""
+    """Epoch seconds from epoch seconds, an ISO 8601 time (UTC when no zone) or a time
+    relative to now (``-90s``, ``-15m``, ``-1h``, ``-7d``)."""
     try:
         return float(value)
     except ValueError:
         pass
+    if value.startswith("-") and value[-1:] in _UNITS:
+        try:
+            return time.time() - float(value[1:-1]) * _UNITS[value[-1]]
+        except ValueError:
+            pass
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:

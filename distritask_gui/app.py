@@ -130,7 +130,7 @@ async def _main(settings: Settings, args: argparse.Namespace, headless: bool) ->
             stack.callback(cluster.stop)
             url = cluster.start()
         bridge = Bridge(url, policy=SubmitPolicy.from_settings(settings))
-        window = MainWindow(bridge)
+        window = MainWindow(bridge, claim_idle=settings.claim_idle)
         closed = asyncio.Event()
         window.closed.connect(closed.set)
         for signum in STOP_SIGNALS:

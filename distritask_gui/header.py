@@ -82,6 +82,9 @@ class Header(QFrame):
         status.addWidget(self.dot)
         status.addWidget(self.state_label)
         status.addWidget(self.address)
+        self.dead = theme.named(QLabel(), "address")
+        self.dead.setToolTip("Tasks in the dead-letter stream (see the Dead letters tab)")
+        status.addWidget(self.dead)
         status.addStretch(1)
         left = QVBoxLayout()
         left.setSpacing(6)
@@ -93,6 +96,12 @@ class Header(QFrame):
         for widget in (self.advanced, self.deploy_many, self.deploy, self.menu_button):
             row.addWidget(widget)
         self.set_connection(CONNECTING, "")
+
+    def set_dead_letters(self, count: int) -> None:
+        """Show how many dead letters there are (nothing when there are none)."""
+        self.dead.setText(
+            f"\N{MIDDLE DOT} {count:,} dead letter{'s' if count != 1 else ''}" if count else ""
+        )
 
     def set_connection(self, state: str, address: str) -> None:
         """Show the connection state; Deploy works only while connected."""

@@ -18,6 +18,7 @@ from backend.store import SUBMIT_SOURCE
 from distritask_gui import theme
 from distritask_gui.board import Board
 from distritask_gui.bridge import Bridge
+from distritask_gui.console import ConsoleTabs
 from distritask_gui.footer import Footer
 from distritask_gui.header import Header
 from distritask_gui.settings_dialog import SettingsDialog
@@ -36,7 +37,9 @@ queue, every worker and every task as it moves.</p>
 class MainWindow(QMainWindow):
     closed = Signal()
 
-    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, bridge: Bridge, parent: QWidget | None = None, *, claim_idle: float = 30.0
+    ) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.setWindowTitle("Distritask — Cluster Control")
@@ -45,6 +48,7 @@ class MainWindow(QMainWindow):
         self.workers = WorkerModel(self)
         self.header = Header()
         self.board = Board(self.tasks, self.workers)
+        self.console = ConsoleTabs(self.board, lambda: self.bridge.store, claim_idle=claim_idle)
         self.footer = Footer()
         self.details: dict[str, TaskDetail] = {}
         central = theme.named(QWidget(), "central")
@@ -52,7 +56,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(20, 20, 20, 8)
         layout.setSpacing(14)
         layout.addWidget(self.header)
-        layout.addWidget(self.board, 1)
+        layout.addWidget(self.console, 1)
         layout.addWidget(self.footer)
         self.setCentralWidget(central)
         self.statusBar().setSizeGripEnabled(False)
@@ -76,6 +80,9 @@ class MainWindow(QMainWindow):
         self.header.settings_requested.connect(self.open_settings)
         self.header.about_requested.connect(self.open_about)
         self.board.task_clicked.connect(self.open_detail)
+        self.console.tasks_view.task_requested.connect(lambda s: self.open_detail(s.id, s))
+        self.console.console.message.connect(lambda t: self.statusBar().showMessage(t, 5000))
+        self.console.dead_count.connect(self.header.set_dead_letters)
         self.tasks.flushed.connect(lambda: self.footer.set_totals(self.tasks.totals()))
         self.tasks.finished.connect(self.footer.add_finished)
         self.tasks.dataChanged.connect(self._refresh_details)
@@ -93,8 +100,8 @@ class MainWindow(QMainWindow):
 
     # -- dialogs -----------------------------------------------------------------------
 
-    def open_detail(self, task_id: str) -> TaskDetail | None:
-        state = self.tasks.state(task_id)
+    def open_detail(self, task_id: str, known: TaskState | None = None) -> TaskDetail | None:
+        state = self.tasks.state(task_id) or known
         if state is None:
             return None
         dialog = self.details.get(task_id)

@@ -1,0 +1,198 @@
+"""The console's intents: pages of tasks, bulk actions, dead letters, pending entries.
+
+The views never await: they call these slots, which run on the asyncio side against
+the store the bridge's connection holds (``store()``; ``None`` while not connected)
+and answer with signals. Each reply carries the request number the view gave, so a
+view ignores answers to requests it has since replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from backend.store import TaskStore
+from backend.store.deadletters import UNCHANGED
+from backend.store.query import BulkAction
+from backend.task_filter import TaskFilter
+
+log = logging.getLogger(__name__)
+
+
+class ConsoleActions(QObject):
+    page_loaded = Signal(int, object)
+    """Request number, :class:`~backend.store.Page`."""
+    matched = Signal(int, list)
+    """Request number, the ids every task of a filter has (for a bulk action)."""
+    bulk_progress = Signal(int, int)
+    """Tasks handled so far, tasks in all."""
+    bulk_finished = Signal(str, int, int)
+    """Action, tasks matched, tasks changed."""
+    dead_loaded = Signal(int, list)
+    """Dead letters in all, one page of :class:`~backend.store.DeadLetter`."""
+    pending_loaded = Signal(list, list)
+    """:class:`~backend.store.Consumer` list and :class:`~backend.store.PendingEntry` list."""
+    changed = Signal(str)
+    """What changed (``tasks``, ``dead``, ``pending``): views showing it reload."""
+    message = Signal(str)
+    """A short note for the status bar (results and errors)."""
+
+    def __init__(
+        self, store: Callable[[], TaskStore | None], parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._bulk: asyncio.Task[Any] | None = None
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        log.warning("console request failed: %s", exc)
+        with contextlib.suppress(RuntimeError):  # the window is gone: nobody to tell
+            self.message.emit(f"Request failed: {exc}")
+
+    def store(self) -> TaskStore:
+        store = self._store()
+        if store is None:
+            raise ConnectionError("not connected to the broker")
+        return store
+
+    async def stop(self) -> None:
+        """Cancel every request still running; wait for them."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=5)
+
+    # -- tasks -------------------------------------------------------------------------
+
+    def load_page(self, request: int, wanted: TaskFilter, limit: int, offset: int) -> None:
+        if self._store() is None:  # not connected: nothing to show yet
+            return
+
+        async def go() -> None:
+            page = await self.store().find(wanted, limit=limit, offset=offset)
+            self.page_loaded.emit(request, page)
+
+        self._spawn(go())
+
+    def match(self, request: int, wanted: TaskFilter) -> None:
+        """Every id ``wanted`` matches, for a bulk action to confirm (``matched``)."""
+
+        async def go() -> None:
+            self.matched.emit(request, await self.store().matching_ids(wanted))
+
+        self._spawn(go())
+
+    def bulk(self, action: BulkAction, ids: Sequence[str]) -> None:
+        """Run ``action`` on ``ids`` in batches, reporting each (``bulk_progress``)."""
+
+        async def go() -> None:
+            last = None
+            async for step in self.store().bulk_steps(action, list(ids)):
+                last = step
+                self.bulk_progress.emit(step.handled, step.matched)
+            if last is not None:
+                self.bulk_finished.emit(action, last.matched, last.done)
+                self.message.emit(f"{action.title()}: {last.done} of {last.matched} tasks")
+            self.changed.emit("tasks")
+
+        self._bulk = self._spawn(go())
+
+    def stop_bulk(self) -> None:
+        """Stop a bulk action after the batch it is in (what is done stays done)."""
+        if self._bulk is not None:
+            self._bulk.cancel()
+            self.changed.emit("tasks")
+
+    # -- dead letters ------------------------------------------------------------------
+
+    def load_dead(self, offset: int = 0, limit: int = 200) -> None:
+        if self._store() is None:  # not connected: nothing to show yet
+            return
+
+        async def go() -> None:
+            total, entries = await self.store().dead_letter_page(offset, limit)
+            self.dead_loaded.emit(total, entries)
+
+        self._spawn(go())
+
+    def requeue_dead(self, entries: Sequence[str], payload: Any = UNCHANGED) -> None:
+        async def go() -> None:
+            queued, problems = await self.store().requeue_dead(list(entries), payload)
+            note = f"Requeued {queued} dead letter{'s' if queued != 1 else ''}"
+            self.message.emit(note + (f"; {'; '.join(problems)}" if problems else ""))
+            self.changed.emit("dead")
+            self.changed.emit("tasks")
+
+        self._spawn(go())
+
+    def requeue_all_dead(self) -> None:
+        async def go() -> None:
+            store = self.store()
+            total, entries = await store.dead_letter_page(0, 1 << 30)
+            queued, _ = await store.requeue_dead([e.entry for e in entries])
+            self.message.emit(f"Requeued {queued} of {total} dead letters")
+            self.changed.emit("dead")
+            self.changed.emit("tasks")
+
+        self._spawn(go())
+
+    def delete_dead(self, entries: Sequence[str]) -> None:
+        async def go() -> None:
+            gone = await self.store().delete_dead(list(entries))
+            self.message.emit(f"Deleted {gone} dead letter{'s' if gone != 1 else ''}")
+            self.changed.emit("dead")
+
+        self._spawn(go())
+
+    # -- pending entries ---------------------------------------------------------------
+
+    def load_pending(self) -> None:
+        if self._store() is None:  # not connected: nothing to show yet
+            return
+
+        async def go() -> None:
+            store = self.store()
+            consumers, entries = await asyncio.gather(store.consumers(), store.pending_entries())
+            self.pending_loaded.emit(consumers, entries)
+
+        self._spawn(go())
+
+    def move_pending(self, entries: Sequence[str], to_consumer: str) -> None:
+        async def go() -> None:
+            moved = await self.store().move_pending(list(entries), to_consumer)
+            self.message.emit(
+                f"Moved {moved} pending entr{'ies' if moved != 1 else 'y'} to {to_consumer}"
+            )
+            self.changed.emit("pending")
+
+        self._spawn(go())
+
+    def release_pending(self, entries: Sequence[str]) -> None:
+        async def go() -> None:
+            released = await self.store().release_pending(list(entries))
+            self.message.emit(
+                f"Released {released} pending entr{'ies' if released != 1 else 'y'} to the queue"
+            )
+            self.changed.emit("pending")
+
+        self._spawn(go())

@@ -1,0 +1,388 @@
+"""The Tasks view: every retained task, a page at a time, filtered, sorted, acted on.
+
+Filters (status, name, queue, worker, a time range, free text) and the sort build a
+:class:`~backend.task_filter.TaskFilter`; its short text form (``status:failed
+name:resize q:timeout``) is shown in an editable line, so a filter can be copied and
+pasted back. Ctrl+F focuses the search; Enter or a double click opens the task.
+Bulk actions (on the selection, or on every task matching) are confirmed with the
+count and run in batches behind a progress dialog.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from backend.protocol import TaskStatus
+from backend.store import Page
+from backend.store.query import BULK_ACTIONS, BulkAction
+from backend.task_filter import SORTS, FilterError, TaskFilter, parse_time
+from distritask_gui.console_actions import ConsoleActions
+from distritask_gui.tasks_table import TasksTable
+
+PAGE_SIZE = 100
+REFRESH_MS = 2000
+RANGES = {"any time": None, "last hour": "-1h", "last 24 hours": "-24h", "last 7 days": "-7d"}
+
+
+class TasksView(QWidget):
+    task_requested = Signal(object)
+    """A :class:`TaskState` to open in the detail dialog."""
+
+    def __init__(self, actions: ConsoleActions, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.console = actions
+        self.model = TasksTable(self)
+        self.offset = 0
+        self.total = 0
+        self.exact = True
+        self._request = 0
+        self._pending_bulk: tuple[BulkAction, str] | None = None
+        self._since_text: float | None = None
+        self.confirm_box: QMessageBox | None = None
+        self.progress: QProgressDialog | None = None
+        self._build()
+        actions.page_loaded.connect(self._page_loaded)
+        actions.matched.connect(self._matched)
+        actions.bulk_progress.connect(self._bulk_progress)
+        actions.bulk_finished.connect(self._bulk_finished)
+        actions.changed.connect(self._changed)
+        self.timer = QTimer(self, interval=REFRESH_MS)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    # -- layout ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.status = QComboBox()
+        self.status.addItems(["any status", *(s.value for s in TaskStatus)])
+        self.name = self._edit("name")
+        self.queue = self._edit("queue")
+        self.worker = self._edit("worker")
+        self.range = QComboBox()
+        self.range.addItems(list(RANGES))
+        self.sort = QComboBox()
+        self.sort.addItems(list(SORTS))
+        self.search = self._edit("search id, message, error (Ctrl+F)")
+        self.search.setMinimumWidth(240)
+        for combo in (self.status, self.range, self.sort):
+            combo.currentIndexChanged.connect(self._filters_changed)
+        bar = QHBoxLayout()
+        for widget in (self.status, self.name, self.queue, self.worker, self.range, self.sort):
+            bar.addWidget(widget)
+        bar.addWidget(self.search, 1)
+        self.filter_text = QLineEdit()
+        self.filter_text.setPlaceholderText("status:failed name:resize q:timeout")
+        self.filter_text.setToolTip("The filter as text: copy it, or paste one and press Enter")
+        self.filter_text.returnPressed.connect(self._text_entered)
+        text_row = QHBoxLayout()
+        text_row.addWidget(QLabel("Filter"))
+        text_row.addWidget(self.filter_text, 1)
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((250, 110, 80, 90, 110, 60, 130, 80, 280)):
+            self.table.setColumnWidth(column, width)
+        self.table.doubleClicked.connect(self._open)
+        self.table.activated.connect(self._open)
+
+        self.count = QLabel()
+        self.prev = QPushButton("◀")
+        self.next = QPushButton("▶")
+        self.prev.clicked.connect(lambda: self._turn(-1))
+        self.next.clicked.connect(lambda: self._turn(1))
+        self.cancel_button = QPushButton("Cancel")
+        self.retry_button = QPushButton("Retry")
+        self.delete_button = QPushButton("Delete")
+        buttons: tuple[tuple[QPushButton, BulkAction], ...] = (
+            (self.cancel_button, "cancel"),
+            (self.retry_button, "retry"),
+            (self.delete_button, "delete"),
+        )
+        for button, action in buttons:
+            button.setToolTip(f"{action.title()} the selected tasks")
+            button.clicked.connect(partial(self.act_on_selection, action))
+        self.all_button = QPushButton("All matching…")
+        menu = QMenu(self.all_button)
+        for action in BULK_ACTIONS:
+            menu.addAction(
+                f"{action.title()} every task matching the filter",
+                partial(self._act_on_current, action),
+            )
+        self.all_button.setMenu(menu)
+        self.retry_failed = QPushButton("Retry all failed")
+        self.retry_failed.clicked.connect(
+            lambda: self.act_on_filter("retry", TaskFilter(status="failed"))
+        )
+        self.purge = QPushButton("Purge finished older than…")
+        self.purge.clicked.connect(self.ask_purge)
+        actions_row = QHBoxLayout()
+        for item in (self.count, self.prev, self.next):
+            actions_row.addWidget(item)
+        actions_row.addStretch(1)
+        for item in (
+            self.cancel_button,
+            self.retry_button,
+            self.delete_button,
+            self.all_button,
+            self.retry_failed,
+            self.purge,
+        ):
+            actions_row.addWidget(item)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addLayout(text_row)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(actions_row)
+        QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
+        self._show_text()
+
+    def _edit(self, placeholder: str) -> QLineEdit:
+        edit = QLineEdit()
+        edit.setPlaceholderText(placeholder)
+        edit.setClearButtonEnabled(True)
+        edit.editingFinished.connect(self._filters_changed)
+        edit.returnPressed.connect(self._filters_changed)
+        return edit
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    # -- the filter ----------------------------------------------------------------------
+
+    def current_filter(self) -> TaskFilter:
+        """The filter the widgets describe."""
+        status = self.status.currentText()
+        relative = RANGES[self.range.currentText()]
+        since = self._since_text if relative is None else parse_time(relative)
+        return TaskFilter(
+            status=None if status == "any status" else status,
+            name=self.name.text().strip() or None,
+            queue=self.queue.text().strip() or None,
+            worker=self.worker.text().strip() or None,
+            id_prefix=self._id_prefix,
+            since=since,
+            until=self._until_text,
+            q=self.search.text().strip() or None,
+            sort=self.sort.currentText(),
+        )
+
+    _id_prefix: str | None = None
+    _until_text: float | None = None
+
+    def set_filter(self, wanted: TaskFilter) -> None:
+        """Show ``wanted`` in the widgets and list what it matches."""
+        widgets = (self.status, self.range, self.sort, self.name, self.queue, self.worker)
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.status.setCurrentText(wanted.status or "any status")
+        self.name.setText(wanted.name or "")
+        self.queue.setText(wanted.queue or "")
+        self.worker.setText(wanted.worker or "")
+        self.search.setText(wanted.q or "")
+        self.sort.setCurrentText(wanted.sort)
+        self.range.setCurrentText("any time")
+        self._since_text, self._until_text, self._id_prefix = (
+            wanted.since,
+            wanted.until,
+            wanted.id_prefix,
+        )
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._filters_changed(keep_text_range=True)
+
+    def _text_entered(self) -> None:
+        try:
+            wanted = TaskFilter.parse(self.filter_text.text())
+        except FilterError as exc:
+            self.count.setText(f"⚠ {exc}")
+            return
+        self.set_filter(wanted)
+
+    def _filters_changed(self, *_: object, keep_text_range: bool = False) -> None:
+        if not keep_text_range and RANGES[self.range.currentText()] is not None:
+            self._since_text = self._until_text = None
+        self.offset = 0
+        self._show_text()
+        self.reload()
+
+    def _show_text(self) -> None:
+        try:
+            wanted = self.current_filter()
+        except FilterError as exc:
+            self.count.setText(f"⚠ {exc}")
+            return
+        relative = RANGES[self.range.currentText()]
+        if relative is None:
+            self.filter_text.setText(wanted.text())
+        else:
+            self.filter_text.setText(f"{wanted.with_(since=None).text()} since:{relative}".strip())
+
+    # -- pages -------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        try:
+            wanted = self.current_filter()
+        except FilterError as exc:
+            self.count.setText(f"⚠ {exc}")
+            return
+        self._request += 1
+        self.console.load_page(self._request, wanted, PAGE_SIZE, self.offset)
+
+    def _changed(self, what: str) -> None:
+        if what == "tasks":
+            self.reload()
+
+    def _tick(self) -> None:
+        if self.isVisible() and self.progress is None:
+            self.reload()
+
+    def _page_loaded(self, request: int, page: Page) -> None:
+        if request != self._request:
+            return
+        selected = set(self.selected_ids())
+        self.total, self.exact = page.total, page.exact
+        self.model.set_states(page.tasks)
+        selection = self.table.selectionModel()
+        for row, state in enumerate(page.tasks):
+            if state.id in selected:
+                selection.select(
+                    self.model.index(row, 0),
+                    selection.SelectionFlag.Select | selection.SelectionFlag.Rows,
+                )
+        first = self.offset + 1 if page.tasks else 0
+        last = self.offset + len(page.tasks)
+        total = f"{self.total:,}" if self.exact else f"at least {self.total:,}"
+        self.count.setText(f"{first:,} to {last:,} of {total}")
+        self.prev.setEnabled(self.offset > 0)
+        self.next.setEnabled(last < self.total or not self.exact)
+
+    def _turn(self, step: int) -> None:
+        self.offset = max(0, self.offset + step * PAGE_SIZE)
+        self.reload()
+
+    def selected_ids(self) -> list[str]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [state.id for row in rows if (state := self.model.state(row)) is not None]
+
+    def _open(self, index: QModelIndex) -> None:
+        state = self.model.state(index.row())
+        if state is not None:
+            self.task_requested.emit(state)
+
+    def keyPressEvent(self, event: object) -> None:  # Enter on a row opens it
+        key = getattr(event, "key", lambda: None)()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.table.hasFocus():
+            self._open(self.table.currentIndex())
+            return
+        super().keyPressEvent(event)  # type: ignore[arg-type]
+
+    # -- bulk actions --------------------------------------------------------------------
+
+    def act_on_selection(self, action: BulkAction) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            self.count.setText("Select tasks first (click, Shift/Ctrl+click)")
+            return
+        self._confirm(action, ids, "selected")
+
+    def _act_on_current(self, action: BulkAction) -> None:
+        self.act_on_filter(action, self.current_filter())
+
+    def act_on_filter(self, action: BulkAction, wanted: TaskFilter) -> None:
+        """Count what ``wanted`` matches, then confirm and run ``action`` on it."""
+        self._request += 1
+        self._pending_bulk = (action, wanted.text() or "every task")
+        self.console.match(self._request, wanted)
+
+    def ask_purge(self) -> QInputDialog:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Purge finished tasks")
+        dialog.setLabelText("Delete finished tasks created more than this many hours ago:")
+        dialog.setInputMode(QInputDialog.InputMode.IntInput)
+        dialog.setIntRange(0, 24 * 365)
+        dialog.setIntValue(24)
+        dialog.intValueSelected.connect(self.purge_older_than)
+        dialog.open()
+        self.purge_dialog = dialog
+        return dialog
+
+    def purge_older_than(self, hours: int) -> None:
+        cutoff = time.time() - hours * 3600
+        self.act_on_filter("delete", TaskFilter(until=cutoff))
+
+    def _matched(self, request: int, ids: list[str]) -> None:
+        if self._pending_bulk is None:
+            return
+        action, described = self._pending_bulk
+        self._pending_bulk = None
+        self._confirm(action, ids, f"matching {described}")
+
+    def _confirm(self, action: BulkAction, ids: list[str], what: str) -> None:
+        count = len(ids)
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(f"{action.title()} tasks")
+        note = " (only finished ones are deleted)" if action == "delete" else ""
+        box.setText(f"{action.title()} {count:,} task{'s' if count != 1 else ''} {what}?{note}")
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.button(QMessageBox.StandardButton.Yes).clicked.connect(lambda: self._run(action, ids))
+        box.open()
+        self.confirm_box = box
+
+    def _run(self, action: BulkAction, ids: list[str]) -> None:
+        if self.confirm_box is None:
+            return
+        self.confirm_box = None
+        if not ids:
+            return
+        progress = QProgressDialog(f"{action.title()}…", "Stop", 0, len(ids), self)
+        progress.setWindowModality(Qt.WindowModality.WindowModal)
+        progress.setMinimumDuration(300)
+        progress.canceled.connect(self.console.stop_bulk)
+        progress.canceled.connect(self._bulk_closed)
+        self.progress = progress
+        self.console.bulk(action, ids)
+
+    def _bulk_progress(self, handled: int, matched: int) -> None:
+        if self.progress is not None:
+            self.progress.setMaximum(max(matched, 1))
+            self.progress.setValue(handled)
+
+    def _bulk_finished(self, action: str, matched: int, done: int) -> None:
+        self.count.setText(f"{action.title()}: {done:,} of {matched:,} tasks changed")
+        self._bulk_closed()
+
+    def _bulk_closed(self) -> None:
+        progress, self.progress = self.progress, None
+        if progress is not None:
+            progress.reset()
+            progress.deleteLater()
+        self.reload()
