@@ -151,7 +151,9 @@ end
 return #due
 """
 
-SUBMIT = _INDEX + """
+SUBMIT = (
+    _INDEX
+    + """
 -- KEYS: states, index, stream, channel, counters. ARGV: n, the task field, then n
 -- ids, n states, n creation times, n tasks, n pending updates. The states come first:
 -- a worker's update must never be overwritten by the pending one.
@@ -176,6 +178,7 @@ for i = 1, n do redis.call('PUBLISH', KEYS[4], ARGV[updates + i]) end
 redis.call('HINCRBY', KEYS[5], 'submitted', n)
 return redis.call('ZCARD', KEYS[2])
 """
+)
 
 _ORDER = """
 local RANK = {pending = 0, processing = 1, retrying = 1, completed = 2, failed = 2, cancelled = 2}
@@ -276,7 +279,9 @@ return 0
 """
 )
 
-RECORD = _INDEX + """
+RECORD = (
+    _INDEX
+    + """
 -- KEYS: states, index, counters, seen workers. ARGV: task id, its state as it was
 -- read ('' when there was none), the new state, its creation time, the worker the
 -- update names ('' for none), now, then counter names to add 1 to.
@@ -292,6 +297,7 @@ ix_reindex({ARGV[1]}, {ARGV[3]}, false)
 for i = 7, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
 return 1
 """
+)
 
 FORGET = (
     _INDEX

@@ -36,7 +36,7 @@ class ConsoleActions(QObject):
     dead_loaded = Signal(int, list)
     """Dead letters in all, one page of :class:`~backend.store.DeadLetter`."""
     pending_loaded = Signal(list, list)
-    """:class:`~backend.store.Consumer` list and :class:`~backend.store.PendingEntry` list."""
+    """The group's consumers (dicts: name, pending, idle) and :class:`PendingEntry` list."""
     changed = Signal(str)
     """What changed (``tasks``, ``dead``, ``pending``): views showing it reload."""
     message = Signal(str)

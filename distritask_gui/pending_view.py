@@ -7,6 +7,8 @@ entry can be moved to another worker (XCLAIM) or released back to the queue.
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -22,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.store import Consumer, PendingEntry
+from backend.store import PendingEntry
 from distritask_gui.console_actions import ConsoleActions
 from distritask_gui.tasks_table import seconds
 
@@ -39,7 +41,7 @@ class PendingView(QWidget):
         self.console = console
         self.claim_idle = claim_idle
         self.entries: list[PendingEntry] = []
-        self.consumers: list[Consumer] = []
+        self.consumers: list[dict[str, Any]] = []
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -87,18 +89,19 @@ class PendingView(QWidget):
         if self.isVisible():
             self.reload()
 
-    def show_pending(self, consumers: list[Consumer], entries: list[PendingEntry]) -> None:
+    def show_pending(self, consumers: list[dict[str, Any]], entries: list[PendingEntry]) -> None:
         chosen = set(self.selected_entries())
         self.consumers, self.entries = consumers, entries
         self.summary.setText(
             "  ·  ".join(
-                f"<b>{c.name}</b>: {c.pending} pending, idle {seconds(c.idle)}" for c in consumers
+                f"<b>{c['name']}</b>: {c['pending']} pending, idle {seconds(c['idle'])}"
+                for c in consumers
             )
             or "No consumers yet"
         )
         current = self.target.currentText()
         self.target.clear()
-        self.target.addItems([c.name for c in consumers])
+        self.target.addItems([c["name"] for c in consumers])
         if current:
             self.target.setCurrentText(current)
         self.table.setRowCount(len(entries))

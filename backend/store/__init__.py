@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from backend import scripts
 from backend.store.channels import Channels, Subscription, subscribe
 from backend.store.deadletters import DeadLetter, DeadLetters
-from backend.store.pending import Consumer, Ownership, PendingEntry
+from backend.store.pending import Ownership, PendingEntry
 from backend.store.query import BulkProgress, Page, Query
 from backend.store.queue import (
     DEAD_LETTER_MAXLEN,
@@ -44,7 +44,6 @@ __all__ = [
     "SUBMIT_SOURCE",
     "WORKER_FORGET_AFTER",
     "BulkProgress",
-    "Consumer",
     "DeadLetter",
     "Entry",
     "Page",

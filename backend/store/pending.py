@@ -1,5 +1,6 @@
 """Who holds which delivered, unacknowledged task entries (the group's pending list),
-and moving or releasing a stuck one."""
+and moving or releasing a stuck one. The consumers themselves (with how many entries
+each holds) are :meth:`~backend.store.queue.Queue.consumers`."""
 
 from __future__ import annotations
 
@@ -12,16 +13,6 @@ from backend import keys
 from backend.errors import ProtocolError
 from backend.protocol import decode_task
 from backend.store.base import Base, text
-
-
-@dataclass
-class Consumer:
-    """A consumer of the worker group: how many entries it holds, how long it has
-    been idle (seconds since its last read or claim)."""
-
-    name: str
-    pending: int
-    idle: float
 
 
 @dataclass
@@ -41,19 +32,6 @@ class Ownership(Base):
     """The worker group's pending entries (XPENDING, XCLAIM, a release script)."""
 
     _release: AsyncScript
-
-    async def consumers(self, stream: str = keys.TASK_STREAM) -> list[Consumer]:
-        """Every consumer of the worker group on ``stream``, with what it holds."""
-        try:
-            rows = await self.redis.xinfo_consumers(stream, keys.WORKER_GROUP)
-        except Exception as exc:  # no stream or no group yet: nobody holds anything
-            if "no such key" in str(exc).lower() or "nogroup" in str(exc).lower():
-                return []
-            raise
-        return [
-            Consumer(text(row["name"]), int(row["pending"]), int(row["idle"]) / 1000)
-            for row in rows
-        ]
 
     async def pending_entries(
         self, consumer: str | None = None, limit: int = 1000, stream: str = keys.TASK_STREAM

@@ -52,7 +52,7 @@ async def test_pending_entries_move_between_workers_and_are_released(
     ]
     assert entries[0].idle >= 0
     assert await store.move_pending([entries[0].entry], "worker-b") == 1
-    owners = {c.name: c.pending for c in await store.consumers()}
+    owners = {c["name"]: c["pending"] for c in await store.consumers()}
     assert owners == {"worker-a": 2, "worker-b": 1}
 
     assert await store.release_pending([entries[1].entry]) == 1
