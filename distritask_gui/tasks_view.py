@@ -35,12 +35,20 @@ from PySide6.QtWidgets import (
 from backend.protocol import TaskStatus
 from backend.store import Page
 from backend.store.query import BULK_ACTIONS, BulkAction
-from backend.task_filter import SORTS, FilterError, TaskFilter, parse_time
+from backend.task_filter import FilterError, TaskFilter, parse_time
 from distritask_gui.console_actions import ConsoleActions
 from distritask_gui.tasks_table import TasksTable
 
 PAGE_SIZE = 100
 REFRESH_MS = 2000
+SORT_LABELS = {
+    "-created": "newest first",
+    "created": "oldest first",
+    "-finished": "last finished first",
+    "finished": "first finished first",
+    "-duration": "longest first",
+    "duration": "shortest first",
+}
 RANGES = {"any time": None, "last hour": "-1h", "last 24 hours": "-24h", "last 7 days": "-7d"}
 
 
@@ -81,7 +89,8 @@ class TasksView(QWidget):
         self.range = QComboBox()
         self.range.addItems(list(RANGES))
         self.sort = QComboBox()
-        self.sort.addItems(list(SORTS))
+        for sort, label in SORT_LABELS.items():
+            self.sort.addItem(label, sort)
         self.search = self._edit("search id, message, error (Ctrl+F)")
         self.search.setMinimumWidth(240)
         for combo in (self.status, self.range, self.sort):
@@ -103,6 +112,10 @@ class TasksView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         for column, width in enumerate((250, 110, 80, 90, 110, 60, 130, 80, 280)):
@@ -191,7 +204,7 @@ class TasksView(QWidget):
             since=since,
             until=self._until_text,
             q=self.search.text().strip() or None,
-            sort=self.sort.currentText(),
+            sort=self.sort.currentData() or "-created",
         )
 
     _id_prefix: str | None = None
@@ -207,7 +220,7 @@ class TasksView(QWidget):
         self.queue.setText(wanted.queue or "")
         self.worker.setText(wanted.worker or "")
         self.search.setText(wanted.q or "")
-        self.sort.setCurrentText(wanted.sort)
+        self.sort.setCurrentIndex(max(0, self.sort.findData(wanted.sort)))
         self.range.setCurrentText("any time")
         self._since_text, self._until_text, self._id_prefix = (
             wanted.since,
