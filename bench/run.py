@@ -27,12 +27,12 @@ from backend.config import Settings
 from backend.connection import describe
 from backend.errors import ConfigError
 
-from . import end_to_end, panel, raw
+from . import console, end_to_end, panel, raw
 from .end_to_end import BenchError
 from .report import Row, machine, markdown, write_json
 from .rows import e2e_rows, panel_rows, raw_rows
 
-PARTS = ("raw", "e2e", "panel")
+PARTS = ("raw", "e2e", "panel", "console")
 HERE = Path(__file__).resolve().parent
 
 
@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_parts,
         default=list(PARTS),
         metavar="PARTS",
-        help="run only these parts: raw, e2e, panel (comma separated; default all)",
+        help="run only these parts: raw, e2e, panel, console (comma separated; default all)",
     )
     parser.add_argument(
         "--tasks",
@@ -131,6 +131,8 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
         "panel_tasks": 10_000 if quick else 100_000,
         "panel_rates": [1_000, 5_000, 20_000],
         "panel_seconds": 1.5 if quick else 4.0,
+        "console_states": 100_000 if quick else 1_000_000,
+        "console_samples": 30 if quick else 100,
     }
 
 
@@ -222,7 +224,13 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             details["panel"] = result
             return panel_rows(result)
 
-        for name, work in (("raw", do_raw), ("e2e", do_e2e), ("panel", do_panel)):
+        def do_console() -> list[Row]:
+            result = console.measure(url, chosen["console_states"], chosen["console_samples"])
+            details["console"] = result
+            return console.console_rows(result)
+
+        parts = (("raw", do_raw), ("e2e", do_e2e), ("panel", do_panel), ("console", do_console))
+        for name, work in parts:
             if name in chosen["parts"]:
                 rows += _part(name, failures, work)
                 _flush(url)
