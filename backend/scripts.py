@@ -48,17 +48,22 @@ local function ix_reindex(ids, states, fresh)
     local scores = redis.call('ZMSCORE', IX_TASKS, unpack(ids))
     local adds, rems, meta, new_ids, indexed = {}, {}, {}, {}, {}
     local finished, durations, unfinished = {}, {}, {}
-    local function push(sets, key, ...)
+    local function push(sets, key, a, b)
         local list = sets[key]
         if not list then list = {}; sets[key] = list end
-        for _, value in ipairs({...}) do list[#list + 1] = value end
+        list[#list + 1] = a
+        if b then list[#list + 1] = b end
     end
     for i = 1, n do
-        local id, state = ids[i], states[i]
-        local now = {ix_str(state, 'status') or 'pending', ix_str(state, 'worker') or '',
-                     ix_str(state, 'name') or '', ix_str(state, 'queue') or 'default'}
+        local id, state, was = ids[i], states[i], old[i]
+        local now = {ix_str(state, 'status') or 'pending', ix_str(state, 'worker') or ''}
+        if was and not fresh then  -- a write: name and queue stay what they were
+            local name, queue = string.match(was, '^[^\\t]*\\t[^\\t]*\\t([^\\t]*)\\t(.*)$')
+            now[3], now[4] = name or '', queue or 'default'
+        else
+            now[3], now[4] = ix_str(state, 'name') or '', ix_str(state, 'queue') or 'default'
+        end
         local line = table.concat(now, '\\t')
-        local was = old[i]
         if fresh or was ~= line then
             local score = tonumber(scores[i])
             if not score then
