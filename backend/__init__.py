@@ -17,7 +17,10 @@ Modules, one concept each:
 - ``waiting``   ``wait_until``: the one helper that polls a condition with a deadline
 - ``outcomes``  following submitted tasks to their end from status events (``submit --wait``)
 - ``store``     the gateway to Redis (a package): stream and group (``queue``), task states
-  and cancels (``states``), workers (``workers``), confirmed pub/sub (``channels``)
+  and cancels (``states``), workers (``workers``), confirmed pub/sub (``channels``),
+  filtered listings and bulk actions over the indexes (``query``), dead letters
+  (``deadletters``), pending entries per consumer (``pending``)
+- ``task_filter`` a filter over the retained tasks and its short text form
 - ``recorder``  records the state of tasks only the channel tells of (Go services')
 - ``worker``    the worker runtime; ``handlers`` the registry and ``@task``;
   ``builtin_tasks`` the handlers every worker knows

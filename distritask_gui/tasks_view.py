@@ -118,7 +118,7 @@ class TasksView(QWidget):
         self.table.setShowGrid(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((250, 110, 80, 90, 110, 60, 130, 80, 280)):
+        for column, width in enumerate((250, 110, 80, 90, 110, 72, 130, 80, 280)):
             self.table.setColumnWidth(column, width)
         self.table.doubleClicked.connect(self._open)
         self.table.activated.connect(self._open)
