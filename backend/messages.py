@@ -5,6 +5,8 @@ sends the same three, so a mixed cluster reads alike.
 
 from __future__ import annotations
 
+ENQUEUED = "Task enqueued successfully!"
+"""The answer to ``POST /submit`` (the Go manager's, word for word)."""
 QUEUED = "Task queued"
 """The ``pending`` update a submit publishes."""
 STARTED = "Allocating resources and starting execution"

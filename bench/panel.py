@@ -15,6 +15,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from backend import messages as said
 from backend.protocol import Task, TaskStatus, make_update
 from backend.state import TaskState
 from backend.store import TaskStore
@@ -35,7 +36,7 @@ def _finished(index: int) -> list[tuple[TaskState, Any]]:
         task.id,
         TaskStatus.FAILED if failed else TaskStatus.COMPLETED,
         worker=worker,
-        message="boom" if failed else "Task execution finalized successfully",
+        message="boom" if failed else said.COMPLETED,
         attempt=1,
         seq=2,
         name="noop",

@@ -9,12 +9,12 @@ from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from backend import messages
 from backend.policy import NAME_PATTERN
 from backend.protocol import DEFAULT_TASK, WorkerInfo
 from backend.state import TaskState
 
-ENQUEUED = "Task enqueued successfully!"
-"""The Go manager's answer, kept word for word."""
+ENQUEUED = messages.ENQUEUED
 MAX_COUNT = 1000
 
 
