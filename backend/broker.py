@@ -61,8 +61,11 @@ def available() -> bool:
     return True
 
 
-def answers(port: int, password: str | None, within: float = 1.0) -> bool:
-    """Whether a server on ``port`` answers PING (``BUSY`` counts: it is there)."""
+def answers(
+    port: int, password: str | None, within: float = 1.0, *, busy_counts: bool = False
+) -> bool:
+    """Whether a server on ``port`` answers PING. With ``busy_counts``, a server that
+    says it is busy (a long script) or still loading its data counts: it is there."""
     client = redis.Redis(
         host=HOST,
         port=port,
@@ -74,9 +77,9 @@ def answers(port: int, password: str | None, within: float = 1.0) -> bool:
     try:
         return bool(client.ping())
     except redis.exceptions.BusyLoadingError:
-        return True
+        return busy_counts
     except redis.exceptions.ResponseError as exc:
-        return str(exc).startswith("BUSY")
+        return busy_counts and str(exc).startswith("BUSY")
     except (redis.exceptions.RedisError, OSError):
         return False
     finally:
@@ -245,7 +248,7 @@ class EmbeddedBroker:
             return None
         except PermissionError:
             pass
-        return port if answers(port, self.password, within=JOIN_WITHIN) else None
+        return port if answers(port, self.password, JOIN_WITHIN, busy_counts=True) else None
 
     def _launch(self) -> None:
         server = launch(
