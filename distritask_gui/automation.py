@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from backend.protocol import DEFAULT_TASK, TaskStatus
+from backend.waiting import wait_until
 from distritask_gui.header import CONNECTED
 from distritask_gui.window import MainWindow
 
@@ -23,12 +24,9 @@ SCREENSHOT_SIZE = (1480, 900)
 
 
 async def wait_for(condition: Callable[[], bool], limit: float, what: str) -> None:
-    """Return once ``condition()`` holds; ``TimeoutError(what)`` after ``limit`` s."""
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        await asyncio.sleep(0.05)
+    """Return once ``condition()`` holds; ``TimeoutError`` naming ``what`` after ``limit`` s
+    (:func:`backend.waiting.wait_until`, the one polling helper)."""
+    await wait_until(condition, limit, what)
 
 
 async def self_test(window: MainWindow, count: int = SELF_TEST_TASKS) -> int:
