@@ -68,3 +68,15 @@ INDEX_FIELDS = ("status", "name", "queue", "worker")
 def index(field: str, value: str) -> str:
     """The sorted set of the tasks whose ``field`` is ``value``."""
     return f"{INDEX_PREFIX}{field}:{value}"
+
+
+# -- per-minute history (see backend.history) -------------------------------------------
+MINUTE_PREFIX = PREFIX + "minute:"
+"""Hash per minute ``minute:<epoch minute>`` (kept 7 days): counts of submitted,
+completed, failed and retried tasks, per queue (``q:<queue>:<what>``) and per task name
+(``n:<name>:<what>``), and a latency histogram (``l:<bucket>``, ``lms``: the sum in ms)."""
+
+
+def minute(epoch_minute: int) -> str:
+    """The history hash of the minute starting at ``epoch_minute * 60``."""
+    return f"{MINUTE_PREFIX}{epoch_minute}"

@@ -4,7 +4,8 @@ one reply, what would otherwise be a command per task. Each states its KEYS and 
 
 from __future__ import annotations
 
-from backend import keys
+from backend import history, keys
+from backend.protocol import DEFAULT_TASK
 
 # -- the console's indexes (see backend.keys: INDEX_*) ----------------------------------
 # ``ix_reindex(ids, states, fresh)`` keeps the indexes in step with states just stored:
@@ -146,6 +147,62 @@ for _name, _value in {
 }.items():
     _INDEX = _INDEX.replace(_name, _value)
 
+# -- the per-minute history (see backend.history) ------------------------------------
+# ``mn_task(what, state)`` counts ``what`` (submitted, completed, failed, retried) for
+# the task whose state JSON is ``state``: in total, per queue and per name, and, for a
+# finished task, its latency in the histogram. ``mn_flush()`` adds what was counted to
+# the current minute's hash (one HINCRBY per field) and renews its expiry. Needs _INDEX.
+_MINUTE = """
+local MN_PREFIX, MN_KEEP, MN_FIELDS, MN_OTHER = '@MN@', @KEEP@, @FIELDS@, '@OTHER@'
+local MN_BOUNDS = {@BOUNDS@}
+local MN_DEFAULT_NAME = '@NAME@'
+local mn_counts, mn_named, mn_any = {}, {}, false
+local function mn_bump(tab, field, n) tab[field] = (tab[field] or 0) + n; mn_any = true end
+local function mn_task(what, state)
+    mn_bump(mn_counts, what, 1)
+    local queue = ix_str(state, 'queue') or 'default'
+    local name = ix_str(state, 'name') or MN_DEFAULT_NAME
+    mn_bump(mn_named, 'q:' .. queue .. ':' .. what, 1)
+    mn_bump(mn_named, 'n:' .. name .. ':' .. what, 1)
+    if what == 'completed' or what == 'failed' then
+        local created, finished = ix_num(state, 'created'), ix_num(state, 'finished')
+        if created and finished then
+            local took = math.max(0, finished - created)
+            local bucket = #MN_BOUNDS
+            for b = 1, #MN_BOUNDS do
+                if took <= MN_BOUNDS[b] then bucket = b - 1; break end
+            end
+            mn_bump(mn_counts, 'l:' .. bucket, 1)
+            mn_bump(mn_counts, 'lms', math.floor(took * 1000 + 0.5))
+        end
+    end
+end
+local function mn_flush()
+    if not mn_any then return end
+    local now = redis.call('TIME')
+    local key = MN_PREFIX .. math.floor(tonumber(now[1]) / 60)
+    local crowded = redis.call('HLEN', key) >= MN_FIELDS
+    for field, n in pairs(mn_counts) do redis.call('HINCRBY', key, field, n) end
+    for field, n in pairs(mn_named) do
+        if crowded then
+            field = string.sub(field, 1, 2) .. MN_OTHER .. string.match(field, '(:[^:]*)$')
+        end
+        redis.call('HINCRBY', key, field, n)
+    end
+    redis.call('EXPIRE', key, MN_KEEP)
+    mn_counts, mn_named, mn_any = {}, {}, false
+end
+"""
+for _name, _value in {
+    "@MN@": keys.MINUTE_PREFIX,
+    "@KEEP@": str(history.MINUTE_KEEP),
+    "@FIELDS@": str(history.MINUTE_FIELDS),
+    "@OTHER@": history.OTHER,
+    "@BOUNDS@": ", ".join(repr(b) for b in history.LATENCY_BOUNDS),
+    "@NAME@": DEFAULT_TASK,
+}.items():
+    _MINUTE = _MINUTE.replace(_name, _value)
+
 PROMOTE_RETRIES = """
 -- KEYS: retry schedule, stream. ARGV: now, limit, the task field. Moves due tasks.
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
@@ -158,6 +215,7 @@ return #due
 
 SUBMIT = (
     _INDEX
+    + _MINUTE
     + """
 -- KEYS: states, index, stream, channel, counters. ARGV: n, the task field, then n
 -- ids, n states, n creation times, n tasks, n pending updates. The states come first:
@@ -178,6 +236,8 @@ for first = 1, n, 1000 do
     ix_reindex({unpack(ARGV, ids + first, ids + last)},
                {unpack(ARGV, states + first, states + last)}, true)
 end
+for i = 1, n do mn_task('submitted', ARGV[states + i]) end
+mn_flush()
 for i = 1, n do redis.call('XADD', KEYS[3], '*', field, ARGV[tasks + i]) end
 for i = 1, n do redis.call('PUBLISH', KEYS[4], ARGV[updates + i]) end
 redis.call('HINCRBY', KEYS[5], 'submitted', n)
@@ -215,6 +275,7 @@ end
 WRITE = (
     _INDEX
     + _ORDER
+    + _MINUTE
     + """
 -- KEYS: channel, states, counters, stream, cancelled, index. ARGV: group, then how
 -- many updates, state fields+values, counter names+increments, acks, forgotten
@@ -250,6 +311,7 @@ each(sizes[2], 1000, function(first, last)
             counted = FINAL[status] and not FINAL[sstatus]
             if keep and status == 'retrying' and not (sstatus == 'retrying' and sa == a) then
                 count('retried')
+                mn_task('retried', state)
             end
         else
             local created = tonumber(string.match(state, '"created":([%d%.eE%+%-]+)'))
@@ -258,10 +320,10 @@ each(sizes[2], 1000, function(first, last)
                 created = tonumber(now[1]) + tonumber(now[2]) / 1e6
             end
             redis.call('ZADD', KEYS[6], 'NX', created, id)
-            if status == 'retrying' then count('retried') end
+            if status == 'retrying' then count('retried'); mn_task('retried', state) end
         end
         if keep then
-            if counted then count(status) end
+            if counted then count(status); mn_task(status, state) end
             hset[#hset + 1] = id
             hset[#hset + 1] = state
         end
@@ -275,6 +337,7 @@ each(sizes[2], 1000, function(first, last)
     end
 end)
 for name, n in pairs(counts) do redis.call('HINCRBY', KEYS[3], name, n) end
+mn_flush()
 each(sizes[3], 2, function(i) redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) end)
 each(sizes[4], 2000, function(i, j)
     redis.call('XACK', KEYS[4], ARGV[1], unpack(ARGV, i, j))
@@ -286,6 +349,7 @@ return 0
 
 RECORD = (
     _INDEX
+    + _MINUTE
     + """
 -- KEYS: states, index, counters, seen workers. ARGV: task id, its state as it was
 -- read ('' when there was none), the new state, its creation time, the worker the
@@ -299,7 +363,11 @@ if (stored or '') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if not stored then redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[1]) end
 ix_reindex({ARGV[1]}, {ARGV[3]}, false)
-for i = 7, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
+for i = 7, #ARGV do
+    redis.call('HINCRBY', KEYS[3], ARGV[i], 1)
+    mn_task(ARGV[i], ARGV[3])
+end
+mn_flush()
 return 1
 """
 )

@@ -13,6 +13,7 @@ one concept each:
 - :mod:`~backend.store.query`     filtered listings over the indexes, bulk actions
 - :mod:`~backend.store.deadletters`  dead letters paged, requeued, deleted
 - :mod:`~backend.store.pending`   who holds which pending entry; move or release one
+- :mod:`~backend.store.history`   the per-minute counts and latencies, as series
 
 Writes that come in numbers (submits, status updates) go out as one Lua script per
 batch, so their cost is one round trip per batch, not per task. Key names come from
@@ -27,6 +28,7 @@ import redis.asyncio as aioredis
 from backend import scripts
 from backend.store.channels import Channels, Subscription, subscribe
 from backend.store.deadletters import DeadLetter, DeadLetters
+from backend.store.history import Minutes
 from backend.store.pending import Ownership, PendingEntry
 from backend.store.query import BulkProgress, Page, Query
 from backend.store.queue import (
@@ -55,7 +57,7 @@ __all__ = [
 ]
 
 
-class TaskStore(Query, DeadLetters, Ownership, Workers, Channels):
+class TaskStore(Query, DeadLetters, Ownership, Workers, Channels, Minutes):
     """The queue and the state store over one Redis client.
 
     ``listener``: the client subscriptions use (one with no socket timeout, so a quiet

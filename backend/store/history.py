@@ -1,0 +1,38 @@
+"""Reading the per-minute history the scripts write (see :mod:`backend.history`)."""
+
+from __future__ import annotations
+
+from backend import history, keys
+from backend.store.base import Base, text
+
+
+class Minutes(Base):
+    """The per-minute count hashes."""
+
+    async def minutes(self, first: int, last: int) -> dict[int, dict[str, int]]:
+        """The counts of each epoch minute from ``first`` to ``last`` (included) that
+        has any, in one round trip."""
+        span = range(first, last + 1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for minute in span:
+                pipe.hgetall(keys.minute(minute))
+            found = await pipe.execute()
+        return {
+            minute: {text(k): int(v) for k, v in fields.items()}
+            for minute, fields in zip(span, found, strict=True)
+            if fields
+        }
+
+    async def history(self, name: str, now: float | None = None) -> history.History:
+        """The points of range ``name`` (``1h``, ``24h``, ``7d``: see
+        :data:`backend.history.RANGES`) up to the current minute."""
+        if name not in history.RANGES:
+            raise ValueError(f"range must be one of {', '.join(history.RANGES)}, not {name!r}")
+        if now is None:  # the clock the scripts count by: the server's
+            seconds, micros = await self.redis.time()
+            now = seconds + micros / 1e6
+        last = history.epoch_minute(now)
+        span, step = history.RANGES[name]
+        first = last - span + 1
+        first -= first % step
+        return history.series(name, await self.minutes(first, last), last)
