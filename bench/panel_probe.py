@@ -160,7 +160,7 @@ async def probe(url: str, tasks: int, seconds: float, rates: list[int]) -> dict[
     def count(updates: list[Any]) -> None:
         received[0] += len(updates)
 
-    bridge.updates_received.connect(count)
+    bridge.connection.updates_received.connect(count)
     window.show()
     await asyncio.sleep(0.2)
     empty_rss = rss_mb()

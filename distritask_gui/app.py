@@ -88,8 +88,8 @@ async def ask_for_broker() -> str | None:
         "This platform has no embedded Redis server. Enter the URL of a Redis or Valkey "
         "server to join (it is saved for the next start)."
     )
-    dialog.test_requested.connect(tester.test_url)
-    tester.test_result.connect(dialog.show_test_result)
+    dialog.test_requested.connect(tester.actions.test_url)
+    tester.actions.test_result.connect(dialog.show_test_result)
     finished = asyncio.Event()
     dialog.finished.connect(lambda _result: finished.set())
     dialog.open()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from backend.protocol import DEFAULT_TASK, TaskStatus
 from backend.waiting import wait_until
-from distritask_gui.header import CONNECTED
+from distritask_gui.connection import ConnectionState
 from distritask_gui.window import MainWindow
 
 CONNECT_TIMEOUT = 30.0
@@ -37,12 +37,14 @@ async def self_test(window: MainWindow, count: int = SELF_TEST_TASKS) -> int:
     tasks = window.tasks
     try:
         await wait_for(
-            lambda: window.bridge.state == CONNECTED,
+            lambda: window.bridge.state is ConnectionState.CONNECTED,
             CONNECT_TIMEOUT,
             f"a connection to {window.bridge.address}",
         )
-        states = await window.bridge.submit_tasks("noop", None, count - count // 2)
-        states += await window.bridge.submit_tasks(DEFAULT_TASK, {"seconds": 0.3}, count // 2)
+        states = await window.bridge.actions.submit_tasks("noop", None, count - count // 2)
+        states += await window.bridge.actions.submit_tasks(
+            DEFAULT_TASK, {"seconds": 0.3}, count // 2
+        )
         ids = [s.id for s in states]
 
         def finished() -> bool:
@@ -78,14 +80,16 @@ async def screenshot(window: MainWindow, path: Path) -> int:
     window.show()
     bridge, tasks = window.bridge, window.tasks
     try:
-        await wait_for(lambda: bridge.state == CONNECTED, CONNECT_TIMEOUT, "a connection")
+        await wait_for(
+            lambda: bridge.state is ConnectionState.CONNECTED, CONNECT_TIMEOUT, "a connection"
+        )
         await wait_for(lambda: bool(window.workers.entries()), 20, "the workers' heartbeats")
-        await bridge.submit_tasks(DEFAULT_TASK, {"seconds": 1.0}, 5)
-        await bridge.submit_tasks(
+        await bridge.actions.submit_tasks(DEFAULT_TASK, {"seconds": 1.0}, 5)
+        await bridge.actions.submit_tasks(
             "fail", {"message": "node-7: disk quota exceeded"}, 1, max_retries=0
         )
-        await bridge.submit_tasks(DEFAULT_TASK, {"seconds": 7.0}, 6)
-        await bridge.submit_tasks(DEFAULT_TASK, None, 5)
+        await bridge.actions.submit_tasks(DEFAULT_TASK, {"seconds": 7.0}, 6)
+        await bridge.actions.submit_tasks(DEFAULT_TASK, None, 5)
 
         def mid_run() -> bool:
             totals = tasks.totals()
@@ -113,4 +117,4 @@ def _summary(window: MainWindow) -> str:
     totals = window.tasks.totals()
     known = ", ".join(f"{n} {s.value}" for s, n in totals.items() if n) or "no tasks seen"
     workers = sum(1 for e in window.workers.entries() if e.online)
-    return f"{known}; {workers} worker(s) online; broker {window.bridge.state}"
+    return f"{known}; {workers} worker(s) online; broker {window.bridge.state.value}"

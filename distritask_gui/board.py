@@ -37,6 +37,7 @@ class Board(QScrollArea):
         self._row.addStretch(0)
         self.setWidget(inner)
         self.columns: dict[str, WorkerColumn] = {}
+        self._broker_up = True
         self._add(QUEUE, 0)
         for row, entry in enumerate(workers.entries()):
             self._add(entry.name, row + 1).set_entry(entry)
@@ -48,12 +49,19 @@ class Board(QScrollArea):
     def column(self, key: str) -> WorkerColumn | None:
         return self.columns.get(key)
 
+    def set_broker_up(self, up: bool) -> None:
+        """While the broker is gone nothing is known of any column: every dot is grey."""
+        self._broker_up = up
+        for column in self.columns.values():
+            column.set_broker_up(up)
+
     def refresh(self) -> None:
         for column in self.columns.values():
             column.refresh()
 
     def _add(self, key: str, position: int) -> WorkerColumn:
         column = WorkerColumn(key, self.tasks, self.widget())
+        column.set_broker_up(self._broker_up)
         column.task_clicked.connect(self.task_clicked)
         self.columns[key] = column
         self._row.insertWidget(position, column, 1)

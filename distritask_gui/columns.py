@@ -24,6 +24,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 from backend.protocol import TaskStatus
 from backend.state import TaskState
 from backend.store import SUBMIT_SOURCE
+from distritask_gui.rows import runs
 
 QUEUE = ""
 """The column key of the queue column (tasks waiting for a worker)."""
@@ -164,12 +165,5 @@ class ColumnCards(QAbstractListModel):
 
     def _emit_changed(self, positions: set[int]) -> None:
         rows = [r for r, (p, _) in enumerate(self._cards) if p in positions]
-        if not rows:
-            return
-        start = previous = rows[0]
-        for row in rows[1:]:
-            if row != previous + 1:
-                self.dataChanged.emit(self.index(start), self.index(previous))
-                start = row
-            previous = row
-        self.dataChanged.emit(self.index(start), self.index(previous))
+        for first, last in runs(rows):
+            self.dataChanged.emit(self.index(first), self.index(last))

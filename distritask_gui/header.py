@@ -21,14 +21,25 @@ from PySide6.QtWidgets import (
 )
 
 from distritask_gui import theme
+from distritask_gui.cause import Cause
+from distritask_gui.connection import ConnectionState
 from distritask_gui.submit_dialog import SubmitDialog
 
-CONNECTED, RECONNECTING, OFFLINE, CONNECTING = "connected", "reconnecting", "offline", "connecting"
 STATE_TEXT = {
-    CONNECTED: "Network Active",
-    RECONNECTING: "Reconnecting…",
-    OFFLINE: "System Offline",
-    CONNECTING: "Connecting…",
+    ConnectionState.CONNECTED: "Network Active",
+    ConnectionState.RECONNECTING: "Reconnecting…",
+    ConnectionState.OFFLINE: "System Offline",
+    ConnectionState.CONNECTING: "Connecting…",
+    ConnectionState.FAILED: "Panel Error",
+}
+CAUSE_TEXT = {
+    Cause.NONE: "",
+    Cause.REFUSED: "connection refused",
+    Cause.AUTH: "authentication failed",
+    Cause.TIMEOUT: "timed out",
+    Cause.TLS: "TLS error",
+    Cause.LOST: "connection lost",
+    Cause.ERROR: "internal error",
 }
 MANY = 10
 
@@ -38,11 +49,13 @@ class Header(QFrame):
     submit_requested = Signal(str, object, int)
     settings_requested = Signal()
     about_requested = Signal()
+    retry_requested = Signal()
+    """"Retry now": connect at once."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("header")
-        self.state = CONNECTING
+        self.state = ConnectionState.CONNECTING
         title = theme.named(QLabel("Cluster Control"), "title")
         self.dot = theme.named(QLabel(), "dot")
         self.dot.setFixedSize(10, 10)
@@ -77,11 +90,20 @@ class Header(QFrame):
         menu.addActions([settings, about])
         self.menu_button.setMenu(menu)
 
+        self.retry_now = theme.named(QPushButton("Retry now"), "link")
+        self.retry_now.setToolTip("Try to reach the broker again at once")
+        self.retry_now.clicked.connect(self.retry_requested)
+        self.open_settings = theme.named(QPushButton("Settings…"), "link")
+        self.open_settings.setToolTip("Change the broker URL")
+        self.open_settings.clicked.connect(self.settings_requested)
+
         status = QHBoxLayout()
         status.setSpacing(8)
         status.addWidget(self.dot)
         status.addWidget(self.state_label)
         status.addWidget(self.address)
+        status.addWidget(self.retry_now)
+        status.addWidget(self.open_settings)
         self.dead = theme.named(QLabel(), "address")
         self.dead.setToolTip("Tasks in the dead-letter stream (see the Dead letters tab)")
         status.addWidget(self.dead)
@@ -95,7 +117,7 @@ class Header(QFrame):
         row.addLayout(left, 1)
         for widget in (self.advanced, self.deploy_many, self.deploy, self.menu_button):
             row.addWidget(widget)
-        self.set_connection(CONNECTING, "")
+        self.set_connection(ConnectionState.CONNECTING, "")
 
     def set_dead_letters(self, count: int) -> None:
         """Show how many dead letters there are (nothing when there are none)."""
@@ -103,18 +125,26 @@ class Header(QFrame):
             f"\N{MIDDLE DOT} {count:,} dead letter{'s' if count != 1 else ''}" if count else ""
         )
 
-    def set_connection(self, state: str, address: str) -> None:
-        """Show the connection state; Deploy works only while connected."""
+    def set_connection(
+        self, state: ConnectionState, address: str, cause: Cause = Cause.NONE, detail: str = ""
+    ) -> None:
+        """Show the connection state (and why it is down); Deploy works only while
+        connected; "Retry now" and "Settings…" show while it is down."""
         self.state = state
-        self.state_label.setText(STATE_TEXT.get(state, state))
+        down = state in (ConnectionState.OFFLINE, ConnectionState.FAILED)
+        why = CAUSE_TEXT[cause] if down else ""
+        self.state_label.setText(STATE_TEXT[state] + (f" — {why}" if why else ""))
+        self.state_label.setToolTip(detail)
         self.address.setText(address)
-        self.dot.setProperty("state", state)
-        self.state_label.setProperty("state", state)
+        self.dot.setProperty("state", state.value)
+        self.state_label.setProperty("state", state.value)
         for widget in (self.dot, self.state_label):
             widget.style().unpolish(widget)
             widget.style().polish(widget)
         for button in (self.deploy, self.deploy_many, self.advanced):
-            button.setEnabled(state == CONNECTED)
+            button.setEnabled(state is ConnectionState.CONNECTED)
+        self.retry_now.setVisible(down)
+        self.open_settings.setVisible(down)
 
     def open_submit_dialog(self) -> None:
         dialog = SubmitDialog(self)

@@ -80,9 +80,6 @@ class LocalCluster:
         log.info("started worker %s (pid %d)", name or "", process.pid)
         return process
 
-    def alive(self) -> int:
-        return sum(1 for p in self.processes if p.poll() is None)
-
     def stop(self) -> None:
         """Stop the workers (SIGTERM, wait, kill), then the broker if this started it."""
         for process in terminate_all(self.processes, within=STOP_WAIT):

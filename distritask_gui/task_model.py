@@ -30,7 +30,6 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QTimer,
 
 from backend.protocol import StatusUpdate, TaskStatus
 from backend.state import TaskState
-from distritask_gui import memory
 from distritask_gui.columns import (
     COLUMN_ROLE,
     ID_ROLE,
@@ -42,6 +41,7 @@ from distritask_gui.columns import (
     column_of,
     role_data,
 )
+from distritask_gui.rows import runs
 
 __all__ = ["QUEUE", "TaskModel", "column_of"]
 
@@ -84,8 +84,6 @@ class TaskModel(QAbstractListModel):
         """The position of each row (ascending)."""
         self._position: dict[str, int] = {}
         self._next_position = 0
-        self._unsettled = 0
-        """Tasks added since the last :func:`memory.settle`."""
         self._pending: list[TaskState | StatusUpdate] = []
         self._totals: Counter[TaskStatus] = Counter()
         self._dropped: Counter[TaskStatus] = Counter()
@@ -136,10 +134,6 @@ class TaskModel(QAbstractListModel):
             cards = self._cards.get(key)
             if cards is not None:
                 cards.sync(self._columns[key], changed.get(key, ()))
-        self._unsettled += len(added)
-        if self._unsettled >= memory.SETTLE_EVERY:
-            self._unsettled = 0
-            memory.settle()
         self.columns_seen.emit(sorted(k for k in self._columns if k != QUEUE))
         if latencies:
             self.finished.emit(latencies)
@@ -233,17 +227,8 @@ class TaskModel(QAbstractListModel):
 
     def _emit_changed(self, rows: list[int]) -> None:
         """One ``dataChanged`` per run of adjacent rows (``rows`` sorted)."""
-        start = previous = None
-        for row in rows:
-            if start is None:
-                start = previous = row
-            elif row == previous + 1:  # type: ignore[operator]
-                previous = row
-            else:
-                self.dataChanged.emit(self.index(start), self.index(previous))  # type: ignore[arg-type]
-                start = previous = row
-        if start is not None:
-            self.dataChanged.emit(self.index(start), self.index(previous))  # type: ignore[arg-type]
+        for first, last in runs(rows):
+            self.dataChanged.emit(self.index(first), self.index(last))
 
     def _trim(self) -> set[str]:
         """Drop the oldest finished tasks past the bound; the columns they left."""
@@ -270,17 +255,11 @@ class TaskModel(QAbstractListModel):
 
     def _remove_rows(self, rows: list[int]) -> None:
         """Remove ``rows`` (ascending), one ``beginRemoveRows`` per run, last run first."""
-        end = len(rows)
-        while end:
-            start = end - 1
-            while start and rows[start - 1] == rows[start] - 1:
-                start -= 1
-            first, last = rows[start], rows[end - 1]
+        for first, last in reversed(runs(rows)):
             self.beginRemoveRows(QModelIndex(), first, last)
             del self._rows[first : last + 1]
             del self._row_positions[first : last + 1]
             self.endRemoveRows()
-            end = start
 
     # -- reading -----------------------------------------------------------------------
 

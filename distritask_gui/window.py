@@ -18,9 +18,11 @@ from backend.store import SUBMIT_SOURCE
 from distritask_gui import theme
 from distritask_gui.board import Board
 from distritask_gui.bridge import Bridge
+from distritask_gui.connection import ConnectionState
 from distritask_gui.console import ConsoleTabs
 from distritask_gui.footer import Footer
 from distritask_gui.header import Header
+from distritask_gui.memory import Settler
 from distritask_gui.settings_dialog import SettingsDialog
 from distritask_gui.task_detail import TaskDetail
 from distritask_gui.task_model import TaskModel
@@ -46,6 +48,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(theme.app_icon())
         self.tasks = TaskModel(self)
         self.workers = WorkerModel(self)
+        self.settler = Settler(self.tasks)
         self.header = Header()
         self.board = Board(self.tasks, self.workers)
         self.console = ConsoleTabs(self.board, lambda: self.bridge.store, claim_idle=claim_idle)
@@ -67,17 +70,19 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
 
     def _connect(self) -> None:
-        bridge = self.bridge
-        bridge.connection_changed.connect(self._connection_changed)
-        bridge.snapshot_loaded.connect(self.tasks.feed)
-        bridge.updates_received.connect(self._updates)
-        bridge.workers_received.connect(self._workers)
-        bridge.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
-        bridge.task_loaded.connect(self._task_loaded)
-        self.header.set_connection(bridge.state, bridge.address)
-        self.header.deploy_requested.connect(lambda n: bridge.submit(DEFAULT_TASK, None, n))
-        self.header.submit_requested.connect(bridge.submit)
+        connection, actions = self.bridge.connection, self.bridge.actions
+        connection.connection_changed.connect(self._connection_changed)
+        connection.snapshot_loaded.connect(self.tasks.feed)
+        connection.snapshot_done.connect(self._snapshot_done)
+        connection.updates_received.connect(self._updates)
+        connection.workers_received.connect(self._workers)
+        actions.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        actions.task_loaded.connect(self._task_loaded)
+        self.header.set_connection(connection.state, connection.address)
+        self.header.deploy_requested.connect(lambda n: actions.submit(DEFAULT_TASK, None, n))
+        self.header.submit_requested.connect(actions.submit)
         self.header.settings_requested.connect(self.open_settings)
+        self.header.retry_requested.connect(connection.retry_now)
         self.header.about_requested.connect(self.open_about)
         self.board.task_clicked.connect(self.open_detail)
         self.console.tasks_view.task_requested.connect(lambda s: self.open_detail(s.id, s))
@@ -87,8 +92,14 @@ class MainWindow(QMainWindow):
         self.tasks.finished.connect(self.footer.add_finished)
         self.tasks.dataChanged.connect(self._refresh_details)
 
-    def _connection_changed(self, state: str, address: str) -> None:
-        self.header.set_connection(state, address)
+    def _connection_changed(self, state: ConnectionState, address: str) -> None:
+        connection = self.bridge.connection
+        self.header.set_connection(state, address, connection.cause, connection.detail)
+        self.board.set_broker_up(state is ConnectionState.CONNECTED)
+
+    def _snapshot_done(self) -> None:
+        self.tasks.flush()
+        self.settler.now()
 
     def _updates(self, updates: list[StatusUpdate]) -> None:
         live = {u.worker for u in updates if u.status is not TaskStatus.PENDING}
@@ -108,13 +119,13 @@ class MainWindow(QMainWindow):
         if dialog is None:
             dialog = TaskDetail(state, self)
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            dialog.cancel_requested.connect(self.bridge.cancel)
-            dialog.retry_requested.connect(self.bridge.retry)
+            dialog.cancel_requested.connect(self.bridge.actions.cancel)
+            dialog.retry_requested.connect(self.bridge.actions.retry)
             dialog.destroyed.connect(lambda *_: self.details.pop(task_id, None))
             self.details[task_id] = dialog
         dialog.show()
         dialog.raise_()
-        self.bridge.load_task(task_id)
+        self.bridge.actions.load_task(task_id)
         return dialog
 
     def _task_loaded(self, state: TaskState) -> None:
@@ -131,8 +142,8 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.bridge.address, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.test_requested.connect(self.bridge.test_url)
-        self.bridge.test_result.connect(dialog.show_test_result)
+        dialog.test_requested.connect(self.bridge.actions.test_url)
+        self.bridge.actions.test_result.connect(dialog.show_test_result)
         dialog.open()
         return dialog
 

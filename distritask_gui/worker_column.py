@@ -45,6 +45,7 @@ class WorkerColumn(QFrame):
         self.newest = tasks.column_cards(key)
         self._entry: WorkerEntry | None = None
         self.online = True
+        self.broker_up = True
 
         self.dot = theme.named(QLabel(), "dot")
         self.dot.setFixedSize(8, 8)
@@ -105,9 +106,15 @@ class WorkerColumn(QFrame):
         self._set_online(online)
         self.refresh()
 
+    def set_broker_up(self, up: bool) -> None:
+        """``False``: the broker is gone, so this column's state is unknown (grey dot)."""
+        self.broker_up = up
+        self._set_online(self.online)
+
     def _set_online(self, online: bool) -> None:
         self.online = online
-        self.dot.setProperty("state", "online" if online else "offline")
+        dot = ("online" if online else "offline") if self.broker_up else "unknown"
+        self.dot.setProperty("state", dot)
         self.setProperty("offline", not online)
         for widget in (self.dot, self, self.title):
             widget.style().unpolish(widget)

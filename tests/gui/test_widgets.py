@@ -11,7 +11,9 @@ from pytestqt.qtbot import QtBot
 from backend.protocol import TaskStatus, WorkerInfo, make_update
 from backend.state import TaskState
 from distritask_gui import worker_model
-from distritask_gui.header import CONNECTED, OFFLINE, RECONNECTING, Header
+from distritask_gui.cause import Cause
+from distritask_gui.connection import ConnectionState
+from distritask_gui.header import Header
 from distritask_gui.settings_dialog import URL_KEY, SettingsDialog, saved_url
 from distritask_gui.submit_dialog import SubmitDialog
 from distritask_gui.task_detail import TaskDetail
@@ -75,11 +77,17 @@ def test_workers_appear_in_natural_order_and_go_offline_when_heartbeats_lapse() 
 def test_deploy_is_disabled_unless_connected(qtbot: QtBot) -> None:
     header = Header()
     qtbot.addWidget(header)
-    for state in (OFFLINE, RECONNECTING):
+    for state in (ConnectionState.OFFLINE, ConnectionState.RECONNECTING):
         header.set_connection(state, "redis://x:6379")
         assert not header.deploy.isEnabled() and not header.deploy_many.isEnabled()
-    header.set_connection(CONNECTED, "redis://x:6379")
+    header.set_connection(ConnectionState.OFFLINE, "redis://x:6379", Cause.AUTH)
+    assert "authentication failed" in header.state_label.text()
+    assert not header.retry_now.isHidden() and not header.open_settings.isHidden()
+    with qtbot.waitSignal(header.retry_requested):
+        qtbot.mouseClick(header.retry_now, Qt.MouseButton.LeftButton)
+    header.set_connection(ConnectionState.CONNECTED, "redis://x:6379")
     assert header.address.text() == "redis://x:6379"
+    assert header.retry_now.isHidden() and header.open_settings.isHidden()
     with qtbot.waitSignal(header.deploy_requested) as blocker:
         qtbot.mouseClick(header.deploy, Qt.MouseButton.LeftButton)
     assert blocker.args == [1]

@@ -1,4 +1,5 @@
-"""The bridge on the real embedded broker: snapshot, live updates, batching."""
+"""The panel's broker connection on the real embedded broker: snapshot, live updates,
+batching, and what it says when the broker is unreachable or a bug ends a session."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from backend.connection import client
 from backend.protocol import StatusUpdate, Task, TaskStatus, encode_update, make_update
 from backend.state import TaskState, encode_state
 from backend.store import TaskStore
-from distritask_gui.bridge import Bridge
+from distritask_gui.app import _free_port
+from distritask_gui.cause import Cause
+from distritask_gui.connection import BrokerConnection, ConnectionState
 from distritask_gui.task_model import TaskModel
 from tests.gui.conftest import Run
 
@@ -57,7 +60,7 @@ def test_updates_published_while_the_snapshot_loads_count_once(
     redis_url: str, qloop: Any, qtbot: QtBot, run_async: Run[Any], sync_redis: redis.Redis
 ) -> None:
     states = _record_running(redis_url, run_async)
-    bridge = Bridge(redis_url)
+    bridge = BrokerConnection(redis_url)
     model = TaskModel()
     batches: list[int] = []
     bridge.snapshot_loaded.connect(model.feed)
@@ -87,7 +90,7 @@ def test_updates_published_while_the_snapshot_loads_count_once(
 def test_a_burst_of_live_updates_arrives_in_order_in_a_few_batches(
     redis_url: str, qloop: Any, qtbot: QtBot, run_async: Run[Any], sync_redis: redis.Redis
 ) -> None:
-    bridge = Bridge(redis_url)
+    bridge = BrokerConnection(redis_url)
     received: list[list[StatusUpdate]] = []
     bridge.updates_received.connect(received.append)
     bridge.start()
@@ -107,3 +110,34 @@ def test_a_burst_of_live_updates_arrives_in_order_in_a_few_batches(
         assert len(received) <= len(updates) // 10  # in batches, not one per update
     finally:
         run_async(bridge.stop())
+
+
+def test_a_refused_connection_goes_offline_and_says_why(
+    qloop: Any, qtbot: QtBot, run_async: Run[Any]
+) -> None:
+    connection = BrokerConnection(f"redis://127.0.0.1:{_free_port()}", offline_after=0.3)
+    connection.start()
+    try:
+        qtbot.waitUntil(lambda: connection.state is ConnectionState.OFFLINE, timeout=10_000)
+        assert connection.cause is Cause.REFUSED
+    finally:
+        run_async(connection.stop())
+
+
+def test_a_programming_error_fails_the_session_instead_of_reconnecting_forever(
+    redis_url: str, qloop: Any, qtbot: QtBot, run_async: Run[Any], sync_redis: redis.Redis
+) -> None:
+    sync_redis.set(keys.TASK_STREAM, "not a stream")  # XGROUP CREATE: WRONGTYPE
+    connection = BrokerConnection(redis_url)
+    states: list[ConnectionState] = []
+    connection.connection_changed.connect(lambda state, _address: states.append(state))
+    connection.start()
+    try:
+        qtbot.waitUntil(lambda: connection.state is ConnectionState.FAILED, timeout=10_000)
+        assert connection.cause is Cause.ERROR and "WRONGTYPE" in connection.detail
+        assert ConnectionState.RECONNECTING not in states
+        sync_redis.delete(keys.TASK_STREAM)
+        connection.retry_now()  # "Retry now" in the header
+        qtbot.waitUntil(lambda: connection.state is ConnectionState.CONNECTED, timeout=10_000)
+    finally:
+        run_async(connection.stop())

@@ -1,0 +1,145 @@
+"""What the user asks of the broker: submit, cancel, retry, load a task, test a URL.
+
+Widgets never await: they call the intent slots (:meth:`Actions.submit`,
+:meth:`Actions.cancel`, :meth:`Actions.retry`, :meth:`Actions.load_task`,
+:meth:`Actions.test_url`), which start background tasks kept referenced until they
+finish. Results and errors come back as signals. The store comes from the
+connection (:class:`~distritask_gui.connection.BrokerConnection`): an intent while it
+is not connected fails with a clear message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from redis.exceptions import RedisError
+
+from backend.connection import client, describe
+from backend.policy import SubmitPolicy, retry_problem
+from backend.state import TaskState
+from backend.store import TaskStore
+from distritask_gui.connection import cancel_all
+
+log = logging.getLogger(__name__)
+
+TEST_TIMEOUT = 5.0
+
+
+class Actions(QObject):
+    task_loaded = Signal(object)
+    """A :class:`TaskState` fetched for the detail dialog (or changed by an intent)."""
+    message = Signal(str)
+    """A short note for the status bar (results and errors of intents)."""
+    test_result = Signal(bool, str)
+
+    def __init__(
+        self,
+        store: Callable[[], TaskStore | None],
+        address: str,
+        parent: QObject | None = None,
+        *,
+        policy: SubmitPolicy | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.policy = policy or SubmitPolicy()
+        """The one submit policy (names, default retries, what may be retried)."""
+        self._store = store
+        self.address = address
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def stop(self) -> None:
+        """Cancel every intent still running; wait for them."""
+        await cancel_all(self._tasks)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.warning("request failed: %s", exc)
+            self.message.emit(f"Request failed: {exc}")
+
+    def _connected_store(self) -> TaskStore:
+        store = self._store()
+        if store is None:
+            raise ConnectionError(f"not connected to {self.address}")
+        return store
+
+    def submit(self, name: str, payload: Any = None, count: int = 1) -> None:
+        self._spawn(self.submit_tasks(name, payload, count))
+
+    async def submit_tasks(
+        self, name: str, payload: Any, count: int, *, max_retries: int | None = None
+    ) -> list[TaskState]:
+        """Queue ``count`` tasks ``name`` with ``payload``; their states."""
+        store = self._connected_store()
+        tasks = self.policy.tasks(name, payload, count, max_retries=max_retries)  # ValueError
+        states = await store.submit(tasks)
+        self.message.emit(
+            f"Queued {count} \N{MULTIPLICATION SIGN} {name}"
+            if count > 1
+            else f"Queued #{states[0].id[:6]} {name}"
+        )
+        return states
+
+    def cancel(self, task_id: str) -> None:
+        self._spawn(self._cancel(task_id))
+
+    async def _cancel(self, task_id: str) -> None:
+        state = await self._connected_store().request_cancel(task_id)
+        if state is None:
+            self.message.emit(f"#{task_id[:6]} is not known to the broker")
+        else:
+            self.message.emit(f"Cancel requested for #{task_id[:6]}")
+            self.task_loaded.emit(state)
+
+    def retry(self, task_id: str) -> None:
+        self._spawn(self._retry(task_id))
+
+    async def _retry(self, task_id: str) -> None:
+        store = self._connected_store()
+        state = await store.get(task_id)
+        if state is None:
+            self.message.emit(f"#{task_id[:6]} is not known to the broker")
+            return
+        problem = retry_problem(f"#{task_id[:6]}", state.status)
+        if problem is not None:
+            self.message.emit(problem)
+            return
+        queued = await store.requeue(state)
+        self.message.emit(f"Queued #{task_id[:6]} again (attempt {queued.attempt})")
+        self.task_loaded.emit(queued)
+
+    def load_task(self, task_id: str) -> None:
+        self._spawn(self._load(task_id))
+
+    async def _load(self, task_id: str) -> None:
+        state = await self._connected_store().get(task_id)
+        if state is not None:
+            self.task_loaded.emit(state)
+
+    def test_url(self, url: str) -> None:
+        self._spawn(self._test(url))
+
+    async def _test(self, url: str) -> None:
+        redis = client(url)
+        try:
+            info = await asyncio.wait_for(redis.info("server"), timeout=TEST_TIMEOUT)
+        except (TimeoutError, RedisError, OSError) as exc:
+            self.test_result.emit(False, f"{describe(url)}: {exc or 'no answer within 5 s'}")
+        else:
+            version = info.get("valkey_version") or info.get("redis_version") or "?"
+            self.test_result.emit(True, f"{describe(url)} answers (server {version})")
+        finally:
+            await redis.aclose()
