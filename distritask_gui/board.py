@@ -43,6 +43,8 @@ class Board(QScrollArea):
             self._add(entry.name, row + 1).set_entry(entry)
         workers.rowsInserted.connect(self._workers_inserted)
         workers.dataChanged.connect(self._workers_changed)
+        workers.rowsInserted.connect(self._count_consumers)
+        workers.dataChanged.connect(self._count_consumers)
         tasks.flushed.connect(self.refresh)
         tasks.columns_seen.connect(workers.ensure)
 
@@ -66,6 +68,10 @@ class Board(QScrollArea):
         self.columns[key] = column
         self._row.insertWidget(position, column, 1)
         return column
+
+    def _count_consumers(self, *_: object) -> None:
+        online = sum(1 for entry in self.workers.entries() if entry.online)
+        self.columns[QUEUE].set_consumers(online)
 
     def _workers_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
         for row in range(first, last + 1):

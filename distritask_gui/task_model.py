@@ -21,6 +21,7 @@ oldest finished ones are dropped, a few at a time; the totals keep counting them
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -56,6 +57,18 @@ def _compact(state: TaskState) -> TaskState:
         state.history = []
         state.payload = None
     return state
+
+
+def _stamp_arrival(state: TaskState) -> None:
+    """An update without a time (a Go worker's): take its arrival as when the task
+    started or finished, so its card and the footer's latency have one."""
+    now = time.time()
+    if state.status is TaskStatus.PROCESSING and state.started is None:
+        state.started = now
+    elif state.status.terminal and state.finished is None:
+        state.finished = now
+    if state.created is None:
+        state.created = now
 
 
 def _sort_key(state: TaskState) -> float:
@@ -154,6 +167,8 @@ class TaskModel(QAbstractListModel):
         current = added.get(task_id) if row is None else self._rows[row]
         if current is None:
             state = item if isinstance(item, TaskState) else TaskState.from_update(item)
+            if isinstance(item, StatusUpdate) and item.ts is None:
+                _stamp_arrival(state)
             added[task_id] = _compact(state)
             touched[task_id] = None
             self._count(state, +1)
@@ -175,6 +190,8 @@ class TaskModel(QAbstractListModel):
                 self._count(current, +1)
                 return
             touched.setdefault(task_id, column)
+            if item.ts is None:
+                _stamp_arrival(current)
             if current.status.terminal and not before.terminal:
                 latencies.append(current.latency)
         _compact(current)

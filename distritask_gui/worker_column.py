@@ -86,7 +86,7 @@ class WorkerColumn(QFrame):
         layout.addWidget(self.more)
         if key == QUEUE:
             self.title.setText("Queue")
-            self.subtitle.setText("manager · waiting for a worker")
+            self.set_consumers(0)
             self._set_online(True)
         else:
             self.title.setText(key)
@@ -105,6 +105,18 @@ class WorkerColumn(QFrame):
         self._entry = entry
         self._set_online(online)
         self.refresh()
+
+    def set_consumers(self, workers: int) -> None:
+        """Queue column: how many workers are taking tasks (heartbeats or updates)."""
+        self.subtitle.setText(
+            f"manager · {workers} worker{'s' if workers != 1 else ''} taking tasks"
+            if workers
+            else "manager · waiting for a worker"
+        )
+        self.subtitle.setToolTip(
+            "Workers online: by heartbeat, or by recent updates for workers that send "
+            "none (Go workers)"
+        )
 
     def set_broker_up(self, up: bool) -> None:
         """``False``: the broker is gone, so this column's state is unknown (grey dot)."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from PySide6.QtCore import QModelIndex
 from pytestqt.qtbot import QtBot
 
-from backend.protocol import StatusUpdate, TaskStatus, make_update
+from backend.protocol import StatusUpdate, TaskStatus, decode_update, make_update
 from backend.state import TaskState
 from distritask_gui.task_model import QUEUE, TaskModel, column_of
 
@@ -156,3 +157,34 @@ def test_hundred_thousand_finished_tasks_fit(qtbot: QtBot) -> None:
     assert model.rowCount() == 100_000
     assert model.totals()[TaskStatus.COMPLETED] == 112_001
     assert time.perf_counter() - started < 15
+
+
+def _go(task_id: str, status: str, worker: str, message: str) -> StatusUpdate:
+    """An update exactly as a Go service publishes it: no time stamp, attempt, seq or progress."""
+    return decode_update(
+        json.dumps(
+            {
+                "id": task_id,
+                "status": status,
+                "time": "12:00:00",
+                "worker": worker,
+                "message": message,
+            }
+        )
+    )
+
+
+def test_a_task_a_go_worker_finishes_gets_a_latency_from_its_arrival_times() -> None:
+    model = TaskModel()
+    seen: list[list[float | None]] = []
+    model.finished.connect(seen.append)
+    model.feed([_go("g1", "pending", "manager", "Task queued")])
+    model.flush()
+    model.feed([_go("g1", "processing", "worker-1", "Allocating resources and starting execution")])
+    model.flush()
+    model.feed([_go("g1", "completed", "worker-1", "Task execution finalized successfully")])
+    model.flush()
+    state = model.state("g1")
+    assert state is not None and state.status is TaskStatus.COMPLETED
+    assert state.started is not None and state.finished is not None
+    assert len(seen) == 1 and seen[0][0] is not None and 0 <= seen[0][0] < 5

@@ -8,16 +8,18 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
-from backend.protocol import TaskStatus, WorkerInfo, make_update
+from backend.protocol import TaskStatus, WorkerInfo, decode_update, make_update
 from backend.state import TaskState
 from distritask_gui import worker_model
+from distritask_gui.bridge import Bridge
 from distritask_gui.cause import Cause
 from distritask_gui.connection import ConnectionState
 from distritask_gui.header import Header
 from distritask_gui.settings_dialog import URL_KEY, SettingsDialog, saved_url
 from distritask_gui.submit_dialog import SubmitDialog
 from distritask_gui.task_detail import TaskDetail
-from distritask_gui.task_model import TaskModel
+from distritask_gui.task_model import QUEUE, TaskModel
+from distritask_gui.window import MainWindow
 from distritask_gui.worker_column import WorkerColumn
 from distritask_gui.worker_model import WorkerModel
 
@@ -144,3 +146,30 @@ def test_the_detail_dialog_keeps_the_loaded_timeline_and_payload_as_live_updates
     ]
     assert dialog.timeline.topLevelItemCount() == 3
     assert '"region": "eu"' in dialog.payload.toPlainText()
+
+
+def test_the_queue_column_counts_go_workers_seen_in_updates(qtbot: QtBot) -> None:
+    window = MainWindow(Bridge("redis://127.0.0.1:1"))  # never started: fed by hand
+    qtbot.addWidget(window)
+    queue = window.board.columns[QUEUE]
+    assert "waiting for a worker" in queue.subtitle.text()
+    go = (
+        '{"id": "g1", "status": "processing", "time": "12:00:00", "worker": "worker-2",'
+        ' "message": "Allocating resources and starting execution"}'
+    )
+    window._updates([decode_update(go)])
+    window.tasks.flush()
+    assert queue.subtitle.text() == "manager · 1 worker taking tasks"
+    column = window.board.column("worker-2")
+    assert column is not None and column.online
+
+
+def test_every_column_dot_is_grey_while_the_broker_is_gone(qtbot: QtBot) -> None:
+    window = MainWindow(Bridge("redis://127.0.0.1:1"))
+    qtbot.addWidget(window)
+    window.workers.set_heartbeats([WorkerInfo(name="w1", online=True)])
+    window._connection_changed(ConnectionState.OFFLINE, "redis://127.0.0.1:1")
+    dots = {key: column.dot.property("state") for key, column in window.board.columns.items()}
+    assert dots == {QUEUE: "unknown", "w1": "unknown"}
+    window._connection_changed(ConnectionState.CONNECTED, "redis://127.0.0.1:1")
+    assert window.board.columns["w1"].dot.property("state") == "online"
