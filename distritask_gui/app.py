@@ -6,6 +6,10 @@ local cluster (embedded broker + ``--local-workers`` worker processes) and stops
 exit. SIGTERM and SIGINT close the window, which ends the run cleanly: the bridge is
 stopped, then the workers, then the broker.
 
+With no usable display (no ``DISPLAY``, an X server that does not answer, a system
+library Qt's xcb plugin needs missing) it prints one line saying so and exits 2,
+before Qt could abort (:mod:`distritask_gui.display`).
+
 ``--self-test`` and ``--screenshot PATH`` run offscreen, on a throw-away data directory
 and a free port unless ``--data-dir`` is given, and exit when done (see
 :mod:`distritask_gui.automation`).
@@ -28,10 +32,13 @@ from PySide6.QtWidgets import QApplication
 from backend import broker
 from backend.config import Settings
 from backend.policy import SubmitPolicy
+from distritask_gui.display import display_problem, no_display_line
 
 ORGANIZATION = "Distritask"
 APPLICATION = "distritask"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+NO_DISPLAY = 2
+"""Exit status when there is no usable display (checked before Qt starts)."""
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -39,6 +46,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     headless = bool(getattr(args, "self_test", False) or getattr(args, "screenshot", None))
     if headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    elif QApplication.instance() is None:
+        problem = display_problem()
+        if problem is not None:
+            print(no_display_line(problem), file=sys.stderr)
+            return NO_DISPLAY
     import qasync
 
     app = make_app()
