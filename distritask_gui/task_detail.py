@@ -1,8 +1,12 @@
 """The task detail dialog: every field, the payload, the status timeline, the error.
 
-It shows a :class:`TaskState` given to :meth:`TaskDetail.show_state` (the window gives
-it the model's copy at once, then the broker's full record, then every change) and
-emits ``cancel_requested`` / ``retry_requested`` with the task id.
+The dialog keeps its own copy of the task and follows it live: the window gives it
+the model's state when it opens (a copy: the model's may lack the timeline and
+payload), then the broker's full record (:meth:`TaskDetail.load_record`, which replaces
+what the dialog had, so nothing shows twice), then every live update for this task
+(:meth:`TaskDetail.apply_update`, applied by the same rule as everywhere, so a
+"cancelled" or "retrying" row appears while the dialog is open). It emits
+``cancel_requested`` / ``retry_requested`` with the task id.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend.policy import retry_problem
-from backend.protocol import TaskStatus
+from backend.protocol import StatusUpdate, TaskStatus
 from backend.state import TaskState
 from distritask_gui import theme
 
@@ -94,13 +98,34 @@ class TaskDetail(QDialog):
         layout.addWidget(buttons)
         self.show_state(state)
 
+    def load_record(self, record: TaskState) -> None:
+        """The broker's full record of this task (on opening, after an intent)."""
+        if record.id != self.task_id:
+            return
+        current = self.state
+        if record.order < current.order:
+            # live updates overtook the read: keep them on top of the record's timeline
+            last = record.history[-1] if record.history else None
+            newer = [
+                e
+                for e in current.history
+                if last is None or (e.attempt, e.ts or 0.0) > (last.attempt, last.ts or 0.0)
+            ]
+            record = current.model_copy(
+                update={"history": record.history + newer, "payload": record.payload}
+            )
+        self.show_state(record)
+
+    def apply_update(self, update: StatusUpdate) -> None:
+        """A live update for this task."""
+        if update.id == self.task_id and self.state.apply(update):
+            self.show_state(self.state)
+
     def show_state(self, state: TaskState) -> None:
         if state.id != self.task_id:
             return
-        previous = getattr(self, "state", None)
-        if previous is not None and (previous.history or previous.payload is not None):
-            state = _merged(previous, state)
-        self.state = state
+        self.state = state.model_copy(deep=True)
+        state = self.state
         color = theme.STATUS_COLOR[state.status].name()
         values = {
             "id": state.id,
@@ -144,16 +169,3 @@ class TaskDetail(QDialog):
         self.retry_button.setToolTip(problem or "")
         if state.status is TaskStatus.CANCELLED:
             self.cancel_button.setToolTip("already cancelled")
-
-
-def _merged(previous: TaskState, state: TaskState) -> TaskState:
-    """``state`` with what the dialog already knew of the timeline and payload: the
-    model keeps no payload and only the timeline it saw itself (none once finished),
-    the broker's record has all of it."""
-    seen = {(e.status, e.ts, e.attempt) for e in state.history}
-    history = state.history + [
-        e for e in previous.history if (e.status, e.ts, e.attempt) not in seen
-    ]
-    history.sort(key=lambda e: (e.attempt, e.ts or 0.0))
-    payload = state.payload if state.payload is not None else previous.payload
-    return state.model_copy(update={"history": history, "payload": payload})

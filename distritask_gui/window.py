@@ -7,7 +7,7 @@ Its geometry is kept in QSettings.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -90,7 +90,6 @@ class MainWindow(QMainWindow):
         self.console.dead_count.connect(self.header.set_dead_letters)
         self.tasks.flushed.connect(lambda: self.footer.set_totals(self.tasks.totals()))
         self.tasks.finished.connect(self.footer.add_finished)
-        self.tasks.dataChanged.connect(self._refresh_details)
 
     def _connection_changed(self, state: ConnectionState, address: str) -> None:
         connection = self.bridge.connection
@@ -100,11 +99,18 @@ class MainWindow(QMainWindow):
     def _snapshot_done(self) -> None:
         self.tasks.flush()
         self.settler.now()
+        for task_id in self.details:  # after a reconnect: what changed meanwhile
+            self.bridge.actions.load_task(task_id)
 
     def _updates(self, updates: list[StatusUpdate]) -> None:
         live = {u.worker for u in updates if u.status is not TaskStatus.PENDING}
         self.workers.ensure(sorted(live - {"", SUBMIT_SOURCE}), live=True)
         self.tasks.feed(updates)
+        if self.details:
+            for update in updates:
+                dialog = self.details.get(update.id)
+                if dialog is not None:
+                    dialog.apply_update(update)
 
     def _workers(self, infos: list[WorkerInfo]) -> None:
         self.workers.set_heartbeats(infos)
@@ -131,13 +137,7 @@ class MainWindow(QMainWindow):
     def _task_loaded(self, state: TaskState) -> None:
         dialog = self.details.get(state.id)
         if dialog is not None:
-            dialog.show_state(state)
-
-    def _refresh_details(self, first: QModelIndex, last: QModelIndex, *_: object) -> None:
-        for task_id, dialog in self.details.items():
-            row = self.tasks.row_of(task_id)
-            if row is not None and first.row() <= row <= last.row():
-                dialog.show_state(self.tasks.states()[row])
+            dialog.load_record(state)
 
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.bridge.address, self)

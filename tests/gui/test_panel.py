@@ -209,3 +209,23 @@ def test_self_test_runs_the_embedded_cluster_and_exits_0(tmp_path: Any) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "self-test passed" in result.stdout
     assert not (tmp_path / "data" / "broker.json").exists()  # the broker was stopped
+
+
+def test_the_open_detail_dialog_follows_a_panel_task_until_it_is_cancelled(
+    redis_url: str, open_panel: Open, spawn: Spawn, qtbot: QtBot
+) -> None:
+    window = open_panel(redis_url)
+    window.bridge.actions.submit("deploy_node", {"seconds": 30}, 1)  # as Deploy Node does
+    qtbot.waitUntil(lambda: len(_card_ids(window, QUEUE)) == 1, timeout=5000)
+    [task_id] = _card_ids(window, QUEUE)
+    dialog = window.open_detail(task_id)
+    assert dialog is not None
+    spawn("worker", "--name", "w-follow", *QUICK_WORKER)
+    qtbot.waitUntil(lambda: dialog.state.status is TaskStatus.PROCESSING, timeout=15_000)
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.state.status is TaskStatus.CANCELLED, timeout=15_000)
+    rows = [
+        dialog.timeline.topLevelItem(r).text(1) for r in range(dialog.timeline.topLevelItemCount())
+    ]
+    assert rows == ["pending", "processing", "cancelled"], rows
+    dialog.close()

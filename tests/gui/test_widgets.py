@@ -126,26 +126,33 @@ def test_the_settings_dialog_saves_a_valid_url(qtbot: QtBot) -> None:
     assert saved_url() == "redis://cache.internal:6379/0"
 
 
-def test_the_detail_dialog_keeps_the_loaded_timeline_and_payload_as_live_updates_come(
-    qtbot: QtBot,
-) -> None:
-    loaded = TaskState(id="d1", name="deploy_node", payload={"region": "eu"})
-    for seq, status in enumerate((TaskStatus.PENDING, TaskStatus.PROCESSING)):
-        loaded.apply(make_update("d1", status, worker="w1", attempt=1, seq=seq))
-    dialog = TaskDetail(loaded)
+def test_the_detail_dialog_follows_its_task_live_from_the_loaded_record(qtbot: QtBot) -> None:
+    # the model's copy, as a panel that submitted the task saw it: its own pending row
+    seen = TaskState(id="d1", name="deploy_node", attempt=1, created=100.0)
+    seen.apply(make_update("d1", TaskStatus.PENDING, worker="panel", attempt=1, seq=0))
+    dialog = TaskDetail(seen)
     qtbot.addWidget(dialog)
-    # the model's copy, read from the snapshot: no payload, only what it saw live
-    live = TaskState(id="d1", name="deploy_node", attempt=1, seq=1, status=TaskStatus.PROCESSING)
-    live.apply(make_update("d1", TaskStatus.COMPLETED, worker="w1", attempt=1, seq=2))
-    dialog.show_state(live)
-    assert dialog.state.payload == {"region": "eu"}
-    assert [e.status for e in dialog.state.history] == [
-        TaskStatus.PENDING,
-        TaskStatus.PROCESSING,
-        TaskStatus.COMPLETED,
-    ]
+    # the broker's record: payload and its own pending row (another time stamp)
+    record = TaskState(id="d1", name="deploy_node", attempt=1, payload={"region": "eu"})
+    for seq, status in enumerate((TaskStatus.PENDING, TaskStatus.PROCESSING)):
+        update = make_update("d1", status, worker="w1", attempt=1, seq=seq)
+        record.apply(update.model_copy(update={"ts": 50.0 + seq}))
+    dialog.load_record(record)
+    assert [e.status for e in dialog.state.history] == [TaskStatus.PENDING, TaskStatus.PROCESSING]
+    # live, while the dialog is open
+    dialog.apply_update(make_update("d1", TaskStatus.CANCELLED, worker="w1", attempt=1, seq=2))
     assert dialog.timeline.topLevelItemCount() == 3
+    assert dialog.timeline.topLevelItem(2).text(1) == "cancelled"
+    assert "cancelled" in dialog.fields["status"].text()
+    assert not dialog.cancel_button.isEnabled() and dialog.retry_button.isEnabled()
     assert '"region": "eu"' in dialog.payload.toPlainText()
+    # a record read before that update arrived does not take the dialog back
+    dialog.load_record(record)
+    assert dialog.state.status is TaskStatus.CANCELLED
+    assert [e.status for e in dialog.state.history][-1] is TaskStatus.CANCELLED
+    assert dialog.timeline.topLevelItemCount() == 3
+    # the dialog's copy is its own: the caller's state is untouched
+    assert seen.status is TaskStatus.PENDING
 
 
 def test_the_queue_column_counts_go_workers_seen_in_updates(qtbot: QtBot) -> None:
