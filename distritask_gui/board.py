@@ -51,6 +51,27 @@ class Board(QScrollArea):
     def column(self, key: str) -> WorkerColumn | None:
         return self.columns.get(key)
 
+    def ordered(self) -> list[WorkerColumn]:
+        """The columns as shown, left to right."""
+        items = (self._row.itemAt(i) for i in range(self._row.count()))
+        return [w for item in items if isinstance(w := item and item.widget(), WorkerColumn)]
+
+    def step(self, column: WorkerColumn, step: int) -> None:
+        """Move the keyboard focus from ``column`` to the next column (in direction
+        ``step``) that has cards, to the card at the same height."""
+        ordered = self.ordered()
+        row = column.view.currentIndex().row()
+        index = ordered.index(column) + step
+        while 0 <= index < len(ordered):
+            target = ordered[index]
+            count = target.newest.rowCount()
+            if count:
+                target.view.setFocus(Qt.FocusReason.OtherFocusReason)
+                target.view.setCurrentIndex(target.newest.index(max(0, min(row, count - 1))))
+                self.ensureWidgetVisible(target)
+                return
+            index += step
+
     def set_broker_up(self, up: bool) -> None:
         """While the broker is gone nothing is known of any column: every dot is grey."""
         self._broker_up = up
@@ -65,6 +86,7 @@ class Board(QScrollArea):
         column = WorkerColumn(key, self.tasks, self.widget())
         column.set_broker_up(self._broker_up)
         column.task_clicked.connect(self.task_clicked)
+        column.step_requested.connect(lambda step: self.step(column, step))
         self.columns[key] = column
         self._row.insertWidget(position, column, 1)
         return column

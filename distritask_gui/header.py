@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -62,6 +63,10 @@ class Header(QFrame):
         self.state_label = theme.named(QLabel(), "stateText")
         self.address = theme.named(QLabel(), "address")
         self.address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.address.setToolTip("The broker this panel watches")
+        # a long address is cut, never widens the window
+        self.address.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.address.setMinimumWidth(60)
 
         self.deploy = theme.named(QPushButton(" Deploy Node"), "deploy")
         self.deploy.setIcon(theme.icon("plus", theme.BACKGROUND))
@@ -81,6 +86,7 @@ class Header(QFrame):
         self.menu_button = theme.named(QToolButton(), "menuButton")
         self.menu_button.setIcon(theme.icon("settings", theme.MUTED))
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.menu_button.setToolTip("Settings and About")
         menu = QMenu(self.menu_button)
         settings = QAction("Settings…", self)
         settings.setShortcut(QKeySequence.StandardKey.Preferences)
@@ -136,6 +142,7 @@ class Header(QFrame):
         self.state_label.setText(STATE_TEXT[state] + (f" — {why}" if why else ""))
         self.state_label.setToolTip(detail)
         self.address.setText(address)
+        self.address.setToolTip(f"The broker this panel watches: {address}")
         self.dot.setProperty("state", state.value)
         self.state_label.setProperty("state", state.value)
         for widget in (self.dot, self.state_label):

@@ -61,6 +61,17 @@ class SettingsDialog(QDialog):
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
+        theme.flat_buttons(self.buttons)
+        self.url.setToolTip(
+            "redis://, rediss:// (TLS) or unix:// URL of the broker; empty: embedded"
+        )
+        self.test.setToolTip("Check that a server answers at this URL")
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setToolTip(
+            "Keep this URL for the next start"
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setToolTip(
+            "Close without saving (Esc)"
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.test.clicked.connect(self._test)

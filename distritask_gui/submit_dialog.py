@@ -1,10 +1,13 @@
-"""The advanced submit dialog: task name, JSON payload and count, checked before sending."""
+"""The advanced submit dialog: task name, JSON payload and count, checked before sending.
+
+It opens with the values last submitted (kept in QSettings)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -13,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -21,6 +25,8 @@ from backend.protocol import DEFAULT_TASK
 from distritask_gui import theme
 
 KNOWN_TASKS = (DEFAULT_TASK, "noop")
+LAST_NAME, LAST_PAYLOAD, LAST_COUNT = "submit/name", "submit/payload", "submit/count"
+"""QSettings keys of the last submitted values."""
 
 
 def parse_payload(text: str) -> Any:
@@ -45,35 +51,66 @@ def check_name(name: str) -> str:
 
 
 class SubmitDialog(QDialog):
+    """Name, payload and count; remembers what was last submitted (QSettings)."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Submit tasks")
-        self.setMinimumWidth(440)
+        self.setMinimumWidth(460)
         self.name = QComboBox(editable=True)
         self.name.addItems(list(KNOWN_TASKS))
+        self.name.setToolTip("The handler to run: a built-in one or any name your workers know")
         self.payload = QPlainTextEdit()
         self.payload.setPlaceholderText('{"seconds": 2}')
         self.payload.setFixedHeight(120)
+        self.payload.setTabChangesFocus(True)
+        self.payload.setToolTip("The task's payload as JSON (empty: null)")
         self.count = QSpinBox(minimum=1, maximum=10_000, value=1)
+        self.count.setMinimumWidth(120)
+        self.count.setToolTip("How many identical tasks to queue")
         self.error = theme.named(QLabel(), "error")
         self.error.setWordWrap(True)
+        # room for two lines kept at all times: an error never moves or covers a field
+        self.error.setMinimumHeight(2 * self.error.fontMetrics().lineSpacing() + 4)
+        self.error.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setText("Submit")
         ok.setObjectName("deploy")
+        ok.setToolTip("Queue the tasks (Enter)")
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setToolTip("Close without queuing anything (Esc)")
+        theme.flat_buttons(self.buttons)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        self._restore()
         self.payload.textChanged.connect(self.validate)
         self.name.currentTextChanged.connect(self.validate)
-        form = QFormLayout(self)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Task name", self.name)
         form.addRow("Payload (JSON)", self.payload)
         form.addRow("Count", self.count)
-        form.addRow(self.error)
-        form.addRow(self.buttons)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        layout.setSizeConstraint(QVBoxLayout.SizeConstraint.SetMinimumSize)
         self.validate()
+
+    def _restore(self) -> None:
+        settings = QSettings()
+        name = settings.value(LAST_NAME, DEFAULT_TASK)
+        payload = settings.value(LAST_PAYLOAD, "")
+        count = settings.value(LAST_COUNT, 1)
+        self.name.setEditText(name if isinstance(name, str) else DEFAULT_TASK)
+        self.payload.setPlainText(payload if isinstance(payload, str) else "")
+        try:
+            self.count.setValue(int(count))  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            self.count.setValue(1)
 
     def validate(self) -> bool:
         """Check the inputs; show the reason and disable Submit when they are wrong."""
@@ -91,6 +128,10 @@ class SubmitDialog(QDialog):
 
     def accept(self) -> None:
         if self.validate():
+            settings = QSettings()
+            settings.setValue(LAST_NAME, self.name.currentText().strip())
+            settings.setValue(LAST_PAYLOAD, self.payload.toPlainText())
+            settings.setValue(LAST_COUNT, self.count.value())
             super().accept()
 
     def result_values(self) -> tuple[str, Any, int]:

@@ -53,7 +53,10 @@ class TaskCardDelegate(QStyledItemDelegate):
         path.addRoundedRect(card, RADIUS, RADIUS)
         painter.fillPath(path, theme.CARD_HOVER if hover or selected else theme.CARD)
         color = theme.STATUS_COLOR[state.status]
-        painter.setPen(QPen(color.darker(160) if selected else theme.BORDER, 1))
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            painter.setPen(QPen(theme.FOCUS, 2))  # the keyboard's card
+        else:
+            painter.setPen(QPen(color.darker(160) if selected else theme.BORDER, 1))
         painter.drawPath(path)
         self._paint_content(painter, card.toRect(), state, option.font)
         painter.restore()

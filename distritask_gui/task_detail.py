@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend.policy import retry_problem
-from backend.protocol import StatusUpdate, TaskStatus
+from backend.protocol import StatusUpdate
 from backend.state import TaskState
 from distritask_gui import theme
 
@@ -82,7 +82,12 @@ class TaskDetail(QDialog):
         self.retry_button = QPushButton("Retry")
         self.cancel_button.clicked.connect(lambda: self.cancel_requested.emit(self.task_id))
         self.retry_button.clicked.connect(lambda: self.retry_requested.emit(self.task_id))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons = theme.flat_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Close))
+        buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close (Esc)")
+        self.cancel_button.setToolTip("Ask the worker to stop this task")
+        self.payload.setToolTip("The task's payload as submitted")
+        self.timeline.setToolTip("Every status change, oldest first")
+        self.error.setToolTip("The error of the last attempt")
         buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.retry_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
@@ -166,6 +171,7 @@ class TaskDetail(QDialog):
         self.cancel_button.setEnabled(not state.status.terminal)
         problem = retry_problem(f"#{self.task_id[:6]}", state.status)
         self.retry_button.setEnabled(problem is None)
-        self.retry_button.setToolTip(problem or "")
-        if state.status is TaskStatus.CANCELLED:
-            self.cancel_button.setToolTip("already cancelled")
+        self.retry_button.setToolTip(problem or "Queue this task again as a new attempt")
+        self.cancel_button.setToolTip(
+            "Already finished" if state.status.terminal else "Ask the worker to stop this task"
+        )

@@ -16,6 +16,7 @@ from typing import TypeVar
 from PySide6.QtCore import QByteArray, QObject, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QDialogButtonBox
 
 from backend.protocol import TaskStatus
 
@@ -30,6 +31,7 @@ TRACK = QColor("#27272a")
 ONLINE = QColor("#22c55e")
 OFFLINE = QColor("#ef4444")
 RECONNECTING = QColor("#f59e0b")
+FOCUS = QColor("#3b82f6")
 
 STATUS_COLOR = {
     TaskStatus.PENDING: QColor("#f59e0b"),
@@ -69,10 +71,12 @@ def resources_dir() -> Path:
 
 
 def stylesheet() -> str:
+    """The stylesheet, with ``{icons}`` standing for the icons' directory."""
     try:
-        return (resources_dir() / "style.qss").read_text(encoding="utf-8")
+        text = (resources_dir() / "style.qss").read_text(encoding="utf-8")
     except OSError:
         return ""  # unstyled beats not starting
+    return text.replace("{icons}", (resources_dir() / "icons").as_posix())
 
 
 @cache
@@ -106,6 +110,24 @@ def icon(name: str, color: QColor = TEXT, size: int = 16) -> QIcon:
 def app_icon() -> QIcon:
     path = resources_dir() / "icons" / "distritask.svg"
     return QIcon(str(path)) if path.exists() else QIcon()
+
+
+BUTTON_ICONS = {
+    QDialogButtonBox.StandardButton.Close: "x",
+    QDialogButtonBox.StandardButton.Cancel: "x",
+    QDialogButtonBox.StandardButton.Ok: "check-plain",
+    QDialogButtonBox.StandardButton.Save: "save",
+}
+
+
+def flat_buttons(box: QDialogButtonBox) -> QDialogButtonBox:
+    """``box`` with the theme's light icons instead of the platform's stock ones
+    (which can be black on this dark background)."""
+    for which, name in BUTTON_ICONS.items():
+        button = box.button(which)
+        if button is not None:
+            button.setIcon(icon(name, BACKGROUND if button.objectName() == "deploy" else TEXT))
+    return box
 
 
 W = TypeVar("W", bound=QObject)

@@ -29,6 +29,8 @@ from distritask_gui.task_model import TaskModel
 from distritask_gui.worker_model import WorkerModel
 
 GEOMETRY_KEY = "window/geometry"
+MINIMUM_SIZE = (900, 600)
+"""The smallest window in which every control is usable (the board scrolls)."""
 ABOUT = f"""<h3>Distritask {__version__}</h3>
 <p>Distributed tasks on Redis Streams, with this live control panel.</p>
 <p>Workers on any machine join by pointing at the same Redis; the panel shows the
@@ -44,7 +46,8 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
-        self.setWindowTitle("Distritask — Cluster Control")
+        # Qt appends the application's display name: "Cluster Control — Distritask"
+        self.setWindowTitle("Cluster Control")
         self.setWindowIcon(theme.app_icon())
         self.tasks = TaskModel(self)
         self.workers = WorkerModel(self)
@@ -64,6 +67,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.statusBar().setSizeGripEnabled(False)
         self._connect()
+        self.setMinimumSize(*MINIMUM_SIZE)
         self.resize(1360, 860)
         geometry = QSettings().value(GEOMETRY_KEY)
         if geometry is not None:

@@ -10,6 +10,7 @@ them with :class:`~distritask_gui.task_card.TaskCardDelegate`. The rest are coun
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -26,14 +27,37 @@ from distritask_gui.task_card import TaskCardDelegate
 from distritask_gui.task_model import QUEUE, TaskModel
 from distritask_gui.worker_model import WorkerEntry
 
-COLUMN_WIDTH = 280
+COLUMN_WIDTH = 260
 COLUMN_MAX_WIDTH = 420
+
+
+class CardList(QListView):
+    """A column's list of cards, driven by the keyboard too: Up/Down move between
+    cards, Left/Right ask for the neighbouring column (``step_requested``), Enter
+    opens the current card (``activated``)."""
+
+    step_requested = Signal(int)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            self.step_requested.emit(-1 if key == Qt.Key.Key_Left else 1)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        if not self.currentIndex().isValid() and self.model().rowCount() > 0:
+            self.setCurrentIndex(self.model().index(0, 0))
+        super().focusInEvent(event)
 
 
 class WorkerColumn(QFrame):
     """The queue column (``key`` is ``QUEUE``) or one worker's column."""
 
     task_clicked = Signal(str)
+    step_requested = Signal(int)
+    """Left (-1) or Right (+1) pressed on a card: move to the neighbouring column."""
 
     def __init__(self, key: str, tasks: TaskModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +75,7 @@ class WorkerColumn(QFrame):
         self.dot.setFixedSize(8, 8)
         self.title = theme.named(QLabel(), "columnTitle")
         self.count = theme.named(QLabel("0"), "badge")
+        self.count.setToolTip("Tasks in this column")
         self.subtitle = theme.named(QLabel(), "columnSubtitle")
         self.stats = theme.named(QLabel(), "columnStats")
         self.empty = theme.named(QLabel("Standby"), "empty")
@@ -58,7 +83,7 @@ class WorkerColumn(QFrame):
         self.more = theme.named(QLabel(), "more")
         self.more.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
-        self.view = theme.named(QListView(), "cards")
+        self.view = theme.named(CardList(), "cards")
         self.view.setModel(self.newest)
         self.view.setItemDelegate(TaskCardDelegate(self.view))
         self.view.setUniformItemSizes(True)
@@ -68,6 +93,9 @@ class WorkerColumn(QFrame):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.view.setFrameShape(QFrame.Shape.NoFrame)
         self.view.clicked.connect(self._clicked)
+        self.view.activated.connect(self._clicked)
+        self.view.step_requested.connect(self.step_requested)
+        self.view.setToolTip("Click or Enter: the task's details · arrow keys: move between cards")
 
         top = QHBoxLayout()
         top.setSpacing(8)
@@ -100,7 +128,11 @@ class WorkerColumn(QFrame):
             online = entry.online if entry is not None else False
         else:
             info = entry.info
-            self.subtitle.setText(f"{info.host or '?'} · {info.concurrency} slots")
+            self.subtitle.setText(f"host {info.host or '?'} · {info.concurrency} slots")
+            self.subtitle.setToolTip(
+                f"Host {info.host or '?'}, pid {info.pid}: runs up to {info.concurrency} "
+                "tasks at once"
+            )
             online = entry.online
         self._entry = entry
         self._set_online(online)

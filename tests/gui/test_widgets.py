@@ -180,3 +180,23 @@ def test_every_column_dot_is_grey_while_the_broker_is_gone(qtbot: QtBot) -> None
     assert dots == {QUEUE: "unknown", "w1": "unknown"}
     window._connection_changed(ConnectionState.CONNECTED, "redis://127.0.0.1:1")
     assert window.board.columns["w1"].dot.property("state") == "online"
+
+
+def test_the_submit_dialog_remembers_its_last_values(qtbot: QtBot) -> None:
+    dialog = SubmitDialog()
+    qtbot.addWidget(dialog)
+    dialog.name.setEditText("sleep")
+    dialog.payload.setPlainText('{"seconds": 3}')
+    dialog.count.setValue(7)
+    dialog.accept()
+    again = SubmitDialog()
+    qtbot.addWidget(again)
+    assert again.result_values() == ("sleep", {"seconds": 3}, 7)
+    # the error has its own room: showing it moves no field
+    again.show()
+    count_top = again.count.geometry().top()
+    again.payload.setPlainText('{"seconds": ')
+    assert "not valid JSON" in again.error.text()
+    again.layout().activate()
+    assert again.count.geometry().top() == count_top
+    assert again.error.geometry().top() >= again.count.geometry().bottom()
