@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -64,8 +63,7 @@ class Header(QFrame):
         self.address = theme.named(QLabel(), "address")
         self.address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.address.setToolTip("The broker this panel watches")
-        # a long address is cut, never widens the window
-        self.address.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # shown whole when there is room; a narrow window cuts it instead of growing
         self.address.setMinimumWidth(60)
 
         self.deploy = theme.named(QPushButton(" Deploy Node"), "deploy")

@@ -72,6 +72,12 @@ class MainWindow(QMainWindow):
         geometry = QSettings().value(GEOMETRY_KEY)
         if geometry is not None:
             self.restoreGeometry(geometry)
+        screen = self.screen().availableGeometry()
+        if self.width() > screen.width() or self.height() > screen.height():
+            self.resize(
+                max(MINIMUM_SIZE[0], min(self.width(), screen.width())),
+                max(MINIMUM_SIZE[1], min(self.height(), screen.height())),
+            )
 
     def _connect(self) -> None:
         connection, actions = self.bridge.connection, self.bridge.actions
