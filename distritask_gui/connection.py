@@ -15,34 +15,37 @@ Applying is ordered by ``(attempt, seq)`` (see :mod:`backend.state`), so the ove
 between the snapshot and the buffer counts nothing twice and nothing falls in a gap.
 Heartbeats are polled every ``poll_interval`` seconds.
 
+Sessions run under the project's one loop helper (:func:`backend.outage.keep_running`,
+with its one definition of "broker down", :func:`backend.connection.is_broker_down`),
+and listen through the gateway's confirmed :class:`~backend.store.Subscription`.
+
 States (:class:`ConnectionState`): ``connecting`` until the first session, then
-``connected``. When the broker is lost (:data:`backend.connection.BROKER_DOWN`) the
-state goes ``reconnecting``, then ``offline`` after ``offline_after`` seconds, with the
-:class:`Cause` (refused, auth, timeout, TLS, lost); the connection retries with backoff
-(or at once on :meth:`BrokerConnection.retry_now`). Anything else (a ``ResponseError``
-from a bug, a ``TypeError``) is a programming error: it is logged with its traceback,
-the state goes ``failed`` and nothing is retried until the user asks. A pub/sub
-connection that re-subscribes by itself (redis-py's retry) is treated as a reconnect,
-so a short restart cannot hide a gap.
+``connected``. When the broker is lost the state goes ``reconnecting``, then
+``offline`` after ``offline_after`` seconds, with the :class:`Cause` (refused, auth,
+timeout, TLS, lost); the helper retries with backoff (or at once on
+:meth:`BrokerConnection.retry_now`). Anything else (a ``ResponseError`` from a bug, a
+``TypeError``) is a programming error: it is logged with its traceback, the state
+goes ``failed`` and nothing is retried until the user asks. A subscription that
+redis-py re-made by itself is treated as a reconnect, so a short restart cannot hide
+a gap.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import time
 from typing import Any
 
-import redis.asyncio as aioredis
 from PySide6.QtCore import QObject, Signal
 
 from backend import keys
-from backend.connection import BROKER_DOWN, backoff, client, describe
+from backend.connection import client, describe
 from backend.errors import ProtocolError
+from backend.outage import Outage, keep_running
 from backend.protocol import StatusUpdate, decode_update
-from backend.store import TaskStore
+from backend.store import Subscription, TaskStore
 from distritask_gui.card_state import decode_card
 from distritask_gui.cause import Cause, cause_of
 
@@ -65,6 +68,19 @@ class ConnectionState(enum.StrEnum):
 
 class Resubscribed(ConnectionError):
     """The pub/sub connection came back by itself: updates may have been missed."""
+
+
+class _Watch(Outage):
+    """The shared outage helper, also telling the connection's state machine."""
+
+    def __init__(self, connection: BrokerConnection) -> None:
+        super().__init__(connection.address, log, base=0.1, cap=3.0)
+        self.connection = connection
+        connection._watch = self
+
+    async def failed(self, exc: BaseException) -> None:
+        self.connection._lost(exc)
+        await super().failed(exc)
 
 
 class BrokerConnection(QObject):
@@ -99,7 +115,7 @@ class BrokerConnection(QObject):
         self.store: TaskStore | None = None
         self._lost_at: float | None = None
         self._main: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self._watch: _Watch | None = None
         self._buffer: list[StatusUpdate] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -109,12 +125,16 @@ class BrokerConnection(QObject):
             self._main = asyncio.get_running_loop().create_task(self._run())
 
     def retry_now(self) -> None:
-        """Try to connect at once (after a failure, or during the backoff)."""
-        if self._main is None or self._main.done():
+        """Try to connect at once (after a failure, or instead of waiting a backoff)."""
+        if self.state is ConnectionState.CONNECTED:
+            return
+        if self._main is not None and not self._main.done():
+            old = self._main
+            old.cancel()
+            self._main = asyncio.get_running_loop().create_task(self._run(after=old))
+        else:
             self._set_state(ConnectionState.CONNECTING)
             self.start()
-        else:
-            self._wake.set()
 
     async def stop(self) -> None:
         """Cancel the session; wait for it."""
@@ -135,8 +155,7 @@ class BrokerConnection(QObject):
         if exc is not None:
             self.cause, self.detail = cause_of(exc), str(exc) or type(exc).__name__
         if self._lost_at is None:
-            self._lost_at = now
-            log.warning("broker %s lost: %s", self.address, self.detail)
+            self._lost_at = now  # (the outage helper logs it, once)
         if now - self._lost_at >= self.offline_after or self.state is ConnectionState.OFFLINE:
             self._set_state(ConnectionState.OFFLINE)
         elif self.state is ConnectionState.CONNECTED:
@@ -144,96 +163,76 @@ class BrokerConnection(QObject):
 
     # -- the session -------------------------------------------------------------------
 
-    async def _run(self) -> None:
-        attempt = 0
-        while True:
-            commands, listener = client(self.url), client(self.url, timeout=None)
-            failure: Exception | None = None
-            try:
-                await commands.ping()
-                attempt = 0
-                await self._session(commands, listener)
-            except BROKER_DOWN as exc:
-                self._lost(exc)
-            except Exception as exc:
-                failure = exc
-            finally:
-                self.store = None
-                await asyncio.gather(commands.aclose(), listener.aclose(), return_exceptions=True)
-            if failure is not None:
-                # set once the session is over, so "Retry now" can start a new one
-                log.error("broker %s: the panel's session failed", self.address, exc_info=failure)
-                self.cause, self.detail = Cause.ERROR, f"{type(failure).__name__}: {failure}"
-                self._set_state(ConnectionState.FAILED)
-                return
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), backoff(attempt, base=0.1, cap=3.0))
-            attempt += 1
-            self._lost(None)
-
-    async def _session(self, commands: aioredis.Redis, listener: aioredis.Redis) -> None:
-        store = TaskStore(commands)
-        pubsub = listener.pubsub()
+    async def _run(self, after: asyncio.Task[None] | None = None) -> None:
+        if after is not None:
+            await asyncio.gather(after, return_exceptions=True)
         try:
-            await pubsub.subscribe(keys.UPDATES_CHANNEL)
-            await self._confirmed(pubsub)
-            self._buffer = []
-            reader = asyncio.ensure_future(self._read(pubsub))
-            try:
-                await store.ensure_group()
-                self.store = store
-                self._lost_at = None
-                self.cause, self.detail = Cause.NONE, ""
-                self._set_state(ConnectionState.CONNECTED)
-                async for batch in store.snapshot(decode=decode_card):
-                    self.snapshot_loaded.emit(batch)
-                self.snapshot_done.emit()
-                buffered, self._buffer = self._buffer, None
-                if buffered:
-                    self.updates_received.emit(buffered)
-                poller = asyncio.ensure_future(self._poll(store))
+            await keep_running(self._session, _Watch(self), name="the panel's broker connection")
+        except Exception as exc:  # a bug (keep_running logged it): not retried
+            self.store = None
+            self.cause, self.detail = Cause.ERROR, f"{type(exc).__name__}: {exc}"
+            self._set_state(ConnectionState.FAILED)
+
+    async def _session(self) -> None:
+        """One session: connect, subscribe, snapshot, then live updates until the
+        connection is lost (which raises)."""
+        commands, listener = client(self.url), client(self.url, timeout=None)
+        store = TaskStore(commands, listener=listener)
+        try:
+            await store.ping()
+            async with await store.subscribe(keys.UPDATES_CHANNEL) as subscription:
+                self._buffer = []
+                reader = asyncio.ensure_future(self._read(subscription))
                 try:
-                    done, _ = await asyncio.wait(
-                        {reader, poller}, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    for task in done:
-                        task.result()
+                    await self._serve(store, reader)
                 finally:
-                    poller.cancel()
-                    await asyncio.gather(poller, return_exceptions=True)
-            finally:
-                reader.cancel()
-                await asyncio.gather(reader, return_exceptions=True)
+                    reader.cancel()
+                    await asyncio.gather(reader, return_exceptions=True)
         finally:
+            self.store = None
             self._buffer = None
-            await asyncio.gather(pubsub.aclose(), return_exceptions=True)
+            await asyncio.gather(commands.aclose(), listener.aclose(), return_exceptions=True)
 
-    @staticmethod
-    async def _confirmed(pubsub: Any) -> None:
-        while True:
-            message = await pubsub.get_message(timeout=5.0)
-            if message is None:
-                raise ConnectionError("no subscription confirmation")
-            if message.get("type") == "subscribe":
-                return
+    async def _serve(self, store: TaskStore, reader: asyncio.Future[None]) -> None:
+        await store.ensure_group()
+        self.store = store
+        self._lost_at = None
+        self.cause, self.detail = Cause.NONE, ""
+        self._set_state(ConnectionState.CONNECTED)
+        self._watch_ok()
+        async for batch in store.snapshot(decode=decode_card):
+            self.snapshot_loaded.emit(batch)
+        self.snapshot_done.emit()
+        buffered, self._buffer = self._buffer, None
+        if buffered:
+            self.updates_received.emit(buffered)
+        poller = asyncio.ensure_future(self._poll(store))
+        try:
+            done, _ = await asyncio.wait({reader, poller}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
 
-    async def _read(self, pubsub: Any) -> None:
+    def _watch_ok(self) -> None:
+        """Connected: the outage (if any) is over."""
+        watch = self._watch
+        if watch is not None:
+            watch.ok()
+
+    async def _read(self, subscription: Subscription) -> None:
         # A read returns without yielding to the loop while messages are already
         # received, so the hand-off queued with the first one runs once they are all
         # read: one signal per batch, not one per update.
         loop = asyncio.get_running_loop()
         received: list[bytes] = []
-        while pubsub.subscribed:
-            message = await pubsub.get_message(timeout=None)
-            kind = None if message is None else message.get("type")
-            if kind == "subscribe":
+        async for data in subscription.listen():
+            if data is None:
                 raise Resubscribed("the subscription was re-made")
-            if kind != "message":
-                continue
             if not received:
                 loop.call_soon(self._hand_on, received)
-            received.append(message["data"])
+            received.append(data)
             if len(received) >= READ_BATCH:
                 await asyncio.sleep(0)
         raise ConnectionError("the update stream ended")
