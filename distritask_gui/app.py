@@ -2,8 +2,9 @@
 
 One QApplication runs one asyncio loop through qasync. With no broker configured
 (``REDIS_URL``, ``--redis-url`` or the URL saved in Settings) the panel starts the
-local cluster (embedded broker + ``--local-workers`` worker processes) and stops it on
-exit. SIGTERM and SIGINT close the window, which ends the run cleanly: the bridge is
+local cluster (embedded broker + ``--local-workers`` worker processes), keeps it alive
+(a worker or the server that exits is restarted with backoff) and stops it on exit.
+SIGTERM and SIGINT close the window, which ends the run cleanly: the bridge is
 stopped, then the workers, then the broker.
 
 With no usable display (no ``DISPLAY``, an X server that does not answer, a system
@@ -120,6 +121,7 @@ async def _main(settings: Settings, args: argparse.Namespace, headless: bool) ->
     from distritask_gui.window import MainWindow
 
     loop = asyncio.get_running_loop()
+    supervisor: asyncio.Task[None] | None = None
     with contextlib.ExitStack() as stack:
         url = settings.redis_url or (None if headless else saved_url())
         if url is None and not broker.available():
@@ -141,8 +143,11 @@ async def _main(settings: Settings, args: argparse.Namespace, headless: bool) ->
             )
             stack.callback(cluster.stop)
             url = cluster.start()
+            supervisor = loop.create_task(cluster.supervise())
         bridge = Bridge(url, policy=SubmitPolicy.from_settings(settings))
         window = MainWindow(bridge, claim_idle=settings.claim_idle)
+        if supervisor is not None:
+            cluster.on_problem = lambda text: window.statusBar().showMessage(text, 10_000)
         closed = asyncio.Event()
         window.closed.connect(closed.set)
         for signum in STOP_SIGNALS:
@@ -158,6 +163,9 @@ async def _main(settings: Settings, args: argparse.Namespace, headless: bool) ->
             await closed.wait()
             return 0
         finally:
+            if supervisor is not None:  # before the cluster stops: nothing restarts then
+                supervisor.cancel()
+                await asyncio.gather(supervisor, return_exceptions=True)
             await bridge.stop()
             window.hide()
             window.deleteLater()
