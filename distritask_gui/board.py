@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QWidget
 
 from distritask_gui import theme
 from distritask_gui.task_model import QUEUE, TaskModel
-from distritask_gui.worker_column import WorkerColumn
+from distritask_gui.worker_column import CLAIM_IDLE, WorkerColumn
 from distritask_gui.worker_model import WorkerModel
 
 
@@ -22,9 +22,15 @@ class Board(QScrollArea):
     task_clicked = Signal(str)
 
     def __init__(
-        self, tasks: TaskModel, workers: WorkerModel, parent: QWidget | None = None
+        self,
+        tasks: TaskModel,
+        workers: WorkerModel,
+        parent: QWidget | None = None,
+        *,
+        claim_idle: float = CLAIM_IDLE,
     ) -> None:
         super().__init__(parent)
+        self.claim_idle = claim_idle
         self.tasks = tasks
         self.workers = workers
         self.setObjectName("board")
@@ -83,7 +89,7 @@ class Board(QScrollArea):
             column.refresh()
 
     def _add(self, key: str, position: int) -> WorkerColumn:
-        column = WorkerColumn(key, self.tasks, self.widget())
+        column = WorkerColumn(key, self.tasks, self.widget(), claim_idle=self.claim_idle)
         column.set_broker_up(self._broker_up)
         column.task_clicked.connect(self.task_clicked)
         column.step_requested.connect(lambda step: self.step(column, step))

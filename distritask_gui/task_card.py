@@ -7,10 +7,14 @@ with the real percentage the worker reports.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+import math
+from collections.abc import Callable
+
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from backend.protocol import TaskStatus
 from backend.state import TaskState
 from distritask_gui import theme
 from distritask_gui.task_model import TaskModel
@@ -26,8 +30,29 @@ def short_id(task_id: str) -> str:
     return "#" + task_id[:6]
 
 
+def reclaim_text(seconds: float) -> str:
+    """What a running card on an offline worker says."""
+    if seconds <= 0:
+        return "Worker offline · being reclaimed"
+    return f"Worker offline · reclaimed in {math.ceil(seconds)} s"
+
+
+def _never() -> float | None:
+    return None
+
+
 class TaskCardDelegate(QStyledItemDelegate):
-    """Paints a :class:`TaskState` (``TaskModel.StateRole``) as a card."""
+    """Paints a :class:`TaskState` (``TaskModel.StateRole``) as a card.
+
+    ``reclaim_in`` tells, for a column whose worker is offline, the seconds until its
+    running tasks are reclaimed: their cards say so and count down.
+    """
+
+    def __init__(
+        self, parent: QObject | None = None, *, reclaim_in: Callable[[], float | None] = _never
+    ) -> None:
+        super().__init__(parent)
+        self.reclaim_in = reclaim_in
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -109,6 +134,9 @@ class TaskCardDelegate(QStyledItemDelegate):
         top += 20
         painter.setPen(theme.MUTED)
         message = state.error if state.error and state.status.terminal else state.message
+        if state.status is TaskStatus.PROCESSING and (left_s := self.reclaim_in()) is not None:
+            painter.setPen(theme.RECONNECTING)
+            message = reclaim_text(left_s)
         text = QFontMetrics(small).elidedText(message or "—", Qt.TextElideMode.ElideRight, width)
         painter.drawText(
             QRect(left, top, width, 16),

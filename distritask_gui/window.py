@@ -26,6 +26,7 @@ from distritask_gui.memory import Settler
 from distritask_gui.settings_dialog import SettingsDialog
 from distritask_gui.task_detail import TaskDetail
 from distritask_gui.task_model import TaskModel
+from distritask_gui.worker_column import CLAIM_IDLE
 from distritask_gui.worker_model import WorkerModel
 
 GEOMETRY_KEY = "window/geometry"
@@ -42,7 +43,7 @@ class MainWindow(QMainWindow):
     closed = Signal()
 
     def __init__(
-        self, bridge: Bridge, parent: QWidget | None = None, *, claim_idle: float = 30.0
+        self, bridge: Bridge, parent: QWidget | None = None, *, claim_idle: float = CLAIM_IDLE
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
@@ -53,7 +54,7 @@ class MainWindow(QMainWindow):
         self.workers = WorkerModel(self)
         self.settler = Settler(self.tasks)
         self.header = Header()
-        self.board = Board(self.tasks, self.workers)
+        self.board = Board(self.tasks, self.workers, claim_idle=claim_idle)
         self.console = ConsoleTabs(self.board, lambda: self.bridge.store, claim_idle=claim_idle)
         self.footer = Footer()
         self.details: dict[str, TaskDetail] = {}

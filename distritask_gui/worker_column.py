@@ -9,7 +9,9 @@ them with :class:`~distritask_gui.task_card.TaskCardDelegate`. The rest are coun
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+import time
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -21,12 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend.config import Settings
 from backend.protocol import TaskStatus
 from distritask_gui import theme
 from distritask_gui.task_card import TaskCardDelegate
 from distritask_gui.task_model import QUEUE, TaskModel
 from distritask_gui.worker_model import WorkerEntry
 
+CLAIM_IDLE = float(Settings.model_fields["claim_idle"].default)
+"""The workers' default claim-idle time (seconds before a dead worker's tasks move)."""
 COLUMN_WIDTH = 260
 COLUMN_MAX_WIDTH = 420
 
@@ -59,10 +64,18 @@ class WorkerColumn(QFrame):
     step_requested = Signal(int)
     """Left (-1) or Right (+1) pressed on a card: move to the neighbouring column."""
 
-    def __init__(self, key: str, tasks: TaskModel, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        key: str,
+        tasks: TaskModel,
+        parent: QWidget | None = None,
+        *,
+        claim_idle: float = CLAIM_IDLE,
+    ) -> None:
         super().__init__(parent)
         self.key = key
         self.tasks = tasks
+        self.claim_idle = claim_idle
         self.setObjectName("column")
         self.setMinimumWidth(COLUMN_WIDTH)
         self.setMaximumWidth(COLUMN_MAX_WIDTH)
@@ -85,7 +98,10 @@ class WorkerColumn(QFrame):
 
         self.view = theme.named(CardList(), "cards")
         self.view.setModel(self.newest)
-        self.view.setItemDelegate(TaskCardDelegate(self.view))
+        self.view.setItemDelegate(TaskCardDelegate(self.view, reclaim_in=self.reclaim_in))
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(1000)
+        self._countdown.timeout.connect(self.view.viewport().update)
         self.view.setUniformItemSizes(True)
         self.view.setMouseTracking(True)
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -138,6 +154,14 @@ class WorkerColumn(QFrame):
         self._set_online(online)
         self.refresh()
 
+    def reclaim_in(self) -> float | None:
+        """Seconds until the tasks of this offline worker are reclaimed by others
+        (its last heartbeat + the claim-idle time), or ``None`` while it is online."""
+        entry = self._entry
+        if self.online or entry is None or entry.info is None or not entry.info.seen:
+            return None
+        return entry.info.seen + self.claim_idle - time.time()
+
     def set_consumers(self, workers: int) -> None:
         """Queue column: how many workers are taking tasks (heartbeats or updates)."""
         self.subtitle.setText(
@@ -157,6 +181,10 @@ class WorkerColumn(QFrame):
 
     def _set_online(self, online: bool) -> None:
         self.online = online
+        if online or self.key == QUEUE:
+            self._countdown.stop()
+        elif not self._countdown.isActive():
+            self._countdown.start()  # the cards count down to their reclaim
         dot = ("online" if online else "offline") if self.broker_up else "unknown"
         self.dot.setProperty("state", dot)
         self.setProperty("offline", not online)

@@ -229,3 +229,23 @@ def test_the_open_detail_dialog_follows_a_panel_task_until_it_is_cancelled(
     ]
     assert rows == ["pending", "processing", "cancelled"], rows
     dialog.close()
+
+
+def test_a_card_on_a_killed_worker_counts_down_to_its_reclaim_then_moves(
+    redis_url: str, open_panel: Open, spawn: Spawn, qtbot: QtBot, run_async: Run[Any]
+) -> None:
+    window = open_panel(redis_url)
+    window.board.claim_idle = 4.0  # as the workers below are told
+    slow = ("--concurrency", "1", "--heartbeat-ttl", "1", "--claim-idle", "4")
+    doomed = spawn("worker", "--name", "w-doomed", *slow)
+    [task_id] = _submit(redis_url, run_async, Task(name="deploy_node", payload={"seconds": 30}))
+    qtbot.waitUntil(lambda: _status(window, task_id)[2] == "w-doomed", timeout=15_000)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait()
+    column = window.board.column("w-doomed")
+    assert column is not None
+    qtbot.waitUntil(lambda: not column.online, timeout=10_000)
+    left = column.reclaim_in()
+    assert left is not None and left <= 4.0
+    spawn("worker", "--name", "w-heir", *slow)
+    qtbot.waitUntil(lambda: _status(window, task_id)[2] == "w-heir", timeout=20_000)

@@ -17,6 +17,7 @@ from distritask_gui.connection import ConnectionState
 from distritask_gui.header import Header
 from distritask_gui.settings_dialog import URL_KEY, SettingsDialog, saved_url
 from distritask_gui.submit_dialog import SubmitDialog
+from distritask_gui.task_card import reclaim_text
 from distritask_gui.task_detail import TaskDetail
 from distritask_gui.task_model import QUEUE, TaskModel
 from distritask_gui.window import MainWindow
@@ -200,3 +201,21 @@ def test_the_submit_dialog_remembers_its_last_values(qtbot: QtBot) -> None:
     again.layout().activate()
     assert again.count.geometry().top() == count_top
     assert again.error.geometry().top() >= again.count.geometry().bottom()
+
+
+def test_a_running_card_on_an_offline_worker_counts_down_to_its_reclaim(qtbot: QtBot) -> None:
+    tasks = TaskModel()
+    column = WorkerColumn("w1", tasks, claim_idle=30.0)
+    qtbot.addWidget(column)
+    assert column.reclaim_in() is None
+    seen = time.time() - 20
+    column.set_entry(
+        worker_model.WorkerEntry("w1", WorkerInfo(name="w1", seen=seen, online=False), online=False)
+    )
+    left = column.reclaim_in()
+    assert left is not None and 9 <= left <= 10.5
+    assert column._countdown.isActive()  # the cards are repainted every second
+    assert reclaim_text(9.2) == "Worker offline · reclaimed in 10 s"
+    assert reclaim_text(-1) == "Worker offline · being reclaimed"
+    column.set_entry(worker_model.WorkerEntry("w1", WorkerInfo(name="w1", seen=time.time())))
+    assert column.reclaim_in() is None and not column._countdown.isActive()
