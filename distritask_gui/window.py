@@ -158,8 +158,17 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def open_about(self) -> None:
-        QMessageBox.about(self, "About Distritask", ABOUT)
+    def open_about(self) -> QMessageBox:
+        box = QMessageBox(self)
+        box.setWindowTitle("About Distritask")
+        box.setText(ABOUT)
+        box.setIconPixmap(theme.app_icon().pixmap(64, 64))
+        ok = box.addButton(QMessageBox.StandardButton.Ok)
+        ok.setIcon(theme.icon("check-plain"))  # the theme's, not the platform's stock icon
+        ok.setToolTip("Close (Esc)")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
 
     def closeEvent(self, event: QCloseEvent) -> None:
         QSettings().setValue(GEOMETRY_KEY, self.saveGeometry())

@@ -105,7 +105,8 @@ def test_every_control_has_a_tooltip(qtbot: QtBot, qloop: asyncio.AbstractEventL
     dialog = window.open_detail("q0")
     assert dialog is not None
     submit, settings = SubmitDialog(window), SettingsDialog("redis://x:6379", window)
-    for top in (window, dialog, submit, settings):
+    about = window.open_about()
+    for top in (window, dialog, submit, settings, about):
         top.show()
         bare = [
             f"{type(w).__name__} {w.objectName() or getattr(w, 'text', lambda: '')()}"
