@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         connection.workers_received.connect(self._workers)
         actions.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         actions.task_loaded.connect(self._task_loaded)
-        self.header.set_connection(connection.state, connection.address)
+        self._connection_changed(connection.state, connection.address)
         self.header.deploy_requested.connect(lambda n: actions.submit(DEFAULT_TASK, None, n))
         self.header.submit_requested.connect(actions.submit)
         self.header.settings_requested.connect(self.open_settings)
