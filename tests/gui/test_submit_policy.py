@@ -32,11 +32,11 @@ def bridge(redis_url: str, qtbot: QtBot, run_async: Run[Any]) -> Any:
 def test_submitted_tasks_get_the_configured_retries(
     bridge: Bridge, run_async: Run[Any], sync_redis: redis.Redis
 ) -> None:
-    [state] = run_async(bridge.submit_tasks("noop", None, 1))
+    [state] = run_async(bridge.actions.submit_tasks("noop", None, 1))
     [(_, fields)] = sync_redis.xrange(keys.TASK_STREAM)
     assert decode_task(fields[keys.TASK_FIELD.encode()]).max_retries == 7 == state.max_retries
     with pytest.raises(ValueError, match="unknown task name"):
-        run_async(bridge.submit_tasks("deploy_nod", None, 1))
+        run_async(bridge.actions.submit_tasks("deploy_nod", None, 1))
     with pytest.raises(ValueError, match="at most 100 characters"):
         check_name("n" * (MAX_NAME + 1))
 
@@ -44,10 +44,10 @@ def test_submitted_tasks_get_the_configured_retries(
 def test_a_completed_task_is_not_retried(
     bridge: Bridge, run_async: Run[Any], sync_redis: redis.Redis, qtbot: QtBot
 ) -> None:
-    [state] = run_async(bridge.submit_tasks("noop", None, 1))
+    [state] = run_async(bridge.actions.submit_tasks("noop", None, 1))
     state.apply(make_update(state.id, TaskStatus.COMPLETED, worker="w", attempt=1, seq=1))
     sync_redis.hset(keys.TASK_STATES, state.id, encode_state(state))
-    with qtbot.waitSignal(bridge.message, timeout=5000) as said:
-        bridge.retry(state.id)
+    with qtbot.waitSignal(bridge.actions.message, timeout=5000) as said:
+        bridge.actions.retry(state.id)
     assert "only failed or cancelled tasks can be retried" in said.args[0]
     assert sync_redis.xlen(keys.TASK_STREAM) == 1  # not queued again
