@@ -21,6 +21,9 @@ CONNECT_TIMEOUT = 30.0
 SELF_TEST_TASKS = 6
 SELF_TEST_TIMEOUT = 60.0
 SCREENSHOT_SIZE = (1480, 900)
+WORKER_WAIT = 10.0
+"""Seconds the screenshot waits to see a worker (a heartbeat, or a Go worker's update)
+before it submits anyway (a Go worker shows only once it has tasks)."""
 
 
 async def wait_for(condition: Callable[[], bool], limit: float, what: str) -> None:
@@ -85,7 +88,7 @@ async def screenshot(window: MainWindow, path: Path) -> int:
         )
         try:
             # a worker shows by its heartbeat or, a Go worker, by its updates
-            await wait_for(lambda: any(e.online for e in window.workers.entries()), 20, "")
+            await wait_for(lambda: any(e.online for e in window.workers.entries()), WORKER_WAIT, "")
         except TimeoutError:
             print(
                 "screenshot: no worker seen yet (no heartbeat, no update); submitting anyway",

@@ -174,16 +174,20 @@ def _go(task_id: str, status: str, worker: str, message: str) -> StatusUpdate:
     )
 
 
-def test_a_task_a_go_worker_finishes_gets_a_latency_from_its_arrival_times() -> None:
+def test_a_task_a_go_worker_runs_shows_15_65_100_and_gets_a_latency_from_arrival_times() -> None:
     model = TaskModel()
     seen: list[list[float | None]] = []
     model.finished.connect(seen.append)
-    model.feed([_go("g1", "pending", "manager", "Task queued")])
-    model.flush()
-    model.feed([_go("g1", "processing", "worker-1", "Allocating resources and starting execution")])
-    model.flush()
-    model.feed([_go("g1", "completed", "worker-1", "Task execution finalized successfully")])
-    model.flush()
+    progress = []
+    for status, worker, message in (
+        ("pending", "manager", "Task queued"),
+        ("processing", "worker-1", "Allocating resources and starting execution"),
+        ("completed", "worker-1", "Task execution finalized successfully"),
+    ):
+        model.feed([_go("g1", status, worker, message)])
+        model.flush()
+        progress.append(model.state("g1").progress)  # type: ignore[union-attr]
+    assert progress == [15, 65, 100]  # the original page's convention, shown on the card
     state = model.state("g1")
     assert state is not None and state.status is TaskStatus.COMPLETED
     assert state.started is not None and state.finished is not None
