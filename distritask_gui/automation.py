@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from backend.protocol import DEFAULT_TASK, TaskStatus
@@ -26,12 +25,6 @@ WORKER_WAIT = 10.0
 before it submits anyway (a Go worker shows only once it has tasks)."""
 
 
-async def wait_for(condition: Callable[[], bool], limit: float, what: str) -> None:
-    """Return once ``condition()`` holds; ``TimeoutError`` naming ``what`` after ``limit`` s
-    (:func:`backend.waiting.wait_until`, the one polling helper)."""
-    await wait_until(condition, limit, what)
-
-
 async def self_test(window: MainWindow, count: int = SELF_TEST_TASKS) -> int:
     """Submit ``count`` quick tasks and wait for all of them to complete; exit status."""
     started = time.monotonic()
@@ -39,7 +32,7 @@ async def self_test(window: MainWindow, count: int = SELF_TEST_TASKS) -> int:
     window.show()
     tasks = window.tasks
     try:
-        await wait_for(
+        await wait_until(
             lambda: window.bridge.state is ConnectionState.CONNECTED,
             CONNECT_TIMEOUT,
             f"a connection to {window.bridge.address}",
@@ -53,10 +46,11 @@ async def self_test(window: MainWindow, count: int = SELF_TEST_TASKS) -> int:
         def finished() -> bool:
             return all((s := tasks.state(i)) is not None and s.status.terminal for i in ids)
 
-        await wait_for(finished, SELF_TEST_TIMEOUT, f"{count} tasks to finish")
+        await wait_until(finished, SELF_TEST_TIMEOUT, f"{count} tasks to finish")
     except TimeoutError as exc:
         print(
-            f"self-test failed: timed out waiting for {exc} ({_summary(window)})", file=sys.stderr
+            f"self-test failed: timed out waiting for {exc} ({_summary(window)})",
+            file=sys.stderr,
         )
         return 1
     bad = [
@@ -83,12 +77,14 @@ async def screenshot(window: MainWindow, path: Path) -> int:
     window.show()
     bridge, tasks = window.bridge, window.tasks
     try:
-        await wait_for(
+        await wait_until(
             lambda: bridge.state is ConnectionState.CONNECTED, CONNECT_TIMEOUT, "a connection"
         )
         try:
             # a worker shows by its heartbeat or, a Go worker, by its updates
-            await wait_for(lambda: any(e.online for e in window.workers.entries()), WORKER_WAIT, "")
+            await wait_until(
+                lambda: any(e.online for e in window.workers.entries()), WORKER_WAIT, ""
+            )
         except TimeoutError:
             print(
                 "screenshot: no worker seen yet (no heartbeat, no update); submitting anyway",
@@ -110,7 +106,7 @@ async def screenshot(window: MainWindow, path: Path) -> int:
                 and window.footer.rate() > 0
             )
 
-        await wait_for(mid_run, 30, "the demo to be mid-run")
+        await wait_until(mid_run, 30, "the demo to be mid-run")
     except TimeoutError as exc:
         print(f"screenshot: gave up waiting for {exc}; rendering as is", file=sys.stderr)
     tasks.flush()
