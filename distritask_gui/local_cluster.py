@@ -87,7 +87,7 @@ class WorkerSlot:
 
 def _server_exited(broker: EmbeddedBroker) -> int | None:
     """The exit status of the server ``broker`` started, or ``None`` while it runs."""
-    process = getattr(getattr(broker, "_server", None), "_process", None)
+    process = broker.process
     return None if process is None else process.poll()
 
 

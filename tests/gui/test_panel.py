@@ -147,9 +147,16 @@ def test_broker_lost_shows_offline_then_reconnects_and_catches_up(
     assert "Offline" in window.header.state_label.text()
     broker.start()
     assert broker.url == redis_url
+
     # recorded while the panel was away: it must catch up from the recorded state
-    with redis.Redis.from_url(redis_url) as sync:
-        sync.ping()
+    def answers() -> bool:  # the restarted server may still be loading its data
+        try:
+            with redis.Redis.from_url(redis_url) as sync:
+                return bool(sync.ping())
+        except redis.BusyLoadingError:
+            return False
+
+    qtbot.waitUntil(answers, timeout=15_000)
     [during] = _submit(redis_url, run_async, Task(name="noop"))
     qtbot.waitUntil(lambda: window.header.state == "connected", timeout=15_000)
     assert window.header.deploy.isEnabled()
