@@ -81,9 +81,12 @@ async def screenshot(window: MainWindow, path: Path) -> int:
             lambda: bridge.state is ConnectionState.CONNECTED, CONNECT_TIMEOUT, "a connection"
         )
         try:
-            # a worker shows by its heartbeat or, a Go worker, by its updates
+            # a worker shows by its heartbeat, as a reading consumer of the group (a Go
+            # worker sends no heartbeat), or by its updates
             await wait_until(
-                lambda: any(e.online for e in window.workers.entries()), WORKER_WAIT, ""
+                lambda: window.board.reading or any(e.online for e in window.workers.entries()),
+                WORKER_WAIT,
+                "a worker",
             )
         except TimeoutError:
             print(

@@ -44,6 +44,7 @@ class Board(QScrollArea):
         self.setWidget(inner)
         self.columns: dict[str, WorkerColumn] = {}
         self._broker_up = True
+        self._reading = 0
         self._add(QUEUE, 0)
         for row, entry in enumerate(workers.entries()):
             self._add(entry.name, row + 1).set_entry(entry)
@@ -97,9 +98,19 @@ class Board(QScrollArea):
         self._row.insertWidget(position, column, 1)
         return column
 
+    @property
+    def reading(self) -> int:
+        """The group's consumers that read the queue (last poll)."""
+        return self._reading
+
+    def set_reading_consumers(self, count: int) -> None:
+        """How many of the group's consumers read the queue (Go's ``dispatcher`` too)."""
+        self._reading = count
+        self._count_consumers()
+
     def _count_consumers(self, *_: object) -> None:
         online = sum(1 for entry in self.workers.entries() if entry.online)
-        self.columns[QUEUE].set_consumers(online)
+        self.columns[QUEUE].set_consumers(max(online, self._reading))
 
     def _workers_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
         for row in range(first, last + 1):

@@ -13,7 +13,7 @@ no timelines or payloads, which the detail dialog loads when opened).
 
 Applying is ordered by ``(attempt, seq)`` (see :mod:`backend.state`), so the overlap
 between the snapshot and the buffer counts nothing twice and nothing falls in a gap.
-Heartbeats are polled every ``poll_interval`` seconds.
+Heartbeats and the group's reading consumers are polled every ``poll_interval`` seconds.
 
 Sessions run under the project's one loop helper (:func:`backend.outage.keep_running`,
 with its one definition of "broker down", :func:`backend.connection.is_broker_down`),
@@ -94,6 +94,9 @@ class BrokerConnection(QObject):
     """Live :class:`StatusUpdate` messages, in arrival order."""
     workers_received = Signal(list)
     """Every known :class:`WorkerInfo` (each poll)."""
+    consumers_received = Signal(int)
+    """How many of the group's consumers are reading (XINFO CONSUMERS; each poll): who
+    takes tasks, Go workers (the consumer ``dispatcher``) included."""
 
     def __init__(
         self,
@@ -256,6 +259,8 @@ class BrokerConnection(QObject):
     async def _poll(self, store: TaskStore) -> None:
         while True:
             self.workers_received.emit(await store.workers())
+            consumers = await store.consumers()
+            self.consumers_received.emit(sum(1 for c in consumers if c["reading"]))
             await asyncio.sleep(self.poll_interval)
 
 

@@ -139,8 +139,10 @@ class WorkerColumn(QFrame):
 
     def set_entry(self, entry: WorkerEntry | None) -> None:
         """Show a worker's header data (``None``: only known from its tasks)."""
-        if entry is None or entry.info is None:
-            self.subtitle.setText("no heartbeat (Go worker?)")
+        if entry is None or entry.info is None or not entry.info.heartbeat:
+            go = entry is not None and entry.info is not None and entry.info.kind == "go"
+            self.subtitle.setText("Go worker · no heartbeat" if go else "no heartbeat (Go worker?)")
+            self.subtitle.setToolTip("Known from its status updates only; it sends no heartbeat")
             online = entry.online if entry is not None else False
         else:
             info = entry.info
@@ -160,6 +162,8 @@ class WorkerColumn(QFrame):
         entry = self._entry
         if self.online or entry is None or entry.info is None or not entry.info.seen:
             return None
+        if not entry.info.heartbeat:
+            return None  # a Go worker's entries wait for the (much longer) foreign claim-idle
         return entry.info.seen + self.claim_idle - time.time()
 
     def set_consumers(self, workers: int) -> None:
