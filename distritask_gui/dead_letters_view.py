@@ -76,6 +76,17 @@ class DeadLettersView(QWidget):
         self.delete_button.clicked.connect(
             lambda: self.console.delete_dead(self.selected_entries())
         )
+        tips: dict[QWidget, str] = {
+            self.table: "Dead letters, newest first: select some to requeue or delete",
+            self.raw: "The entry's task_data as it was in the stream",
+            self.payload: "Edit the payload, then requeue the entry with it",
+            self.requeue_one: "Queue the selected entry again with the payload above",
+            self.requeue_button: "Queue the selected entries again as they were",
+            self.requeue_all: "Queue every dead letter again",
+            self.delete_button: "Delete the selected entries for good",
+        }
+        for control, tip in tips.items():
+            control.setToolTip(tip)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)

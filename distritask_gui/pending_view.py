@@ -61,7 +61,9 @@ class PendingView(QWidget):
         self.target.setEditable(True)
         self.target.setMinimumWidth(180)
         self.target.setToolTip("The worker to give the selected entries to")
+        self.table.setToolTip("Delivered, unacknowledged entries per worker; red: past claim-idle")
         self.move_button = QPushButton("Move to worker")
+        self.move_button.setToolTip("Give the selected entries to the worker named beside")
         self.move_button.clicked.connect(self.move_selected)
         self.release_button = QPushButton("Release to the queue")
         self.release_button.setToolTip(

@@ -153,6 +153,23 @@ class TasksView(QWidget):
         )
         self.purge = QPushButton("Purge finished older than…")
         self.purge.clicked.connect(self.ask_purge)
+        tips: dict[QWidget, str] = {
+            self.status: "Only tasks in this status",
+            self.name: "Only tasks with this name",
+            self.queue: "Only tasks of this queue",
+            self.worker: "Only tasks this worker ran",
+            self.range: "Only tasks created in this time range",
+            self.sort: "The order of the rows",
+            self.search: "Free text over id, message and error (Ctrl+F)",
+            self.table: "Select rows for a bulk action; Enter or a double-click opens a task",
+            self.prev: "Previous page",
+            self.next: "Next page",
+            self.all_button: "Cancel, retry or delete every task the filter matches",
+            self.retry_failed: "Queue every failed task again",
+            self.purge: "Delete finished tasks older than an age you choose",
+        }
+        for control, tip in tips.items():
+            control.setToolTip(tip)
         actions_row = QHBoxLayout()
         for item in (self.count, self.prev, self.next):
             actions_row.addWidget(item)

@@ -115,6 +115,14 @@ def test_every_control_has_a_tooltip(qtbot: QtBot, qloop: asyncio.AbstractEventL
             and not isinstance(w.parent(), (QComboBox, QSpinBox, QAbstractItemView))
         ]
         assert not bare, (top.windowTitle(), bare)
+    for view in (window.console.tasks_view, window.console.dead_view, window.console.pending_view):
+        bare = [
+            f"{type(w).__name__} {getattr(w, 'text', lambda: '')()}"
+            for w in _controls(view)
+            if not w.toolTip()
+            and not isinstance(w.parent(), (QComboBox, QSpinBox, QAbstractItemView))
+        ]
+        assert not bare, (type(view).__name__, bare)
     dialog.close()
 
 
