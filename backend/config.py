@@ -123,6 +123,27 @@ class Settings(BaseSettings):
     local_workers: int = Field(
         3, ge=0, le=64, description="worker processes the panel starts on the embedded broker"
     )
+    alert_no_consumer_after: float = Field(
+        60.0, gt=0, description="seconds tasks may wait in a queue no worker reads before an alert"
+    )
+    alert_failure_rate: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="share of the last minute's finished tasks that failed above which to alert",
+    )
+    alert_broker_down_after: float = Field(
+        30.0, gt=0, description="seconds the broker may be unreachable before an alert"
+    )
+    alert_memory_bytes: int = Field(
+        0,
+        ge=0,
+        description="Redis memory in bytes above which to alert "
+        "(0: 90 percent of the server's maxmemory, none when it has no limit)",
+    )
+    alert_repeat: float = Field(
+        30.0, gt=0, description="minutes between repeats of an alert whose condition holds"
+    )
 
     @field_validator("redis_url", mode="before")
     @classmethod

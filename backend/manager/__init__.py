@@ -18,6 +18,14 @@ from types import FrameType
 from backend.config import Settings, add_setting_flags
 
 DEFAULT_PORT = 8080
+ALERT_SETTINGS = (
+    "alert_no_consumer_after",
+    "alert_failure_rate",
+    "alert_broker_down_after",
+    "alert_memory_bytes",
+    "alert_repeat",
+)
+"""The alert thresholds (see :mod:`backend.alerts`); flags of the manager."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "data_dir",
         "broker_port",
         "api_token",
+        *ALERT_SETTINGS,
     )
 
 

@@ -17,12 +17,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from backend import __version__, connection
+from backend.alerts import AlertEngine, AlertWatch, Thresholds
 from backend.config import Settings
 from backend.manager import errors
 from backend.manager.board import Board, follow
 from backend.manager.limits import BodyLimit
 from backend.manager.metrics import Metrics, RequestMetrics
-from backend.manager.routes import cluster, history, tasks
+from backend.manager.routes import alerts, cluster, history, tasks
 from backend.manager.services import Services
 from backend.policy import SubmitPolicy
 from backend.store import TaskStore
@@ -46,8 +47,16 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         listener = connection.client(redis_url, timeout=None)
         store = TaskStore(redis, retention=settings.retention)
         board = Board(settings.retention)
+        thresholds = Thresholds.from_settings(settings)
+        engine = AlertEngine(thresholds.repeat)
         app.state.services = Services(
-            settings, redis_url, store, board, SubmitPolicy.from_settings(settings), metrics
+            settings,
+            redis_url,
+            store,
+            board,
+            SubmitPolicy.from_settings(settings),
+            metrics,
+            alerts=engine,
         )
         try:
             await store.ensure_group()
@@ -58,12 +67,15 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
                 exc,
             )
         follower = asyncio.create_task(follow(listener, store, board), name="task-view")
+        watch = AlertWatch(store, engine, thresholds, where=connection.describe(redis_url))
+        watcher = asyncio.create_task(watch.run(), name="alerts")
         try:
             yield
         finally:
-            follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await follower
+            for task in (follower, watcher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await listener.aclose()
             await redis.aclose()
 
@@ -74,6 +86,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(cluster.router)
     app.include_router(history.router)
+    app.include_router(alerts.router)
     app.add_middleware(BodyLimit, max_body=settings.max_body)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(

@@ -59,6 +59,10 @@ class ClusterCollector(Collector):
             "Tasks completed per second over the last minute",
             value=figures.get("throughput", 0.0),
         )
+        for kind, count in figures.get("alerts", {}).items():
+            yield GaugeMetricFamily(
+                f"distritask_alert_{kind}", f"Active {kind} alerts (see GET /alerts)", value=count
+            )
 
 
 class Metrics:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from backend.alerts import AlertEngine
 from backend.config import Settings
 from backend.manager.board import Board
 from backend.manager.metrics import Metrics
@@ -22,6 +23,7 @@ class Services:
     board: Board
     policy: SubmitPolicy
     metrics: Metrics
+    alerts: AlertEngine = field(default_factory=AlertEngine)
 
 
 def services(request: Request) -> Services:

@@ -14,6 +14,7 @@ one concept each:
 - :mod:`~backend.store.deadletters`  dead letters paged, requeued, deleted
 - :mod:`~backend.store.pending`   who holds which pending entry; move or release one
 - :mod:`~backend.store.history`   the per-minute counts and latencies, as series
+- :mod:`~backend.store.alerting`  the server's memory and the newest dead letters
 
 Writes that come in numbers (submits, status updates) go out as one Lua script per
 batch, so their cost is one round trip per batch, not per task. Key names come from
@@ -26,6 +27,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from backend import scripts
+from backend.store.alerting import AlertReads
 from backend.store.channels import Channels, Subscription, subscribe
 from backend.store.deadletters import DeadLetter, DeadLetters
 from backend.store.history import Minutes
@@ -57,7 +59,7 @@ __all__ = [
 ]
 
 
-class TaskStore(Query, DeadLetters, Ownership, Workers, Channels, Minutes):
+class TaskStore(Query, DeadLetters, Ownership, Workers, Channels, Minutes, AlertReads):
     """The queue and the state store over one Redis client.
 
     ``listener``: the client subscriptions use (one with no socket timeout, so a quiet

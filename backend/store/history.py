@@ -36,3 +36,18 @@ class Minutes(Base):
         first = last - span + 1
         first -= first % step
         return history.series(name, await self.minutes(first, last), last)
+
+    async def last_minute(self) -> dict[str, float]:
+        """The counts of the last 60 seconds (by the server's clock): this minute's,
+        plus the previous minute's weighted by the part of it within the window."""
+        seconds, micros = await self.redis.time()
+        now = seconds + micros / 1e6
+        minute = history.epoch_minute(now)
+        found = await self.minutes(minute - 1, minute)
+        weight = 1 - (now - minute * 60) / 60
+        counts: dict[str, float] = {}
+        for at, fields in found.items():
+            for what in history.COUNTS:
+                share = fields.get(what, 0) * (weight if at < minute else 1.0)
+                counts[what] = counts.get(what, 0.0) + share
+        return counts

@@ -88,5 +88,6 @@ async def metrics(svc: Svc) -> Response:
         "queue": figures["queue"],
         "workers_online": figures["workers"]["online"],
         "throughput": figures["last_minute"]["throughput"],
+        "alerts": {kind.value: n for kind, n in svc.alerts.counts().items()},
     }
     return Response(svc.metrics.render(), media_type=CONTENT_TYPE)
