@@ -11,6 +11,7 @@ the one test of whether an error means the broker is away (retry) or a bug (repo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -88,7 +89,7 @@ async def connect(
     """
     redis = client(url)
     try:
-        await wait_until_up(redis, url, give_up_after=give_up_after, on_waiting=on_waiting)
+        await _wait_until_up(redis, url, give_up_after, on_waiting)
     except BaseException:
         await redis.aclose()
         raise
@@ -101,9 +102,32 @@ async def wait_until_up(
     *,
     give_up_after: float | None = None,
     on_waiting: Callable[[str], Awaitable[None] | None] | None = None,
-) -> None:
+    unless: asyncio.Event | None = None,
+) -> bool:
     """Return once ``redis`` (a client for ``url``) answers PING: :func:`connect` for a
-    client made beforehand."""
+    client made beforehand. ``False`` if ``unless`` is set first (stop waiting)."""
+    if unless is None:
+        await _wait_until_up(redis, url, give_up_after, on_waiting)
+        return True
+    up = asyncio.create_task(_wait_until_up(redis, url, give_up_after, on_waiting))
+    stopped = asyncio.create_task(unless.wait())
+    await asyncio.wait({up, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not up.done():
+        up.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await up
+        return False
+    up.result()
+    return True
+
+
+async def _wait_until_up(
+    redis: aioredis.Redis,
+    url: str,
+    give_up_after: float | None,
+    on_waiting: Callable[[str], Awaitable[None] | None] | None,
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = None if give_up_after is None else loop.time() + give_up_after
     attempt = 0

@@ -39,6 +39,7 @@ from backend.store.queue import (
     SUBMIT_SOURCE,
     Entry,
     Pending,
+    keep_sync,
 )
 from backend.store.workers import WORKER_FORGET_AFTER, Workers
 
@@ -55,6 +56,7 @@ __all__ = [
     "PendingEntry",
     "Subscription",
     "TaskStore",
+    "keep_sync",
     "subscribe",
 ]
 

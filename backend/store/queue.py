@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from redis import Redis as SyncRedis
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
@@ -332,6 +333,24 @@ class Queue(Base):
                 }
             )
         return consumers
+
+
+def keep_sync(redis: SyncRedis, consumer: str, ids: Sequence[bytes | str]) -> None:
+    """:meth:`Queue.keep` for a thread with its own synchronous client (the worker's
+    keeper, which must not depend on a free event loop). No group: nothing to keep."""
+    try:
+        for start in range(0, len(ids), KEEP_CHUNK):
+            redis.xclaim(
+                keys.TASK_STREAM,
+                keys.WORKER_GROUP,
+                consumer,
+                0,
+                list(ids[start : start + KEEP_CHUNK]),
+                justid=True,
+            )
+    except ResponseError as exc:
+        if "NOGROUP" not in str(exc):
+            raise
 
 
 def _bytes(value: bytes | str) -> bytes:

@@ -55,11 +55,18 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(use_broker(settings)).url
 
-        def abort(signum: int) -> None:
+        def exit_now(code: int) -> None:
+            """Exit without waiting for handler threads or coroutines that will not end
+            (log records are already flushed: each is, as it is written)."""
             stack.close()  # stops the embedded server if this worker started it
-            os._exit(128 + signum)
+            os._exit(code)
 
         async def main() -> int:
-            return await Worker(settings, url, on_abort=abort).run()
+            worker = Worker(settings, url, on_abort=lambda signum: exit_now(128 + signum))
+            code = await worker.run()
+            if worker.leftovers:
+                log.warning("%s still running; exiting without them", worker.leftovers)
+                exit_now(code)
+            return code
 
         return asyncio.run(main())

@@ -94,9 +94,13 @@ class Executor:
                 raise
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
+        except (SystemExit, KeyboardInterrupt) as exc:  # a task cannot stop its worker
+            error = f"{type(exc).__name__}({exc}): the handler tried to stop its worker"
         finally:
             job.runner = None
             job.deadline = NO_DEADLINE
+        if job.abandoned:
+            return  # reported when it did not stop (see abandon)
         why = job.interrupted
         if why is not None and runner.uncancel() > 0:
             raise asyncio.CancelledError  # stopped from outside as well
@@ -109,6 +113,15 @@ class Executor:
         else:
             self.completed += 1
             self._finish(job, job.update(TaskStatus.COMPLETED, COMPLETED, progress=100))
+
+    async def abandon(self, job: Job) -> None:
+        """Report a job whose handler did not stop when interrupted (it runs on, ignored)."""
+        if job.interrupted is Interrupt.CANCEL:
+            self._cancelled(job, "Cancelled while running (its handler did not stop)")
+            return
+        timeout = job.task.timeout or self.task_timeout
+        error = f"did not stop after its timeout ({timeout:g} s)"
+        await self._give_up(job, error, f"Failed: {error}")
 
     def _cancelled(self, job: Job, message: str) -> None:
         self._finish(job, job.update(TaskStatus.CANCELLED, message))

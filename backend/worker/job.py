@@ -4,7 +4,9 @@ A job numbers its status updates: ``(attempt, seq)`` strictly increases for a ta
 (the manager's ``pending`` is seq 0 of the attempt; this worker's first update is 1).
 While its handler runs, a job can be interrupted (a cancel, or the worker's
 watchdog, :func:`backend.worker.watchdog.watch`, at its deadline): the slot running it is
-cancelled and the executor turns that into the outcome.
+cancelled and the executor turns that into the outcome. A handler that swallows the
+cancellation is abandoned :data:`STOP_WAIT` seconds later: its outcome is reported
+without it and its slot replaced.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from backend.worker.running import Change, Running
 
 QUEUED_MESSAGE = messages.QUEUED
 NO_DEADLINE = float("inf")
+STOP_WAIT = 2.0
+"""Seconds an interrupted handler gets to stop before its task is reported and its
+slot given to the next one (the handler swallowed the cancellation)."""
 
 
 class Interrupt(Enum):
@@ -48,6 +53,9 @@ class Job:
     runner: asyncio.Task[object] | None = field(default=None, repr=False)
     """The asyncio task running its handler, while it does."""
     interrupted: Interrupt | None = None
+    abandoned: bool = False
+    """Its handler did not stop when interrupted: the task's outcome is reported without
+    it, and whatever it does later is ignored."""
 
     @classmethod
     def fresh(cls, entry_id: bytes, raw: bytes, task: Task, worker: str) -> Job:
@@ -91,6 +99,7 @@ class Job:
         """Stop the running handler (the first reason wins); nothing if not running."""
         if self.runner is not None and self.interrupted is None:
             self.interrupted = why
+            self.deadline = asyncio.get_running_loop().time() + STOP_WAIT
             self.runner.cancel()
 
     def cancel(self) -> None:

@@ -14,10 +14,17 @@ connection lost mid-way, it is queued twice and runs at least once).
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections import deque
 from collections.abc import Sequence
 
+from backend.connection import is_broker_down
+from backend.outage import Outage
 from backend.store import TaskStore
 from backend.worker.job import Job
+
+log = logging.getLogger("backend.worker")
 
 PREFETCH_WAIT = 0.02
 """Seconds a prefetched entry should wait for a free slot, at most (on average)."""
@@ -61,3 +68,36 @@ async def hand_back(store: TaskStore, jobs: Sequence[Job]) -> None:
     if not jobs:
         return
     await store.hand_back([job.raw for job in jobs], [job.entry_id for job in jobs])
+
+
+async def hand_back_waiting(
+    store: TaskStore, outage: Outage, queue: deque[Job], queued_before: float = float("inf")
+) -> None:
+    """Give the jobs waiting in ``queue`` since before ``queued_before`` (loop time; all
+    of them by default) back to the stream; kept for a later try while the broker is away."""
+    jobs = [j for j in queue if j.queued < queued_before and not j.cancel_requested]
+    if not jobs:
+        return
+    for job in jobs:
+        queue.remove(job)
+    try:
+        await hand_back(store, jobs)
+    except Exception as exc:
+        if not is_broker_down(exc):
+            raise
+        queue.extendleft(reversed(jobs))  # keep them; try again later
+        await outage.failed(exc)
+        return
+    log.info("handed %d waiting task(s) back to the queue", len(jobs))
+
+
+async def hand_back_loop(
+    store: TaskStore, outage: Outage, queue: deque[Job], prefetch: Prefetch
+) -> None:
+    """Hand back what waited past :data:`HAND_BACK_AFTER`, and read less far ahead."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(HAND_BACK_AFTER / 2)
+        if queue and queue[0].queued < loop.time() - HAND_BACK_AFTER:
+            prefetch.misjudged()
+            await hand_back_waiting(store, outage, queue, loop.time() - HAND_BACK_AFTER)

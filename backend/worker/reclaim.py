@@ -6,16 +6,17 @@ longer than ``claim_idle`` belong to a worker that died, so live workers find th
 them as a new attempt. Entries held by a consumer that is not one of our workers
 (a Go worker, which reads as ``dispatcher`` and never renews its hold) are taken
 only after ``foreign_claim_idle``. How often an entry was delivered goes with it to
-the intake, which dead-letters one that keeps killing its workers. A live worker keeps every entry
-it holds fresh (XCLAIM to itself, JUSTID, every third of ``claim_idle``), so a long
-task that is still running is never stolen.
+the intake, which dead-letters one that keeps killing its workers. A live worker
+keeps every entry it holds fresh (XCLAIM to itself, JUSTID, every third of
+``claim_idle``, from its :class:`~backend.worker.keeper.Keeper` thread), so a long task
+that is still running is never stolen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from backend.outage import Outage, keep_running
 from backend.store import Entry, TaskStore
@@ -37,7 +38,8 @@ def refresh_interval(claim_idle: float) -> float:
 
 
 class Reclaimer:
-    """The two loops: take over abandoned entries, keep ours fresh."""
+    """Takes over abandoned entries (the :class:`~backend.worker.keeper.Keeper` keeps
+    this worker's own fresh, from a thread)."""
 
     def __init__(
         self,
@@ -48,7 +50,6 @@ class Reclaimer:
         *,
         foreign_claim_idle: float = 600.0,
         room: Callable[[], int],
-        held: Callable[[], Collection[bytes]],
         accept: Callable[[Sequence[Entry], Mapping[bytes, int]], Awaitable[None]],
     ) -> None:
         self.store = store
@@ -57,7 +58,6 @@ class Reclaimer:
         self.claim_idle = claim_idle
         self.foreign_claim_idle = max(foreign_claim_idle, claim_idle)
         self._room = room
-        self._held = held
         self._accept = accept
         self._cursor = "-"
 
@@ -98,16 +98,3 @@ class Reclaimer:
         entries = await self.store.claim(self.consumer, self.claim_idle, own)
         entries += await self.store.claim(self.consumer, self.foreign_claim_idle, foreign)
         return entries, {r.entry_id: r.deliveries for r in due}, more
-
-    async def refresh_loop(self, stopping: asyncio.Event) -> None:
-        """Keep the entries this worker holds from looking abandoned."""
-        interval = refresh_interval(self.claim_idle)
-
-        async def round() -> float:
-            await self.store.keep(self.consumer, list(self._held()))
-            return interval
-
-        # Runs through the drain too; stopped by cancellation. An error reply is a
-        # bug that stops the worker: a held task must never silently lose its hold.
-        await asyncio.sleep(interval)
-        await keep_running(round, self.outage, name="keeping held tasks")

@@ -3,20 +3,24 @@
 Reading takes entries in batches (XREADGROUP COUNT) up to a window: the concurrency
 for slow tasks, plus a prefetch for cheap ones sized so queued work waits ~20 ms at
 most (see :mod:`~backend.worker.prefetch`, which also hands back entries that wait too
-long). ``concurrency`` slot coroutines take jobs from the local queue and run them;
-outcomes leave through the :class:`Outbox` in batches. Around that: the reclaimer,
-the heartbeat, the retry promoter, the cancel listener and the deadline watchdog. A
-stop (first SIGTERM or SIGINT) stops reading, lets held tasks finish within the grace
-period, writes their outcomes and exits 0.
+long). ``concurrency`` slots (:mod:`~backend.worker.slots`) take jobs from the local
+queue and run them; outcomes leave through the :class:`Outbox` in batches. Around
+that: the reclaimer, the heartbeat, the retry promoter, the cancel listener, the
+deadline watchdog and the keeper thread (keeps held entries fresh even while a
+handler holds the event loop). Every loop is supervised: one that dies stops the
+worker with exit status 1.
+
+A stop (first SIGTERM or SIGINT) stops reading, lets held tasks finish within the
+grace period, writes their outcomes and exits 0. Whatever the handlers do, the
+process is gone within the grace period + 5 s: handler threads and handlers that
+ignore cancellation are left behind (the caller exits without waiting for them), and
+a timer thread ends a process whose event loop is held.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
-from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
@@ -31,19 +35,30 @@ from backend.worker.control import Cancels
 from backend.worker.executor import Executor
 from backend.worker.heartbeat import Heartbeat, default_name
 from backend.worker.intake import Intake
-from backend.worker.job import Job
+from backend.worker.keeper import Keeper
 from backend.worker.outbox import Outbox
-from backend.worker.prefetch import HAND_BACK_AFTER, PREFETCH_MAX, Prefetch, hand_back
-from backend.worker.reclaim import Reclaimer
+from backend.worker.prefetch import (
+    PREFETCH_MAX,
+    Prefetch,
+    hand_back_loop,
+    hand_back_waiting,
+)
+from backend.worker.reclaim import Reclaimer, refresh_interval
 from backend.worker.retries import promote_interval, promote_loop
+from backend.worker.slots import Slots
+from backend.worker.threads import HandlerThreads
 
 log = logging.getLogger("backend.worker")
 
 READ_BLOCK_MS = 1000
-YIELD_EVERY = 0.005
-"""Seconds a slot may run cheap tasks back to back before letting others run."""
-SHUTDOWN_WRITE = 5.0
+SHUTDOWN_WRITE = 3.0
 """Seconds the final outcomes get to be written when the grace period is over."""
+CANCEL_WAIT = 0.5
+"""Seconds cancelled slots get to end when the grace period is over."""
+HARD_STOP_AFTER = 4.5
+"""Seconds past the grace period after which a stop signal ends the process whatever
+its handlers do (even one holding the event loop): the whole stop stays within grace
+period + 5 s."""
 
 
 class Worker:
@@ -65,13 +80,13 @@ class Worker:
         self.on_abort = on_abort
         self.exit_code = 0
         self.stopping = asyncio.Event()
-        self.queue: deque[Job] = deque()
-        self.running: dict[bytes, Job] = {}
-        self._work = asyncio.Event()
         self._room_freed = asyncio.Event()
-        self._closing = False
         self.prefetch = Prefetch(self.concurrency)
         self._background: list[asyncio.Task[Any]] = []
+        self.threads = HandlerThreads()
+        self.leftovers = ""
+        """After :meth:`run`: what handlers still run (threads, stuck coroutines) and
+        would keep the process alive; the caller then exits without waiting for them."""
         # Collaborators: made here, so the object is whole from the start (the client
         # connects on first use; :meth:`run` waits for the broker before serving).
         self.redis = client(url)
@@ -90,13 +105,16 @@ class Worker:
             max_retries=settings.max_retries,
             retry_backoff=settings.retry_backoff,
         )
+        self.slots = Slots(
+            self.concurrency, self.executor, self.outbox, self.prefetch, after_run=self._ran
+        )
+        self.queue, self.running = self.slots.queue, self.slots.running
         self.reclaimer = Reclaimer(
             store,
             outage,
             self.name,
             settings.claim_idle,
             room=self.room,
-            held=self.held,
             foreign_claim_idle=settings.foreign_claim_idle,
             accept=lambda entries, deliveries: self._accept(
                 entries, reclaimed=True, deliveries=deliveries
@@ -110,6 +128,14 @@ class Worker:
             ttl=settings.heartbeat_ttl,
             stats=self._stats,
         )
+        self.keeper = Keeper(
+            url,
+            self.name,
+            refresh_interval(settings.claim_idle),
+            held=self.held,
+            running=self._running_names,
+            on_error=self._keeper_failed,
+        )
 
     # -- capacity ----------------------------------------------------------------------
 
@@ -117,12 +143,20 @@ class Worker:
         return self.prefetch.window - len(self.queue) - len(self.running)
 
     def held(self) -> list[bytes]:
-        """Entries this worker must keep from being reclaimed."""
-        return [
-            *(job.entry_id for job in self.queue),
-            *self.running,
-            *self.outbox.unacked,
-        ]
+        """Entries this worker must keep from being reclaimed. Called from the keeper's
+        thread too: each container is copied by one ``list()`` call, which does not let
+        other threads run in between."""
+        queued, running, unacked = list(self.queue), list(self.running), list(self.outbox.unacked)
+        return [*(job.entry_id for job in queued), *running, *unacked]
+
+    def _ran(self) -> None:
+        """A slot is free again: wake the reader if there is room enough to read."""
+        if self.room() >= self.prefetch.read_threshold:
+            self._room_freed.set()
+
+    def _running_names(self) -> list[str]:
+        """The running tasks, for people (called from the keeper's thread)."""
+        return [f"{job.task.name} {job.task_id}" for job in list(self.running.values())]
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -138,45 +172,51 @@ class Worker:
     async def run(self) -> int:
         """Run until stopped; the exit status."""
         loop = asyncio.get_running_loop()
-        signals.install(loop, self.stop, self._abort)
+        loop.set_default_executor(self.threads)
+        hard_stop = self.settings.grace_period + HARD_STOP_AFTER
+        signals.install(loop, self.stop, self._abort, hard_stop_after=hard_stop)
         if self.settings.parent_pid is not None:
             self._spawn(parent.watch(self.settings.parent_pid, self.stop))
         try:
-            if await self._reachable():
+            if await wait_until_up(self.redis, self.url, unless=self.stopping):
                 await self._serve()
+        except Exception:
+            log.exception("internal error; stopping")
+            self.exit_code = 1
         finally:
-            signals.uninstall(loop)
+            for task in self._background:
+                task.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
+            self.keeper.stop()
+            signals.uninstall()
             await self.redis.aclose()
+        self.leftovers = self._leftovers()
         return self.exit_code
 
-    async def _reachable(self) -> bool:
-        """Wait for the broker; ``False`` when stopped first."""
-        connecting = asyncio.create_task(wait_until_up(self.redis, self.url))
-        stopped = asyncio.create_task(self.stopping.wait())
-        await asyncio.wait({connecting, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
-        if not connecting.done():
-            connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await connecting
-            return False
-        connecting.result()
-        return True
+    def _leftovers(self) -> str:
+        """What handlers still run now that the worker is done (a thread that finished
+        is no longer counted by the time its slot saw the result)."""
+        stuck = self.slots.stuck
+        left = [f"{len(stuck)} handler(s) that ignored cancellation"] if stuck else []
+        if self.threads.busy:
+            left.append(f"{self.threads.busy} handler thread(s)")
+        return " and ".join(left)
 
     async def _serve(self) -> None:
         settings, store, outage, reclaimer = self.settings, self.store, self.outage, self.reclaimer
         await outage.persist(store.ensure_group)
         await self.cancels.open()
         await outage.persist(self.heartbeat.beat)
+        self.keeper.start()
         for coro in (
+            self.keeper.ticks(),
             self.outbox.run(),
             self.heartbeat.loop(),
-            reclaimer.refresh_loop(self.stopping),
             promote_loop(store, outage, promote_interval(settings.retry_backoff)),
             self.cancels.listen(),
             self.cancels.reload_loop(),
-            watchdog.watch(self.running.values),
-            self._hand_back_loop(),
+            watchdog.watch(self.running.values, self.slots.abandon),
+            hand_back_loop(self.store, self.outage, self.queue, self.prefetch),
         ):
             self._spawn(coro)
         await self._resume_own()
@@ -184,7 +224,7 @@ class Worker:
             self._supervised(self._read_loop()),
             self._supervised(reclaimer.claim_loop(self.stopping)),
         ]
-        slots = [self._supervised(self._slot()) for _ in range(self.concurrency)]
+        self.slots.start(self._supervised)
         log.info(
             "worker %s ready: concurrency %d, broker %s, tasks: %s",
             self.name,
@@ -193,21 +233,23 @@ class Worker:
             ", ".join(self.registry.names()),
         )
         await self.stopping.wait()
-        await self._drain(intake, slots)
+        await self._drain(intake)
 
-    async def _drain(self, intake: list[asyncio.Task[Any]], slots: list[asyncio.Task[Any]]) -> None:
+    async def _drain(self, intake: list[asyncio.Task[Any]]) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.grace_period
         await asyncio.wait(intake)
         await self._hand_back()
-        self._closing = True
-        self._work.set()
-        _, unfinished = await asyncio.wait(slots, timeout=max(0.0, deadline - loop.time()))
+        self.slots.close()
+        _, unfinished = await asyncio.wait(
+            self.slots.tasks, timeout=max(0.0, deadline - loop.time())
+        )
         if unfinished:
             log.warning("grace period over: leaving %d task(s) to be reclaimed", len(self.running))
             for slot in unfinished:
                 slot.cancel()
-            await asyncio.wait(unfinished)
+            _, stuck = await asyncio.wait(unfinished, timeout=CANCEL_WAIT)
+            self.slots.stuck.extend(stuck)
         try:
             async with asyncio.timeout(max(SHUTDOWN_WRITE, deadline - loop.time())):
                 await self.outbox.drain()
@@ -238,6 +280,10 @@ class Worker:
         if task.cancelled() or task.exception() is None:
             return
         log.error("internal error in %s; stopping", task.get_name(), exc_info=task.exception())
+        self.exit_code = 1
+        self.stop()
+
+    def _keeper_failed(self, exc: BaseException) -> None:
         self.exit_code = 1
         self.stop()
 
@@ -282,71 +328,14 @@ class Worker:
             now = asyncio.get_running_loop().time()
             for job in jobs:
                 job.queued = now
-            self.queue.extend(jobs)
-            self._work.set()
+            self.slots.add(jobs)
 
-    async def _hand_back_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(HAND_BACK_AFTER / 2)
-            if self.queue and self.queue[0].queued < loop.time() - HAND_BACK_AFTER:
-                self.prefetch.misjudged()
-                await self._hand_back(queued_before=loop.time() - HAND_BACK_AFTER)
-
-    async def _hand_back(self, queued_before: float = float("inf")) -> None:
-        """Give queued jobs back to the stream (all of them, by default)."""
-        jobs = [j for j in self.queue if j.queued < queued_before and not j.cancel_requested]
-        if not jobs:
-            return
-        for job in jobs:
-            self.queue.remove(job)
-        try:
-            await hand_back(self.store, jobs)
-        except Exception as exc:
-            if not is_broker_down(exc):
-                raise
-            self.queue.extendleft(reversed(jobs))  # keep them; try again later
-            await self.outage.failed(exc)
-            return
-        log.info("handed %d waiting task(s) back to the queue", len(jobs))
+    async def _hand_back(self) -> None:
+        """Give every queued job back to the stream (the worker is stopping)."""
+        await hand_back_waiting(self.store, self.outage, self.queue)
 
     def _on_cancel(self, task_id: str) -> None:
         for job in [*self.running.values(), *self.queue]:
             if job.task_id == task_id:
                 log.info("task %s: cancel requested", task_id)
                 job.cancel()
-
-    # -- running -----------------------------------------------------------------------
-
-    async def _slot(self) -> None:
-        loop = asyncio.get_running_loop()
-        last_yield = loop.time()
-        while True:
-            if not self.queue:
-                if self._closing:
-                    return
-                self._work.clear()
-                await self._work.wait()
-                last_yield = loop.time()
-                continue
-            job = self.queue.popleft()
-            await self._run(job)
-            if self.room() >= self.prefetch.read_threshold:
-                self._room_freed.set()
-            if loop.time() - last_yield > YIELD_EVERY:
-                await asyncio.sleep(0)
-                last_yield = loop.time()
-
-    async def _run(self, job: Job) -> None:
-        self.running[job.entry_id] = job
-        started = time.perf_counter()
-        try:
-            await self.executor.run(job)
-        except Exception:
-            log.exception("task %s: internal error; it will be reclaimed", job.task_id)
-        finally:
-            del self.running[job.entry_id]
-        took = time.perf_counter() - started
-        self.prefetch.observe(took)
-        if not self.queue and not self.running:
-            self.outbox.flush_soon()

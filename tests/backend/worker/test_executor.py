@@ -58,3 +58,33 @@ async def test_a_running_task_is_interrupted_by_cancel(
         return await pending_entries(store) == 0 and not await store.is_cancelled(task_id)
 
     await eventually(cleaned, within=5)
+
+
+async def test_a_handler_that_tries_to_exit_fails_its_task_not_the_worker(
+    store: TaskStore, start_worker: StartWorker
+) -> None:
+    worker = start_worker("--tasks", "tests.backend.worker.sample_tasks", "--concurrency", "2")
+    exits = await submit(store, "sys_exit", max_retries=0)  # SystemExit in a thread
+    interrupts = await submit(store, "keyboard_interrupt", max_retries=0)
+    for task_id, kind in ((exits[0], "SystemExit"), (interrupts[0], "KeyboardInterrupt")):
+        state = await wait_status(store, task_id, TaskStatus.FAILED, within=15)
+        assert state.error is not None and state.error.startswith(kind), state.error
+        assert "tried to stop its worker" in state.error
+    later = await submit(store, "noop", 3)
+    for task_id in later:
+        await wait_status(store, task_id, TaskStatus.COMPLETED, within=15)
+    assert worker.poll() is None
+    assert await pending_entries(store) == 0
+
+
+async def test_a_handler_that_ignores_its_timeout_is_reported_and_its_slot_freed(
+    store: TaskStore, start_worker: StartWorker
+) -> None:
+    start_worker("--tasks", "tests.backend.worker.sample_tasks", "--concurrency", "1")
+    [stuck] = await submit(store, "stubborn", payload={"seconds": 60}, timeout=0.5, max_retries=0)
+    state = await wait_status(store, stuck, TaskStatus.FAILED, within=15)
+    assert state.error is not None and "did not stop after its timeout" in state.error
+    [after] = await submit(store, "noop")  # the one slot is free again
+    await wait_status(store, after, TaskStatus.COMPLETED, within=10)
+    [letter] = await store.dead_letters()
+    assert letter["id"] == stuck and "did not stop after its timeout" in letter["error"]

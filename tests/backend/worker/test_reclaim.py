@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
-from collections.abc import Mapping, Sequence
 
-import pytest
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from backend import keys
-from backend.outage import Outage
 from backend.protocol import TaskStatus
-from backend.store import Entry, TaskStore
-from backend.worker.reclaim import Reclaimer
+from backend.store import TaskStore
 from tests.backend.worker.conftest import (
     StartWorker,
     pending_entries,
@@ -64,29 +58,6 @@ async def test_a_long_task_of_a_live_worker_is_not_stolen(
     [state] = await wait_states(store, [task_id], within=10)
     assert (state.worker, state.attempt) == ("first", 1)
     assert [h.status for h in state.history].count(TaskStatus.PROCESSING) == 1
-
-
-async def test_keeping_held_entries_does_not_swallow_an_error_reply(
-    store: TaskStore, aredis: aioredis.Redis
-) -> None:
-    """A held task must never silently lose its keep-alive: an error reply stops the loop."""
-    await aredis.set(keys.TASK_STREAM, "not a stream")  # every XCLAIM now fails: WRONGTYPE
-
-    async def accept(entries: Sequence[Entry], deliveries: Mapping[bytes, int]) -> None:
-        raise AssertionError("nothing to accept")
-
-    reclaimer = Reclaimer(
-        store,
-        Outage("test"),
-        "keeper",
-        0.15,
-        room=lambda: 0,
-        held=lambda: [b"1-1"],
-        accept=accept,
-    )
-    with pytest.raises(ResponseError, match="WRONGTYPE"):
-        async with asyncio.timeout(10):
-            await reclaimer.refresh_loop(asyncio.Event())
 
 
 async def test_a_task_that_kills_its_worker_is_dead_lettered_after_five_deliveries(

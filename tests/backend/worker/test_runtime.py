@@ -120,9 +120,14 @@ async def test_a_worker_whose_reader_dies_exits_non_zero_not_online_idle(
     store: TaskStore, aredis: aioredis.Redis, start_worker: StartWorker, tmp_path: Path
 ) -> None:
     worker = start_worker("--concurrency", "2", "--name", "doomed-reader")
-    await wait_online(store, 1)
+    log_file = tmp_path / "worker-0.log"
+
+    async def ready() -> bool:
+        return "ready" in log_file.read_text()
+
+    await eventually(ready, within=15)
     await aredis.delete(keys.TASK_STREAM)
     await aredis.set(keys.TASK_STREAM, "not a stream")  # every read now answers WRONGTYPE
     assert wait_exit(worker, within=20) == 1
-    log = (tmp_path / "worker-0.log").read_text()
+    log = log_file.read_text()
     assert "internal error" in log and "WRONGTYPE" in log, log[-2000:]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import time
+
+import pytest
 
 from backend import keys
 from backend.protocol import TaskStatus
@@ -15,6 +19,7 @@ from tests.backend.worker.conftest import (
     wait_online,
     wait_states,
 )
+from tests.waiting import eventually
 
 
 async def test_sigterm_lets_running_tasks_finish_then_exits_0(
@@ -42,3 +47,34 @@ async def test_a_second_signal_exits_at_once_leaving_the_task_pending(
     worker.send_signal(signal.SIGINT)
     assert wait_exit(worker, within=3) != 0
     assert await pending_entries(store) == 1
+
+
+# -- whatever the handlers do, SIGTERM ends the worker within grace period + 5 s --------
+
+
+@pytest.mark.parametrize(
+    ("name", "payload"),
+    [
+        ("sleep_sync", {"seconds": 3600}),  # a plain def: its thread cannot be stopped
+        ("stubborn", {"seconds": 3600}),  # swallows every cancellation
+        ("cpu_bound", {"seconds": 60}),  # holds the event loop: no loop signal handler runs
+    ],
+)
+async def test_sigterm_ends_the_worker_in_time_whatever_its_handler_does(
+    store: TaskStore, start_worker: StartWorker, name: str, payload: dict[str, float]
+) -> None:
+    worker = start_worker(
+        "--tasks", "tests.backend.worker.sample_tasks", "--grace-period", "1", "--name", "w"
+    )
+    await wait_online(store, 1)
+    await submit(store, name, payload=payload)
+
+    async def taken() -> bool:
+        return await pending_entries(store) == 1
+
+    await eventually(taken, within=15)
+    await asyncio.sleep(0.5)  # let the handler get going (nothing to wait on: it hangs)
+    worker.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    wait_exit(worker, within=1 + 5 + 1)  # grace + 5 s (+1 s for a loaded machine)
+    assert time.monotonic() - sent <= 1 + 5 + 1
