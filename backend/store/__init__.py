@@ -9,6 +9,7 @@ one concept each:
   claim, keep, hand back, retries, dead letters, depth, the task index
 - :mod:`~backend.store.states`    task states, counters and cancel requests
 - :mod:`~backend.store.workers`   worker heartbeats and records
+- :mod:`~backend.store.upkeep`    trimming the stream, removing consumers that are gone
 - :mod:`~backend.store.channels`  confirmed pub/sub subscriptions
 - :mod:`~backend.store.query`     filtered listings over the indexes, bulk actions
 - :mod:`~backend.store.deadletters`  dead letters paged, requeued, deleted
@@ -34,6 +35,7 @@ from backend.store.history import Minutes
 from backend.store.pending import Ownership, PendingEntry
 from backend.store.query import BulkProgress, Page, Query
 from backend.store.queue import (
+    DEAD_LETTER_DATA_MAX,
     DEAD_LETTER_MAXLEN,
     SUBMIT_BATCH,
     SUBMIT_SOURCE,
@@ -41,9 +43,11 @@ from backend.store.queue import (
     Pending,
     keep_sync,
 )
+from backend.store.upkeep import Upkeep
 from backend.store.workers import WORKER_FORGET_AFTER, Workers
 
 __all__ = [
+    "DEAD_LETTER_DATA_MAX",
     "DEAD_LETTER_MAXLEN",
     "SUBMIT_BATCH",
     "SUBMIT_SOURCE",
@@ -61,7 +65,7 @@ __all__ = [
 ]
 
 
-class TaskStore(Query, DeadLetters, Ownership, Workers, Channels, Minutes, AlertReads):
+class TaskStore(Query, DeadLetters, Ownership, Workers, Upkeep, Channels, Minutes, AlertReads):
     """The queue and the state store over one Redis client.
 
     ``listener``: the client subscriptions use (one with no socket timeout, so a quiet
@@ -85,6 +89,8 @@ class TaskStore(Query, DeadLetters, Ownership, Workers, Channels, Minutes, Alert
         self._forget = redis.register_script(scripts.FORGET)
         self._query = redis.register_script(scripts.QUERY)
         self._release = redis.register_script(scripts.RELEASE)
+        self._request_cancel = redis.register_script(scripts.REQUEST_CANCEL)
+        self._forget_consumer = redis.register_script(scripts.FORGET_CONSUMER)
 
     async def ping(self) -> None:
         """Raise unless the broker answers."""

@@ -28,9 +28,13 @@ from backend.store.base import Base, text
 
 log = logging.getLogger("backend.store")
 
-DEAD_LETTER_MAXLEN = 100_000
 SUBMIT_SOURCE = "manager"
 """The ``worker`` a pending update names, as the Go manager's does."""
+DEAD_LETTER_MAXLEN = 100_000
+DEAD_LETTER_DATA_MAX = 64 * 1024
+"""Bytes of ``task_data`` a dead letter keeps."""
+DEAD_LETTER_ERROR_MAX = 4096
+"""Characters of the reason a dead letter keeps."""
 SUBMIT_BATCH = 1000
 """Tasks per submit command (a script: the server is busy ~1 ms per thousand)."""
 CONSUMER_ACTIVE = 60.0
@@ -269,17 +273,21 @@ class Queue(Base):
     # -- dead letters and depth --------------------------------------------------------
 
     async def dead_letter(self, task_id: str, raw: bytes | str, error: str, worker: str) -> None:
+        """Keep a copy of a task that could not run, and why; each entry's size is
+        capped (``task_data`` past :data:`DEAD_LETTER_DATA_MAX` bytes is cut, with a note)."""
+        data = raw.encode() if isinstance(raw, str) else raw
+        fields: dict[str, bytes | str | float] = {
+            "id": task_id[:200],
+            keys.TASK_FIELD: data[:DEAD_LETTER_DATA_MAX],
+            "error": error[:DEAD_LETTER_ERROR_MAX],
+            "worker": worker,
+            "ts": time.time(),
+        }
+        if len(data) > DEAD_LETTER_DATA_MAX:
+            cut = f"task_data cut to its first {DEAD_LETTER_DATA_MAX} of {len(data)} bytes"
+            fields["note"] = cut
         await self.redis.xadd(
-            keys.DEAD_LETTERS,
-            {
-                "id": task_id,
-                keys.TASK_FIELD: raw,
-                "error": error,
-                "worker": worker,
-                "ts": time.time(),
-            },
-            maxlen=DEAD_LETTER_MAXLEN,
-            approximate=True,
+            keys.DEAD_LETTERS, fields, maxlen=DEAD_LETTER_MAXLEN, approximate=True
         )
 
     async def dead_letters(self, count: int = 100) -> list[dict[str, str]]:

@@ -38,6 +38,7 @@ class States(Base):
 
     _write: AsyncScript
     _record: AsyncScript
+    _request_cancel: AsyncScript
 
     async def record(
         self,
@@ -193,11 +194,15 @@ class States(Base):
         Workers skip a cancelled task when they reach it and interrupt it if running.
         Returns the task's state as it now is, or ``None`` for an unknown task.
         """
-        state = await self.get(task_id)
-        if state is None or state.status.terminal:
+        raw = await self._request_cancel(
+            keys=[keys.TASK_STATES, keys.CANCELLED, keys.CONTROL_CHANNEL],
+            args=[task_id, time.time(), json.dumps({"cancel": task_id})],
+        )
+        if raw is None:
+            return None
+        state = decode_state(raw)
+        if state.status.terminal:
             return state
-        await self.redis.hset(keys.CANCELLED, task_id, time.time())
-        await self.redis.publish(keys.CONTROL_CHANNEL, json.dumps({"cancel": task_id}))
         if state.status is TaskStatus.PENDING:
             update = make_update(
                 task_id,

@@ -125,8 +125,6 @@ class Executor:
 
     def _cancelled(self, job: Job, message: str) -> None:
         self._finish(job, job.update(TaskStatus.CANCELLED, message))
-        self.cancels.forget(job.task_id)
-        self.outbox.forget_cancel(job.task_id)
 
     def _progress(self, job: Job, pct: int, message: str) -> None:
         if threading.get_ident() != self._thread:
@@ -166,3 +164,6 @@ class Executor:
     def _finish(self, job: Job, change: Change) -> None:
         self._emit(job, change)
         self.outbox.ack(job.entry_id)
+        if change.status.terminal:  # a cancel request that raced the outcome goes too
+            self.cancels.forget(job.task_id)
+            self.outbox.forget_cancel(job.task_id)

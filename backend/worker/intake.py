@@ -166,6 +166,7 @@ class Intake:
             )
             self.outbox.add(state, change)
         self.outbox.ack(entry_id)
+        self.outbox.forget_cancel(task_id)
         self.outbox.flush_soon()
 
 

@@ -5,7 +5,7 @@ for slow tasks, plus a prefetch for cheap ones sized so queued work waits ~20 ms
 most (see :mod:`~backend.worker.prefetch`, which also hands back entries that wait too
 long). ``concurrency`` slots (:mod:`~backend.worker.slots`) take jobs from the local
 queue and run them; outcomes leave through the :class:`Outbox` in batches. Around
-that: the reclaimer, the heartbeat, the retry promoter, the cancel listener, the
+that: the reclaimer, the heartbeat, the retry promoter, the cancel listener, housekeeping, the
 deadline watchdog and the keeper thread (keeps held entries fresh even while a
 handler holds the event loop). Every loop is supervised: one that dies stops the
 worker with exit status 1.
@@ -34,6 +34,7 @@ from backend.worker import parent, signals, watchdog
 from backend.worker.control import Cancels
 from backend.worker.executor import Executor
 from backend.worker.heartbeat import Heartbeat, default_name
+from backend.worker.housekeeping import housekeeping_loop
 from backend.worker.intake import Intake
 from backend.worker.keeper import Keeper
 from backend.worker.outbox import Outbox
@@ -217,6 +218,7 @@ class Worker:
             self.cancels.reload_loop(),
             watchdog.watch(self.running.values, self.slots.abandon),
             hand_back_loop(self.store, self.outage, self.queue, self.prefetch),
+            housekeeping_loop(store, outage, self.name),
         ):
             self._spawn(coro)
         await self._resume_own()
@@ -300,14 +302,36 @@ class Worker:
             log.info("resuming %d task(s) left pending under this name", len(entries))
             await self._accept(entries, reclaimed=True)
 
+    async def _recover_lost(self) -> None:
+        """After a failed read: entries the server delivered to this worker while the
+        reply was lost (pending under its name, not held) are read again at once,
+        instead of waiting ``claim_idle`` to be reclaimed. This process never saw
+        them, so they are first deliveries."""
+        entries = await self.store.read_own(self.name, PREFETCH_MAX)
+        mine = set(self.held())
+        lost = [entry for entry in entries if entry[0] not in mine]
+        if lost:
+            log.info("reading again %d task(s) whose delivery the outage cut off", len(lost))
+            await self._accept(lost, reclaimed=False)
+
     async def _read_loop(self) -> None:
+        read_failed = False
+
         async def round() -> None:
+            nonlocal read_failed
+            if read_failed:
+                await self._recover_lost()
+                read_failed = False
             room = self.room()
             if room < self.prefetch.read_threshold:
                 self._room_freed.clear()
                 await self._room_freed.wait()
                 return
-            entries = await self.store.read_new(self.name, room, READ_BLOCK_MS)
+            try:
+                entries = await self.store.read_new(self.name, room, READ_BLOCK_MS)
+            except Exception as exc:
+                read_failed = is_broker_down(exc)
+                raise
             if entries:
                 await self._accept(entries, reclaimed=False)
 
