@@ -22,12 +22,12 @@ from typing import Any
 
 from backend import keys, messages
 from backend.errors import ProtocolError
+from backend.outage import Outage
 from backend.protocol import TaskStatus, decode_task
 from backend.state import TaskState, decode_state
 from backend.store import Entry, TaskStore
 from backend.worker.control import Cancels
 from backend.worker.job import Job
-from backend.worker.outage import Outage
 from backend.worker.outbox import Outbox
 from backend.worker.running import Running
 
