@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from backend.config import Settings
 from backend.connection import client, describe, is_broker_down, wait_until_up
 from backend.handlers import Registry
 from backend.handlers import registry as default_registry
-from backend.outage import Outage, keep_running
-from backend.store import Entry, TaskStore
+from backend.outage import Outage
+from backend.store import TaskStore
 from backend.worker import parent, signals, watchdog
 from backend.worker.control import Cancels
 from backend.worker.executor import Executor
@@ -39,11 +39,11 @@ from backend.worker.intake import Intake
 from backend.worker.keeper import Keeper
 from backend.worker.outbox import Outbox
 from backend.worker.prefetch import (
-    PREFETCH_MAX,
     Prefetch,
     hand_back_loop,
     hand_back_waiting,
 )
+from backend.worker.reader import Reader
 from backend.worker.reclaim import Reclaimer, refresh_interval
 from backend.worker.retries import promote_interval, promote_loop
 from backend.worker.slots import Slots
@@ -51,7 +51,6 @@ from backend.worker.threads import HandlerThreads
 
 log = logging.getLogger("backend.worker")
 
-READ_BLOCK_MS = 1000
 SHUTDOWN_WRITE = 3.0
 """Seconds the final outcomes get to be written when the grace period is over."""
 CANCEL_WAIT = 0.5
@@ -81,9 +80,9 @@ class Worker:
         self.on_abort = on_abort
         self.exit_code = 0
         self.stopping = asyncio.Event()
-        self._room_freed = asyncio.Event()
         self.prefetch = Prefetch(self.concurrency)
         self._background: list[asyncio.Task[Any]] = []
+        self._unstopped: set[asyncio.Task[Any]] = set()
         self.threads = HandlerThreads()
         self.leftovers = ""
         """After :meth:`run`: what handlers still run (threads, stuck coroutines) and
@@ -107,17 +106,24 @@ class Worker:
             retry_backoff=settings.retry_backoff,
         )
         self.slots = Slots(
-            self.concurrency, self.executor, self.outbox, self.prefetch, after_run=self._ran
+            self.concurrency,
+            self.executor,
+            self.outbox,
+            self.prefetch,
+            after_run=lambda: self.reader.ran(),
         )
         self.queue, self.running = self.slots.queue, self.slots.running
+        self.reader = Reader(
+            store, outage, self.intake, self.slots, self.outbox, self.prefetch, self.name
+        )
         self.reclaimer = Reclaimer(
             store,
             outage,
             self.name,
             settings.claim_idle,
-            room=self.room,
+            room=self.reader.room,
             foreign_claim_idle=settings.foreign_claim_idle,
-            accept=lambda entries, deliveries: self._accept(
+            accept=lambda entries, deliveries: self.reader.accept(
                 entries, reclaimed=True, deliveries=deliveries
             ),
         )
@@ -138,22 +144,9 @@ class Worker:
             on_error=self._keeper_failed,
         )
 
-    # -- capacity ----------------------------------------------------------------------
-
-    def room(self) -> int:
-        return self.prefetch.window - len(self.queue) - len(self.running)
-
     def held(self) -> list[bytes]:
-        """Entries this worker must keep from being reclaimed. Called from the keeper's
-        thread too: each container is copied by one ``list()`` call, which does not let
-        other threads run in between."""
-        queued, running, unacked = list(self.queue), list(self.running), list(self.outbox.unacked)
-        return [*(job.entry_id for job in queued), *running, *unacked]
-
-    def _ran(self) -> None:
-        """A slot is free again: wake the reader if there is room enough to read."""
-        if self.room() >= self.prefetch.read_threshold:
-            self._room_freed.set()
+        """Entries this worker must keep from being reclaimed (any thread)."""
+        return self.reader.held()
 
     def _running_names(self) -> list[str]:
         """The running tasks, for people (called from the keeper's thread)."""
@@ -164,7 +157,7 @@ class Worker:
     def stop(self) -> None:
         """Stop taking work; running tasks finish within the grace period."""
         self.stopping.set()
-        self._room_freed.set()
+        self.reader.wake()
 
     def _abort(self, signum: int) -> None:
         if self.on_abort is not None:
@@ -185,20 +178,36 @@ class Worker:
             log.exception("internal error; stopping")
             self.exit_code = 1
         finally:
-            for task in self._background:
-                task.cancel()
-            await asyncio.gather(*self._background, return_exceptions=True)
             self.keeper.stop()
             signals.uninstall()
-            await self.redis.aclose()
+            await self._close()
         self.leftovers = self._leftovers()
         return self.exit_code
+
+    async def _close(self) -> None:
+        """Cancel the background loops and close the client, each within a bound (a
+        stop never hangs on them)."""
+        await self._cancel_background()
+        try:
+            async with asyncio.timeout(SHUTDOWN_WRITE):
+                await self.redis.aclose()
+        except TimeoutError:
+            log.warning("closing the broker connection timed out")
+
+    async def _cancel_background(self) -> None:
+        """Cancel the background loops; those that do not end within a bound are left."""
+        for task in self._background:
+            task.cancel()
+        if self._background:
+            _, self._unstopped = await asyncio.wait(self._background, timeout=CANCEL_WAIT)
 
     def _leftovers(self) -> str:
         """What handlers still run now that the worker is done (a thread that finished
         is no longer counted by the time its slot saw the result)."""
         stuck = self.slots.stuck
         left = [f"{len(stuck)} handler(s) that ignored cancellation"] if stuck else []
+        if self._unstopped:
+            left.append(f"{len(self._unstopped)} loop(s) that did not stop")
         if self.threads.busy:
             left.append(f"{self.threads.busy} handler thread(s)")
         return " and ".join(left)
@@ -221,9 +230,9 @@ class Worker:
             housekeeping_loop(store, outage, self.name),
         ):
             self._spawn(coro)
-        await self._resume_own()
+        await self.reader.resume_own()
         intake = [
-            self._supervised(self._read_loop()),
+            self._supervised(self.reader.read_loop(self.stopping)),
             self._supervised(reclaimer.claim_loop(self.stopping)),
         ]
         self.slots.start(self._supervised)
@@ -262,9 +271,7 @@ class Worker:
             if not is_broker_down(exc):
                 raise
             log.warning("could not say goodbye to the broker: %s", exc)
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._cancel_background()
         log.info("worker %s stopped", self.name)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -292,67 +299,6 @@ class Worker:
     def _stats(self) -> tuple[list[str], int, int]:
         running = [job.task_id for job in self.running.values()]
         return running, self.executor.completed, self.executor.failed
-
-    # -- intake ------------------------------------------------------------------------
-
-    async def _resume_own(self) -> None:
-        """Entries delivered to this consumer name before (a restart with ``--name``)."""
-        entries = await self.outage.persist(lambda: self.store.read_own(self.name, PREFETCH_MAX))
-        if entries:
-            log.info("resuming %d task(s) left pending under this name", len(entries))
-            await self._accept(entries, reclaimed=True)
-
-    async def _recover_lost(self) -> None:
-        """After a failed read: entries the server delivered to this worker while the
-        reply was lost (pending under its name, not held) are read again at once,
-        instead of waiting ``claim_idle`` to be reclaimed. This process never saw
-        them, so they are first deliveries."""
-        entries = await self.store.read_own(self.name, PREFETCH_MAX)
-        mine = set(self.held())
-        lost = [entry for entry in entries if entry[0] not in mine]
-        if lost:
-            log.info("reading again %d task(s) whose delivery the outage cut off", len(lost))
-            await self._accept(lost, reclaimed=False)
-
-    async def _read_loop(self) -> None:
-        read_failed = False
-
-        async def round() -> None:
-            nonlocal read_failed
-            if read_failed:
-                await self._recover_lost()
-                read_failed = False
-            room = self.room()
-            if room < self.prefetch.read_threshold:
-                self._room_freed.clear()
-                await self._room_freed.wait()
-                return
-            try:
-                entries = await self.store.read_new(self.name, room, READ_BLOCK_MS)
-            except Exception as exc:
-                read_failed = is_broker_down(exc)
-                raise
-            if entries:
-                await self._accept(entries, reclaimed=False)
-
-        await keep_running(round, self.outage, name="the reader", until=self.stopping)
-
-    async def _accept(
-        self,
-        entries: Sequence[Entry],
-        *,
-        reclaimed: bool,
-        deliveries: Mapping[bytes, int] | None = None,
-    ) -> None:
-        if reclaimed:
-            mine = set(self.held())
-            entries = [entry for entry in entries if entry[0] not in mine]
-        jobs = await self.intake.prepare(entries, reclaimed=reclaimed, deliveries=deliveries)
-        if jobs:
-            now = asyncio.get_running_loop().time()
-            for job in jobs:
-                job.queued = now
-            self.slots.add(jobs)
 
     async def _hand_back(self) -> None:
         """Give every queued job back to the stream (the worker is stopping)."""
