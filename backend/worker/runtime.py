@@ -7,7 +7,9 @@ long). ``concurrency`` slot coroutines take jobs from the local queue and run th
 outcomes leave through the :class:`Outbox` in batches. Around that: the reclaimer,
 the heartbeat, the retry promoter, the cancel listener and the deadline watchdog. A
 stop (first SIGTERM or SIGINT) stops reading, lets held tasks finish within the grace
-period, writes their outcomes and exits 0.
+period, writes their outcomes and exits 0. The control channel's orders: ``drain``
+is such a stop with no time limit; ``stop`` is one with no grace at all (running tasks
+are left to be reclaimed by other workers), also exiting 0.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -65,6 +68,10 @@ class Worker:
         self.on_abort = on_abort
         self.exit_code = 0
         self.stopping = asyncio.Event()
+        self.grace = settings.grace_period
+        """Seconds running tasks get once stopping (``inf`` once drained, 0 once stopped now)."""
+        self._slots: list[asyncio.Task[Any]] = []
+        self._stopped_now = False
         self.queue: deque[Job] = deque()
         self.running: dict[bytes, Job] = {}
         self._work = asyncio.Event()
@@ -78,7 +85,9 @@ class Worker:
         self.outage = outage = Outage(describe(url), log)
         self.store = store = TaskStore(self.redis, retention=settings.retention)
         self.outbox = Outbox(store, outage)
-        self.cancels = Cancels(store, outage, self._on_cancel)
+        self.cancels = Cancels(
+            store, outage, self._on_cancel, worker=self.name, on_order=self._on_order
+        )
         self.intake = Intake(store, self.outbox, outage, self.cancels, self.name)
         self.executor = Executor(
             store,
@@ -130,6 +139,33 @@ class Worker:
         """Stop taking work; running tasks finish within the grace period."""
         self.stopping.set()
         self._room_freed.set()
+
+    def drain(self) -> None:
+        """Take no new tasks, let the running ones finish however long they take, exit 0."""
+        if self._stopped_now:
+            return
+        log.warning(
+            "drain requested: finishing %d running task(s), then exiting", len(self.running)
+        )
+        self.grace = math.inf
+        self.heartbeat.info.draining = True
+        self.stop()
+
+    def stop_now(self) -> None:
+        """Exit at once: running tasks are left to be reclaimed by other workers."""
+        log.warning("stop requested: leaving %d running task(s) to be reclaimed", len(self.running))
+        self.grace = 0.0
+        self._stopped_now = True
+        self.heartbeat.info.draining = True
+        for slot in self._slots:
+            slot.cancel()
+        self.stop()
+
+    def _on_order(self, order: str) -> None:
+        if order == "drain":
+            self.drain()
+        elif order == "stop":
+            self.stop_now()
 
     def _abort(self, signum: int) -> None:
         if self.on_abort is not None:
@@ -184,7 +220,10 @@ class Worker:
             self._supervised(self._read_loop()),
             self._supervised(reclaimer.claim_loop(self.stopping)),
         ]
-        slots = [self._supervised(self._slot()) for _ in range(self.concurrency)]
+        slots = self._slots = [self._supervised(self._slot()) for _ in range(self.concurrency)]
+        if self._stopped_now:  # while starting
+            for slot in slots:
+                slot.cancel()
         log.info(
             "worker %s ready: concurrency %d, broker %s, tasks: %s",
             self.name,
@@ -197,12 +236,16 @@ class Worker:
 
     async def _drain(self, intake: list[asyncio.Task[Any]], slots: list[asyncio.Task[Any]]) -> None:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.grace_period
+        deadline = loop.time() + self.grace  # inf when draining
         await asyncio.wait(intake)
         await self._hand_back()
         self._closing = True
         self._work.set()
-        _, unfinished = await asyncio.wait(slots, timeout=max(0.0, deadline - loop.time()))
+        # A stop-now order during the wait cancels the slots itself.
+        timeout = None if math.isinf(deadline) else max(0.0, deadline - loop.time())
+        _, unfinished = await asyncio.wait(slots, timeout=timeout)
+        if math.isinf(deadline):
+            deadline = loop.time()
         if unfinished:
             log.warning("grace period over: leaving %d task(s) to be reclaimed", len(self.running))
             for slot in unfinished:
