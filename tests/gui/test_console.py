@@ -227,7 +227,8 @@ def test_retry_all_failed_and_purge_finished_from_their_buttons(
     qtbot.mouseClick(view.retry_failed, Qt.MouseButton.LeftButton)
     _confirm(qtbot, view, "Retry 2 tasks matching status:failed")
     qtbot.waitUntil(
-        lambda: view.progress is None and "Retry: 2 of 2" in view.count.text(), timeout=15_000
+        lambda: view.progress is None and "Retry: 2 of 2" in window.statusBar().currentMessage(),
+        timeout=15_000,
     )
 
     dialog = view.ask_purge()
@@ -237,7 +238,7 @@ def test_retry_all_failed_and_purge_finished_from_their_buttons(
     qtbot.waitUntil(
         lambda: sorted(_shown_ids(window)) == sorted(ids["failed"] + ids["pending"]), timeout=15_000
     )
-    assert "Delete: 1 of 6" in view.count.text()
+    assert "Delete: 1 of 6" in window.statusBar().currentMessage()
     view.table.setFocus()
     view.table.setCurrentIndex(view.model.index(0, 0))
     qtbot.keyClick(view.table, Qt.Key.Key_Return)
