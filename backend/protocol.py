@@ -31,6 +31,7 @@ from pydantic import (
     ValidationError,
     field_serializer,
     field_validator,
+    model_validator,
 )
 
 from backend.errors import ProtocolError
@@ -225,6 +226,44 @@ class WorkerInfo(BaseModel):
     """``"go"`` for a worker known only from its status updates (a Go worker)."""
     heartbeat: bool = True
     """False for a worker that sends none (a Go worker): listed while its updates come."""
+    version: str = ""
+    """The Distritask version the worker runs (empty: unknown, e.g. an older worker)."""
+    draining: bool = False
+    """True once it was asked to drain: it takes no new tasks and exits when idle."""
+
+
+class ControlMessage(BaseModel):
+    """A message on the control channel (``keys.CONTROL_CHANNEL``), heard by every
+    worker: exactly one of ``{"cancel": task id}``, ``{"drain": worker name}`` (take
+    no new tasks, finish the running ones, exit 0) or ``{"stop": worker name}`` (exit
+    now; the running tasks are left to be reclaimed by other workers)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    cancel: str | None = Field(None, min_length=1)
+    drain: str | None = Field(None, min_length=1)
+    stop: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ControlMessage:
+        given = [name for name in CONTROL_ORDERS if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"exactly one of {', '.join(CONTROL_ORDERS)} is expected")
+        return self
+
+    @property
+    def order(self) -> tuple[str, str]:
+        """``(what, target)``: e.g. ``("drain", "worker-1")``."""
+        for name in CONTROL_ORDERS:
+            value = getattr(self, name)
+            if value is not None:
+                return name, value
+        raise AssertionError("validated: one order is set")
+
+
+CONTROL_ORDERS = ("cancel", "drain", "stop")
+WORKER_ORDERS = ("drain", "stop")
+"""The control messages addressed to a worker (by name)."""
 
 
 def make_update(
@@ -281,6 +320,14 @@ def encode_worker(info: WorkerInfo) -> str:
 
 def decode_worker(raw: bytes | str) -> WorkerInfo:
     return _decode(WorkerInfo, raw, "worker heartbeat")
+
+
+def encode_control(message: ControlMessage) -> str:
+    return message.model_dump_json(exclude_none=True)
+
+
+def decode_control(raw: bytes | str) -> ControlMessage:
+    return _decode(ControlMessage, raw, "control message")
 
 
 def _decode(model: type[M], raw: bytes | str, what: str) -> M:

@@ -432,6 +432,16 @@ if sortset == tasks then
                 first = tmp2
             end
             total = redis.call('ZINTERCARD', #filters, first, unpack(checks))
+            -- Few matches: store them (scored by creation) rather than walk past
+            -- many that miss.
+            if total <= 50000 and needle == '' then
+                local args = {tmp2, #filters, first}
+                for _, key in ipairs(checks) do args[#args + 1] = key end
+                args[#args + 1] = 'WEIGHTS'
+                for i = 1, #filters do args[#args + 1] = i == 1 and 1 or 0 end
+                redis.call('ZINTERSTORE', unpack(args))
+                walk, checks = tmp2, {}
+            end
         end
     end
 else

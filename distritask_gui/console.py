@@ -54,6 +54,7 @@ class ConsoleTabs(QTabWidget):
         self.timer = QTimer(self, interval=DEAD_POLL_MS)
         self.timer.timeout.connect(self.poll)
         self.timer.start()
+        QTimer.singleShot(1000, self.poll)  # the header's count soon after opening
 
     def _shown(self, index: int) -> None:
         view = self.widget(index)

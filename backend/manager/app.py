@@ -23,7 +23,7 @@ from backend.manager import errors
 from backend.manager.board import Board, follow
 from backend.manager.limits import BodyLimit
 from backend.manager.metrics import Metrics, RequestMetrics
-from backend.manager.routes import alerts, cluster, history, tasks
+from backend.manager.routes import alerts, cluster, history, tasks, workers
 from backend.manager.services import Services
 from backend.policy import SubmitPolicy
 from backend.store import TaskStore
@@ -87,6 +87,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     app.include_router(cluster.router)
     app.include_router(history.router)
     app.include_router(alerts.router)
+    app.include_router(workers.router)
     app.add_middleware(BodyLimit, max_body=settings.max_body)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(

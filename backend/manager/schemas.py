@@ -81,6 +81,16 @@ class WorkerList(BaseModel):
     workers: list[WorkerInfo]
 
 
+class WorkerOrder(BaseModel):
+    """An order sent to a worker over the control channel."""
+
+    worker: str
+    order: str
+    """``drain`` or ``stop``."""
+    heard: int
+    """How many workers were listening to the control channel when it was sent."""
+
+
 class Health(BaseModel):
     status: str
     broker: str

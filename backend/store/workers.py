@@ -10,7 +10,14 @@ from __future__ import annotations
 import time
 
 from backend import keys
-from backend.protocol import WorkerInfo, decode_worker, encode_worker
+from backend.protocol import (
+    WORKER_ORDERS,
+    ControlMessage,
+    WorkerInfo,
+    decode_worker,
+    encode_control,
+    encode_worker,
+)
 from backend.store.base import Base, decoded, text
 
 WORKER_FORGET_AFTER = 3600.0
@@ -64,6 +71,25 @@ class Workers(Base):
             if name not in known and now - at <= SEEN_WINDOW:
                 listed.append(WorkerInfo(name=name, seen=at, kind="go", heartbeat=False))
         return listed
+
+    async def worker(self, name: str) -> WorkerInfo | None:
+        """One listed worker (as :meth:`workers` lists it), or ``None``."""
+        return next((info for info in await self.workers() if info.name == name), None)
+
+    async def drain_worker(self, name: str) -> int:
+        """Ask worker ``name`` to take no new tasks, finish its running ones and exit 0;
+        how many workers heard the control channel (0: none listening)."""
+        return await self._order("drain", name)
+
+    async def stop_worker(self, name: str) -> int:
+        """Ask worker ``name`` to exit now, leaving its running tasks to be reclaimed;
+        how many workers heard the control channel."""
+        return await self._order("stop", name)
+
+    async def _order(self, order: str, name: str) -> int:
+        assert order in WORKER_ORDERS
+        message = encode_control(ControlMessage.model_validate({order: name}))
+        return int(await self.redis.publish(keys.CONTROL_CHANNEL, message))
 
     async def forget_stale_workers(self) -> int:
         """Delete the records of workers offline for over an hour, and of workers with

@@ -1,4 +1,9 @@
-"""Cancel requests: the ``distritask:control`` channel, heard by every worker.
+"""Control messages: the ``distritask:control`` channel, heard by every worker.
+
+It carries :class:`~backend.protocol.ControlMessage`: cancel requests (for a task)
+and the orders addressed to one worker by name, ``drain`` and ``stop``, which
+:class:`Cancels` passes to ``on_order``. A message that does not parse is logged
+and ignored; orders for other workers are ignored.
 
 A request is kept in the ``distritask:cancelled`` hash and announced on the channel.
 :class:`Cancels` keeps this worker's copy of the hash: loaded once the subscription
@@ -11,12 +16,13 @@ about a task it already holds, so it can skip it (queued) or interrupt it (runni
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 
 from backend import keys
+from backend.errors import ProtocolError
 from backend.outage import Outage, keep_running
+from backend.protocol import ControlMessage, decode_control
 from backend.store import Subscription, TaskStore
 
 log = logging.getLogger("backend.worker")
@@ -25,23 +31,33 @@ RELOAD_EVERY = 60.0
 """Seconds between reloads of the stored requests (drops those handled elsewhere)."""
 
 
-def cancel_target(data: bytes | str) -> str | None:
-    """The task id a control message asks to cancel, or ``None`` if it asks nothing."""
+def parse(data: bytes | str) -> ControlMessage | None:
+    """The control message in ``data``, or ``None`` (logged) if it is not one."""
     try:
-        message = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+        return decode_control(data)
+    except ProtocolError as exc:
+        log.warning("ignoring a control message (%s): %r", exc, data[:200])
         return None
-    target = message.get("cancel") if isinstance(message, dict) else None
-    return target if isinstance(target, str) and target else None
 
 
 class Cancels:
     """The cancel requests this worker knows of, and the listener that keeps them."""
 
-    def __init__(self, store: TaskStore, outage: Outage, on_cancel: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        store: TaskStore,
+        outage: Outage,
+        on_cancel: Callable[[str], None],
+        *,
+        worker: str = "",
+        on_order: Callable[[str], None] | None = None,
+    ) -> None:
         self.store = store
         self.outage = outage
         self.on_cancel = on_cancel
+        self.worker = worker
+        """This worker's name: the orders (drain, stop) addressed to it go to ``on_order``."""
+        self.on_order = on_order
         self.ids: set[str] = set()
         self._subscription: Subscription | None = None
         self._heard_meanwhile: set[str] | None = None
@@ -104,9 +120,13 @@ class Cancels:
         await keep_running(session, self.outage, name="the cancel listener")
 
     def _heard(self, data: bytes | str) -> None:
-        target = cancel_target(data)
-        if target is None:
-            log.warning("ignoring a control message: %r", data[:200])
+        message = parse(data)
+        if message is None:
+            return
+        order, target = message.order
+        if order != "cancel":
+            if target == self.worker and self.on_order is not None:
+                self.on_order(order)
             return
         self.ids.add(target)
         if self._heard_meanwhile is not None:

@@ -14,6 +14,7 @@ import socket
 import time
 from collections.abc import Callable
 
+from backend import __version__
 from backend.outage import Outage, keep_running
 from backend.protocol import WorkerInfo
 from backend.store import TaskStore
@@ -52,6 +53,7 @@ class Heartbeat:
             pid=os.getpid(),
             concurrency=concurrency,
             started=time.time(),
+            version=__version__,
         )
 
     async def beat(self) -> None:

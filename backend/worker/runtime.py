@@ -14,13 +14,16 @@ A stop (first SIGTERM or SIGINT) stops reading, lets held tasks finish within th
 grace period, writes their outcomes and exits 0. Whatever the handlers do, the
 process is gone within the grace period + 5 s: handler threads and handlers that
 ignore cancellation are left behind (the caller exits without waiting for them), and
-a timer thread ends a process whose event loop is held.
+a timer thread ends a process whose event loop is held. The control channel's
+orders: ``drain`` is such a stop with no time limit; ``stop`` is one with no grace at
+all (running tasks are left to be reclaimed by other workers), also exiting 0.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -80,6 +83,9 @@ class Worker:
         self.on_abort = on_abort
         self.exit_code = 0
         self.stopping = asyncio.Event()
+        self.grace = settings.grace_period
+        """Seconds running tasks get once stopping (``inf`` once drained, 0 once stopped now)."""
+        self._stopped_now = False
         self.prefetch = Prefetch(self.concurrency)
         self._background: list[asyncio.Task[Any]] = []
         self._unstopped: set[asyncio.Task[Any]] = set()
@@ -93,7 +99,9 @@ class Worker:
         self.outage = outage = Outage(describe(url), log)
         self.store = store = TaskStore(self.redis, retention=settings.retention)
         self.outbox = Outbox(store, outage)
-        self.cancels = Cancels(store, outage, self._on_cancel)
+        self.cancels = Cancels(
+            store, outage, self._on_cancel, worker=self.name, on_order=self._on_order
+        )
         self.intake = Intake(store, self.outbox, outage, self.cancels, self.name)
         self.executor = Executor(
             store,
@@ -158,6 +166,33 @@ class Worker:
         """Stop taking work; running tasks finish within the grace period."""
         self.stopping.set()
         self.reader.wake()
+
+    def drain(self) -> None:
+        """Take no new tasks, let the running ones finish however long they take, exit 0."""
+        if self._stopped_now:
+            return
+        log.warning(
+            "drain requested: finishing %d running task(s), then exiting", len(self.running)
+        )
+        self.grace = math.inf
+        self.heartbeat.info.draining = True
+        self.stop()
+
+    def stop_now(self) -> None:
+        """Exit at once: running tasks are left to be reclaimed by other workers."""
+        log.warning("stop requested: leaving %d running task(s) to be reclaimed", len(self.running))
+        self.grace = 0.0
+        self._stopped_now = True
+        self.heartbeat.info.draining = True
+        for slot in self.slots.tasks:
+            slot.cancel()
+        self.stop()
+
+    def _on_order(self, order: str) -> None:
+        if order == "drain":
+            self.drain()
+        elif order == "stop":
+            self.stop_now()
 
     def _abort(self, signum: int) -> None:
         if self.on_abort is not None:
@@ -236,6 +271,9 @@ class Worker:
             self._supervised(reclaimer.claim_loop(self.stopping)),
         ]
         self.slots.start(self._supervised)
+        if self._stopped_now:  # while starting
+            for slot in self.slots.tasks:
+                slot.cancel()
         log.info(
             "worker %s ready: concurrency %d, broker %s, tasks: %s",
             self.name,
@@ -248,13 +286,15 @@ class Worker:
 
     async def _drain(self, intake: list[asyncio.Task[Any]]) -> None:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.grace_period
+        deadline = loop.time() + self.grace  # inf when draining
         await asyncio.wait(intake)
         await self._hand_back()
         self.slots.close()
-        _, unfinished = await asyncio.wait(
-            self.slots.tasks, timeout=max(0.0, deadline - loop.time())
-        )
+        # A stop-now order during the wait cancels the slots itself.
+        timeout = None if math.isinf(deadline) else max(0.0, deadline - loop.time())
+        _, unfinished = await asyncio.wait(self.slots.tasks, timeout=timeout)
+        if math.isinf(deadline):
+            deadline = loop.time()
         if unfinished:
             log.warning("grace period over: leaving %d task(s) to be reclaimed", len(self.running))
             for slot in unfinished:

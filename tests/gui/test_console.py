@@ -213,3 +213,33 @@ def test_a_stuck_pending_entry_is_highlighted_moved_and_released(
         return [decode_task(fields[keys.TASK_FIELD.encode()]).id for _, fields in entries if fields]
 
     assert _with_store(redis_url, run_async, waiting) == [tasks[1].id]
+
+
+def test_retry_all_failed_and_purge_finished_from_their_buttons(
+    redis_url: str, open_panel: Open, qtbot: QtBot, run_async: Run[Any]
+) -> None:
+    ids = _seed(redis_url, run_async)
+    window = open_panel(redis_url)
+    window.console.setCurrentIndex(TASKS)
+    view = window.console.tasks_view
+    qtbot.waitUntil(lambda: len(_shown_ids(window)) == 6, timeout=10_000)
+
+    qtbot.mouseClick(view.retry_failed, Qt.MouseButton.LeftButton)
+    _confirm(qtbot, view, "Retry 2 tasks matching status:failed")
+    qtbot.waitUntil(
+        lambda: view.progress is None and "Retry: 2 of 2" in window.statusBar().currentMessage(),
+        timeout=15_000,
+    )
+
+    dialog = view.ask_purge()
+    dialog.setIntValue(0)
+    dialog.accept()
+    _confirm(qtbot, view, "Delete 6 tasks matching until:")
+    qtbot.waitUntil(
+        lambda: sorted(_shown_ids(window)) == sorted(ids["failed"] + ids["pending"]), timeout=15_000
+    )
+    assert "Delete: 1 of 6" in window.statusBar().currentMessage()
+    view.table.setFocus()
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: _shown_ids(window)[0] in window.details, timeout=10_000)
