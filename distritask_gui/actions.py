@@ -1,4 +1,5 @@
-"""What the user asks of the broker: submit, cancel, retry, load a task, test a URL.
+"""What the user asks of the broker: submit, cancel, retry, load a task, test a URL,
+drain or stop a worker.
 
 Widgets never await: they call the intent slots (:meth:`Actions.submit`,
 :meth:`Actions.cancel`, :meth:`Actions.retry`, :meth:`Actions.load_task`,
@@ -120,6 +121,21 @@ class Actions(QObject):
         queued = await store.requeue(state)
         self.message.emit(f"Queued #{task_id[:6]} again (attempt {queued.attempt})")
         self.task_loaded.emit(queued)
+
+    def order_worker(self, order: str, name: str) -> None:
+        """Send worker ``name`` an order: ``"drain"`` or ``"stop"`` (see
+        :meth:`backend.store.TaskStore.drain_worker`)."""
+        self._spawn(self._order(order, name))
+
+    async def _order(self, order: str, name: str) -> None:
+        store = self._connected_store()
+        send = store.drain_worker if order == "drain" else store.stop_worker
+        heard = await send(name)
+        what = "Drain" if order == "drain" else "Stop"
+        if heard:
+            self.message.emit(f"{what} sent to {name}")
+        else:
+            self.message.emit(f"{what} sent to {name}, but no worker is listening")
 
     def load_task(self, task_id: str) -> None:
         self._spawn(self._load(task_id))

@@ -20,6 +20,8 @@ class Board(QScrollArea):
     """Scrollable columns; ``task_clicked`` carries a task id."""
 
     task_clicked = Signal(str)
+    order_requested = Signal(str, str)
+    """``(order, worker name)``: the user confirmed "drain" or "stop" on a column."""
 
     def __init__(
         self,
@@ -93,6 +95,7 @@ class Board(QScrollArea):
         column = WorkerColumn(key, self.tasks, self.widget(), claim_idle=self.claim_idle)
         column.set_broker_up(self._broker_up)
         column.task_clicked.connect(self.task_clicked)
+        column.order_requested.connect(self.order_requested)
         column.step_requested.connect(lambda step: self.step(column, step))
         self.columns[key] = column
         self._row.insertWidget(position, column, 1)

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.header.retry_requested.connect(connection.retry_now)
         self.header.about_requested.connect(self.open_about)
         self.board.task_clicked.connect(self.open_detail)
+        self.board.order_requested.connect(actions.order_worker)
         self.console.tasks_view.task_requested.connect(lambda s: self.open_detail(s.id, s))
         self.console.console.message.connect(lambda t: self.statusBar().showMessage(t, 5000))
         self.console.dead_count.connect(self.header.set_dead_letters)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,16 +19,18 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from backend.config import Settings
-from backend.protocol import TaskStatus
+from backend.protocol import TaskStatus, WorkerInfo
 from distritask_gui import theme
 from distritask_gui.task_card import TaskCardDelegate
 from distritask_gui.task_model import QUEUE, TaskModel
 from distritask_gui.worker_model import WorkerEntry
+from distritask_gui.worker_orders import WorkerOrders
 
 CLAIM_IDLE = float(Settings.model_fields["claim_idle"].default)
 """The workers' default claim-idle time (seconds before a dead worker's tasks move)."""
@@ -63,6 +65,8 @@ class WorkerColumn(QFrame):
     task_clicked = Signal(str)
     step_requested = Signal(int)
     """Left (-1) or Right (+1) pressed on a card: move to the neighbouring column."""
+    order_requested = Signal(str, str)
+    """``(order, worker name)``: the user confirmed "drain" or "stop" (worker columns)."""
 
     def __init__(
         self,
@@ -118,6 +122,21 @@ class WorkerColumn(QFrame):
         top.addWidget(self.dot)
         top.addWidget(self.title, 1)
         top.addWidget(self.count)
+        self.orders: WorkerOrders | None = None
+        if key != QUEUE:
+            self.orders = WorkerOrders(key, self)
+            self.orders.requested.connect(self.order_requested)
+            self.menu_button = theme.named(QToolButton(), "columnMenu")
+            self.menu_button.setText("\N{MIDLINE HORIZONTAL ELLIPSIS}")
+            self.menu_button.setToolTip("Worker actions: Drain…, Stop now…")
+            self.menu_button.setAccessibleName(f"Actions for worker {key}")
+            self.menu_button.clicked.connect(self._menu_from_button)
+            top.addWidget(self.menu_button)
+            for label in (self.title, self.subtitle, self.stats):
+                label.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+                label.customContextMenuRequested.connect(
+                    lambda at, label=label: self._menu_at(label.mapToGlobal(at))
+                )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 8)
         layout.setSpacing(4)
@@ -146,13 +165,16 @@ class WorkerColumn(QFrame):
             online = entry.online if entry is not None else False
         else:
             info = entry.info
-            self.subtitle.setText(f"host {info.host or '?'} · {info.concurrency} slots")
+            self.subtitle.setText(identity(info))
             self.subtitle.setToolTip(
-                f"Host {info.host or '?'}, pid {info.pid}: runs up to {info.concurrency} "
-                "tasks at once"
+                f"Host {info.host or '?'}, pid {info.pid}, Distritask {info.version or '?'}: "
+                f"runs up to {info.concurrency} tasks at once"
             )
             online = entry.online
         self._entry = entry
+        if self.orders is not None:
+            listens = entry is not None and entry.info is not None and entry.info.heartbeat
+            self.orders.set_available(online and listens)
         self._set_online(online)
         self.refresh()
 
@@ -214,12 +236,46 @@ class WorkerColumn(QFrame):
         info = entry.info if entry is not None else None
         busy = counts[TaskStatus.PROCESSING]
         done = max(info.completed if info is not None else 0, counts[TaskStatus.COMPLETED])
+        failed = max(info.failed if info is not None else 0, counts[TaskStatus.FAILED])
         state = "online" if self.online else "offline"
-        failed = counts[TaskStatus.FAILED]
-        extra = f" · {failed} failed" if failed else ""
-        self.stats.setText(f"{state} · {busy} busy · {done} done{extra}")
+        if self.online and info is not None and info.draining:
+            state = "draining"
+        up = (
+            f" · up {uptime(time.time() - info.started)}"
+            if info and info.started and self.online
+            else ""
+        )
+        self.stats.setText(f"{state}{up} · {busy} busy · {done} done · {failed} failed")
+
+    def _menu_from_button(self) -> None:
+        self._menu_at(self.menu_button.mapToGlobal(QPoint(0, self.menu_button.height())))
+
+    def _menu_at(self, at: QPoint) -> None:
+        if self.orders is not None:
+            self.orders.show_menu(at)
 
     def _clicked(self, index: QModelIndex) -> None:
         task_id = index.data(TaskModel.IdRole)
         if task_id:
             self.task_clicked.emit(task_id)
+
+
+def identity(info: WorkerInfo) -> str:
+    """A worker's header line: host, pid, version, concurrency."""
+    version = f" · v{info.version}" if info.version else ""
+    return f"{info.host or '?'} · pid {info.pid}{version} · {info.concurrency} slots"
+
+
+def uptime(seconds: float) -> str:
+    """``42 s``, ``5 min``, ``3 h 20 min``, ``2 d 4 h``."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
