@@ -45,6 +45,7 @@ from backend.connection import client, describe
 from backend.errors import ProtocolError
 from backend.outage import Outage, keep_running
 from backend.protocol import StatusUpdate, decode_update
+from backend.recorder import Recorder
 from backend.store import Subscription, TaskStore
 from distritask_gui.card_state import decode_card
 from distritask_gui.cause import Cause, cause_of
@@ -120,6 +121,8 @@ class BrokerConnection(QObject):
         self._main: asyncio.Task[None] | None = None
         self._watch: _Watch | None = None
         self._buffer: list[StatusUpdate] | None = None
+        self._recorder: Recorder | None = None
+        """Records what only the channel tells (Go tasks), while a session runs."""
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -181,6 +184,7 @@ class BrokerConnection(QObject):
         connection is lost (which raises)."""
         commands, listener = client(self.url), client(self.url, timeout=None)
         store = TaskStore(commands, listener=listener)
+        self._recorder = Recorder(store)
         try:
             await store.ping()
             async with await store.subscribe(keys.UPDATES_CHANNEL) as subscription:
@@ -193,6 +197,7 @@ class BrokerConnection(QObject):
                     await asyncio.gather(reader, return_exceptions=True)
         finally:
             self.store = None
+            self._recorder = None
             self._buffer = None
             await asyncio.gather(commands.aclose(), listener.aclose(), return_exceptions=True)
 
@@ -210,13 +215,16 @@ class BrokerConnection(QObject):
         if buffered:
             self.updates_received.emit(buffered)
         poller = asyncio.ensure_future(self._poll(store))
+        recording = asyncio.ensure_future(self._recorder.run()) if self._recorder else None
+        helpers = {poller} if recording is None else {poller, recording}
         try:
-            done, _ = await asyncio.wait({reader, poller}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({reader, *helpers}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()
         finally:
-            poller.cancel()
-            await asyncio.gather(poller, return_exceptions=True)
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
 
     def _watch_ok(self) -> None:
         """Connected: the outage (if any) is over."""
@@ -251,6 +259,10 @@ class BrokerConnection(QObject):
         received.clear()
         if not updates:
             return
+        recorder = self._recorder
+        if recorder is not None:  # a Go service's update is stored by someone alive
+            for update in updates:
+                recorder.offer(update)
         if self._buffer is not None:
             self._buffer.extend(updates)
         else:

@@ -13,9 +13,10 @@ from pytestqt.qtbot import QtBot
 
 from backend import keys
 from backend.protocol import Task, TaskStatus
+from backend.state import decode_state
 from distritask_gui.task_model import QUEUE
 from tests.conftest import ROOT
-from tests.go_peers import GO_WORKERS, go_worker
+from tests.go_peers import GO_WORKERS, go_manager, go_worker
 from tests.gui.conftest import Open, Run
 from tests.gui.test_panel import _submit
 
@@ -51,6 +52,24 @@ def test_a_go_worker_shows_as_workers_its_cards_move_and_the_queue_knows_it_cons
         assert column is not None and "no heartbeat" in column.subtitle.text()
         # latency from the submission time and the completion's arrival (Go sends no time)
         qtbot.waitUntil(lambda: "latency p50" in window.footer.latency.text(), timeout=5000)
+
+
+def test_a_panel_alone_records_go_only_tasks_for_late_joiners(
+    redis_url: str, open_panel: Open, qtbot: QtBot
+) -> None:
+    """No manager or dashboard runs: the panel is the only follower of ours, so it stores
+    what the Go manager and a Go worker only publish (issue 16.2)."""
+    open_panel(redis_url)
+    with redis.Redis.from_url(redis_url) as plain:
+
+        def recorded_status() -> str | None:
+            raw = plain.hget(keys.TASK_STATES, task_id)
+            return None if raw is None else str(decode_state(raw).status)
+
+        with go_worker(redis_url, pauses=(0.2, 0.2)), go_manager(redis_url) as manager:
+            task_id = manager.submit()
+            qtbot.waitUntil(lambda: recorded_status() == "completed", timeout=15_000)
+        assert plain.zscore(keys.TASK_INDEX, task_id) is not None  # retention trims it
 
 
 def test_screenshot_on_a_go_deployment_submits_and_renders(
