@@ -24,6 +24,7 @@ from backend.policy import SubmitPolicy, retry_problem
 from backend.state import TaskState
 from backend.store import TaskStore
 from distritask_gui.connection import cancel_all
+from distritask_gui.local_cluster import LocalCluster
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,14 @@ class Actions(QObject):
             self.message.emit(f"{what} sent to {name}")
         else:
             self.message.emit(f"{what} sent to {name}, but no worker is listening")
+
+    def scale_cluster(self, cluster: LocalCluster, workers: int, concurrency: int) -> None:
+        """Run ``workers`` local workers of ``concurrency`` (the surplus is drained)."""
+        self._spawn(self._scale(cluster, workers, concurrency))
+
+    async def _scale(self, cluster: LocalCluster, workers: int, concurrency: int) -> None:
+        await cluster.scale(workers, concurrency, self._connected_store().drain_worker)
+        self.message.emit(f"Local cluster: {workers} worker(s), concurrency {concurrency}")
 
     def load_task(self, task_id: str) -> None:
         self._spawn(self._load(task_id))

@@ -148,6 +148,7 @@ async def _main(settings: Settings, args: argparse.Namespace, headless: bool) ->
         window = MainWindow(bridge, claim_idle=settings.claim_idle)
         if supervisor is not None:
             cluster.on_problem = lambda text: window.statusBar().showMessage(text, 10_000)
+            window.set_local_cluster(cluster)
         closed = asyncio.Event()
         window.closed.connect(closed.set)
         for signum in STOP_SIGNALS:

@@ -49,6 +49,7 @@ class Header(QFrame):
     submit_requested = Signal(str, object, int)
     settings_requested = Signal()
     about_requested = Signal()
+    cluster_requested = Signal()
     retry_requested = Signal()
     """"Retry now": connect at once."""
 
@@ -91,7 +92,11 @@ class Header(QFrame):
         settings.triggered.connect(self.settings_requested)
         about = QAction("About Distritask", self)
         about.triggered.connect(self.about_requested)
-        menu.addActions([settings, about])
+        self.cluster_action = QAction("Local cluster…", self)
+        self.cluster_action.setToolTip("Number of local workers and their concurrency")
+        self.cluster_action.triggered.connect(self.cluster_requested)
+        self.cluster_action.setVisible(False)  # shown when the panel runs a local cluster
+        menu.addActions([settings, self.cluster_action, about])
         self.menu_button.setMenu(menu)
 
         self.retry_now = theme.named(QPushButton("Retry now"), "link")

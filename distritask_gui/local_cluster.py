@@ -13,6 +13,11 @@ server this panel started that exits is started again on the same data directory
 port (its append-only file keeps every task), with the same backoff. Supervision goes
 by the processes' exit, never by how fast they answer, so a busy server is left alone.
 
+:meth:`LocalCluster.scale` changes the number of workers and their concurrency while
+the panel runs: it starts the new ones, and drains the surplus ones (over the control
+channel: they finish their running tasks, then exit 0; they are reaped, not restarted).
+A worker that exits 0 (drained or stopped on request) is not restarted either.
+
 :meth:`LocalCluster.stop` sends the workers SIGTERM, waits, kills what is left, then
 stops the server if it owns it.
 """
@@ -22,10 +27,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -95,6 +101,11 @@ class LocalCluster:
     def __init__(self, settings: Settings, workers: int | None = None) -> None:
         self.settings = settings
         self.count = settings.local_workers if workers is None else workers
+        self.concurrency = settings.concurrency
+        """Each local worker's ``--concurrency``."""
+        self.leaving: list[WorkerSlot] = []
+        """Workers told to drain: reaped once they exit, never restarted."""
+        self._numbers = 0
         self.url = ""
         self.broker: EmbeddedBroker | None = None
         self.slots: list[WorkerSlot] = []
@@ -111,7 +122,7 @@ class LocalCluster:
 
     @property
     def processes(self) -> list[subprocess.Popen[bytes]]:
-        return [slot.process for slot in self.slots]
+        return [slot.process for slot in [*self.slots, *self.leaving]]
 
     def start(self) -> str:
         """Start or join the broker, start the workers; the broker's URL."""
@@ -120,10 +131,38 @@ class LocalCluster:
         else:
             self.broker = EmbeddedBroker(self.settings.data_dir, self.settings.broker_port)
             self.url = self.broker.start()
-        owned = self.broker is not None and self.broker.owned
-        for number in range(1, self.count + 1):
-            self.start_worker(f"worker-{number}" if owned else None)
+        for _ in range(self.count):
+            self.start_worker(self._next_name())
         return self.url
+
+    def _next_name(self) -> str | None:
+        """``worker-N`` on a server this panel owns; the default ``host-pid`` otherwise."""
+        if self.broker is None or not self.broker.owned:
+            return None
+        self._numbers += 1
+        return f"worker-{self._numbers}"
+
+    async def scale(
+        self, workers: int, concurrency: int, drain: Callable[[str], Awaitable[int]]
+    ) -> None:
+        """Run ``workers`` workers of ``concurrency`` each: start the missing ones and
+        drain the surplus (``drain(name)`` sends the order; a worker no one heard is sent
+        SIGTERM). A new concurrency replaces every worker."""
+        if workers < 0 or concurrency < 1:
+            raise ValueError("workers must be >= 0 and concurrency >= 1")
+        keep = [] if concurrency != self.concurrency else self.slots[:workers]
+        surplus = [slot for slot in self.slots if slot not in keep]
+        self.concurrency = concurrency
+        self.slots = keep
+        self.count = workers
+        self.leaving.extend(surplus)
+        for slot in surplus:
+            name = slot.name or f"{socket.gethostname()}-{slot.process.pid}"
+            if slot.process.poll() is None and not await drain(name):
+                slot.process.terminate()
+        while len(self.slots) < workers:
+            self.start_worker(self._next_name())
+        log.info("local cluster: %d worker(s) of concurrency %d", workers, concurrency)
 
     def start_worker(self, name: str | None = None) -> subprocess.Popen[bytes]:
         """One more worker process on this cluster's broker (supervised)."""
@@ -133,6 +172,7 @@ class LocalCluster:
 
     def _spawn(self, name: str | None) -> subprocess.Popen[bytes]:
         command = [*worker_command(), "--parent-pid", str(os.getpid())]
+        command += ["--concurrency", str(self.concurrency)]
         if name:
             command += ["--name", name]
         env = {
@@ -162,14 +202,25 @@ class LocalCluster:
         """One round: reap and restart what exited (when its backoff is over)."""
         now = time.monotonic() if now is None else now
         self._check_broker(now)
-        for slot in self.slots:
+        for slot in list(self.slots):
             self._check_worker(slot, now)
+        self.leaving = [slot for slot in self.leaving if slot.process.poll() is None]  # reaped
 
     def _check_worker(self, slot: WorkerSlot, now: float) -> None:
         restarts = slot.restarts
         if restarts.due is None:
             status = slot.process.poll()  # reaps it: no zombie
             if status is None:
+                return
+            if status == 0:  # drained or stopped on request: one worker fewer
+                self.slots.remove(slot)
+                self.count = len(self.slots)
+                self.last_problem = (
+                    f"worker {slot.name or slot.process.pid} exited (drained or stopped); "
+                    f"{self.count} local worker(s) left"
+                )
+                log.info("local %s", self.last_problem)
+                self._report()
                 return
             delay = restarts.died(now)
             self.last_problem = (
@@ -219,6 +270,7 @@ class LocalCluster:
         for process in terminate_all(self.processes, within=STOP_WAIT):
             log.warning("worker pid %d did not stop; killed it", process.pid)
         self.slots.clear()
+        self.leaving.clear()
         for log_file in self._logs:
             log_file.close()
         self._logs.clear()

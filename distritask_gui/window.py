@@ -18,10 +18,12 @@ from backend.store import SUBMIT_SOURCE
 from distritask_gui import theme
 from distritask_gui.board import Board
 from distritask_gui.bridge import Bridge
+from distritask_gui.cluster_dialog import ClusterDialog
 from distritask_gui.connection import ConnectionState
 from distritask_gui.console import ConsoleTabs
 from distritask_gui.footer import Footer
 from distritask_gui.header import Header
+from distritask_gui.local_cluster import LocalCluster
 from distritask_gui.memory import Settler
 from distritask_gui.settings_dialog import SettingsDialog
 from distritask_gui.task_detail import TaskDetail
@@ -58,6 +60,7 @@ class MainWindow(QMainWindow):
         self.console = ConsoleTabs(self.board, lambda: self.bridge.store, claim_idle=claim_idle)
         self.footer = Footer()
         self.details: dict[str, TaskDetail] = {}
+        self.local_cluster: LocalCluster | None = None
         central = theme.named(QWidget(), "central")
         layout = QVBoxLayout(central)
         layout.setContentsMargins(20, 20, 20, 8)
@@ -96,6 +99,7 @@ class MainWindow(QMainWindow):
         self.header.settings_requested.connect(self.open_settings)
         self.header.retry_requested.connect(connection.retry_now)
         self.header.about_requested.connect(self.open_about)
+        self.header.cluster_requested.connect(self.open_cluster_dialog)
         self.board.task_clicked.connect(self.open_detail)
         self.board.order_requested.connect(actions.order_worker)
         self.console.tasks_view.task_requested.connect(lambda s: self.open_detail(s.id, s))
@@ -157,6 +161,23 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.test_requested.connect(self.bridge.actions.test_url)
         self.bridge.actions.test_result.connect(dialog.show_test_result)
+        dialog.open()
+        return dialog
+
+    def set_local_cluster(self, cluster: LocalCluster) -> None:
+        """The panel runs this local cluster: offer "Local cluster…" to scale it."""
+        self.local_cluster = cluster
+        self.header.cluster_action.setVisible(True)
+
+    def open_cluster_dialog(self) -> ClusterDialog | None:
+        cluster = self.local_cluster
+        if cluster is None:
+            return None
+        dialog = ClusterDialog(len(cluster.slots), cluster.concurrency, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.scale_requested.connect(
+            lambda n, c: self.bridge.actions.scale_cluster(cluster, n, c)
+        )
         dialog.open()
         return dialog
 

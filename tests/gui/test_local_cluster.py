@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from pytestqt.qtbot import QtBot
 
 from backend.broker import STATE_FILE
 from backend.config import Settings
 from distritask_gui.app import _free_port
 from distritask_gui.local_cluster import LocalCluster
+from tests.gui.conftest import Open
 from tests.waiting import eventually_sync
 
 
@@ -78,3 +80,60 @@ def test_a_killed_embedded_server_is_back_within_5_s_with_every_task(
     assert "embedded server exited" in cluster.last_problem
     with redis.Redis.from_url(cluster.url) as sync:
         assert sync.llen(kept) == 50  # the append-only file kept everything
+
+
+def test_the_local_cluster_dialog_grows_and_shrinks_real_workers(
+    cluster: LocalCluster, open_panel: Open, qtbot: QtBot
+) -> None:
+    window = open_panel(cluster.url)
+    window.set_local_cluster(cluster)
+    assert window.header.cluster_action.isVisible()
+    [first] = cluster.slots
+
+    dialog = window.open_cluster_dialog()
+    assert dialog is not None and dialog.workers.value() == 1
+    dialog.workers.setValue(3)
+    dialog.accept()
+    qtbot.waitUntil(lambda: len(cluster.slots) == 3, timeout=10_000)
+    assert all(slot.process.poll() is None for slot in cluster.slots)
+    names = [slot.name for slot in cluster.slots]
+    assert names == ["worker-1", "worker-2", "worker-3"]
+    for name in names:
+        qtbot.waitUntil(
+            lambda name=name: (c := window.board.column(name)) is not None and c.online,
+            timeout=20_000,
+        )
+
+    dialog = window.open_cluster_dialog()
+    assert dialog is not None and dialog.workers.value() == 3
+    dialog.workers.setValue(1)
+    dialog.accept()
+    qtbot.waitUntil(lambda: len(cluster.slots) == 1, timeout=10_000)
+    assert cluster.slots[0].process is first.process  # the first one stays
+    leaving = [slot.process for slot in cluster.leaving]
+    assert len(leaving) == 2
+
+    def drained() -> bool:
+        cluster.check()  # the panel's supervision round: reaps, restarts nothing
+        return not cluster.leaving
+
+    qtbot.waitUntil(drained, timeout=20_000)
+    assert [process.returncode for process in leaving] == [0, 0]
+    assert all(_gone_or_zombie(process.pid) == "gone" for process in leaving)
+    for name in ("worker-2", "worker-3"):
+        qtbot.waitUntil(lambda name=name: not window.board.column(name).online, timeout=10_000)
+    assert len(cluster.slots) == 1 and first.process.poll() is None
+
+    dialog = window.open_cluster_dialog()
+    assert dialog is not None
+    dialog.concurrency.setValue(2)  # a new concurrency replaces the worker
+    dialog.accept()
+    qtbot.waitUntil(lambda: [s.name for s in cluster.slots] == ["worker-4"], timeout=10_000)
+    qtbot.waitUntil(
+        lambda: (
+            (c := window.board.column("worker-4")) is not None and "2 slots" in c.subtitle.text()
+        ),
+        timeout=20_000,
+    )
+    qtbot.waitUntil(drained, timeout=20_000)
+    assert first.process.returncode == 0

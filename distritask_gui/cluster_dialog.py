@@ -1,0 +1,43 @@
+"""The "Local cluster…" dialog: how many local workers, and how many tasks each runs."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QSpinBox, QWidget
+
+MAX_WORKERS = 64
+MAX_CONCURRENCY = 1000
+
+
+class ClusterDialog(QDialog):
+    """Two spin boxes; OK emits ``scale_requested(workers, concurrency)``. Fewer workers
+    drain the surplus ones; a new concurrency replaces every worker (drained)."""
+
+    scale_requested = Signal(int, int)
+
+    def __init__(self, workers: int, concurrency: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Local cluster")
+        self.workers = QSpinBox()
+        self.workers.setRange(0, MAX_WORKERS)
+        self.workers.setValue(workers)
+        self.workers.setToolTip("Worker processes this panel runs; fewer drains the surplus")
+        self.concurrency = QSpinBox()
+        self.concurrency.setRange(1, MAX_CONCURRENCY)
+        self.concurrency.setValue(concurrency)
+        self.concurrency.setToolTip(
+            "Tasks each worker runs at once; a change replaces every worker (drained first)"
+        )
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Workers", self.workers)
+        form.addRow("Concurrency", self.concurrency)
+        form.addRow(buttons)
+
+    def accept(self) -> None:
+        self.scale_requested.emit(self.workers.value(), self.concurrency.value())
+        super().accept()
