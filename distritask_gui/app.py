@@ -31,6 +31,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from backend import broker
+from backend.alerts import Thresholds
 from backend.config import Settings
 from backend.policy import SubmitPolicy
 from distritask_gui.display import display_problem, no_display_line
@@ -115,6 +116,7 @@ async def ask_for_broker() -> str | None:
 
 async def _main(settings: Settings, args: argparse.Namespace, headless: bool) -> int:
     from distritask_gui import automation
+    from distritask_gui.alert_settings import saved_thresholds
     from distritask_gui.bridge import Bridge
     from distritask_gui.local_cluster import LocalCluster
     from distritask_gui.settings_dialog import saved_url
@@ -144,7 +146,8 @@ async def _main(settings: Settings, args: argparse.Namespace, headless: bool) ->
             stack.callback(cluster.stop)
             url = cluster.start()
             supervisor = loop.create_task(cluster.supervise())
-        bridge = Bridge(url, policy=SubmitPolicy.from_settings(settings))
+        thresholds = saved_thresholds(Thresholds.from_settings(settings))
+        bridge = Bridge(url, policy=SubmitPolicy.from_settings(settings), thresholds=thresholds)
         window = MainWindow(bridge, claim_idle=settings.claim_idle)
         if supervisor is not None:
             cluster.on_problem = lambda text: window.statusBar().showMessage(text, 10_000)

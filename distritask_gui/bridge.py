@@ -6,7 +6,9 @@ A :class:`Bridge` is two parts on one broker URL:
   the connection state machine, the snapshot, the batched live updates and the
   heartbeat poll;
 - :attr:`Bridge.actions` (:class:`~distritask_gui.actions.Actions`): submit,
-  cancel, retry, load a task, test a URL, on the connection's store.
+  cancel, retry, load a task, test a URL, on the connection's store;
+- :attr:`Bridge.alerts` (:class:`~distritask_gui.alert_watch.PanelAlerts`): the alert
+  checks (:mod:`backend.alerts`) on the connection's store.
 
 The window connects to the parts' signals and slots; :meth:`Bridge.start` and
 :meth:`Bridge.stop` run and end both.
@@ -16,9 +18,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
+from backend.alerts import Thresholds
 from backend.policy import SubmitPolicy
 from backend.store import TaskStore
 from distritask_gui.actions import Actions
+from distritask_gui.alert_watch import PanelAlerts
 from distritask_gui.connection import BrokerConnection, ConnectionState
 
 
@@ -31,6 +35,7 @@ class Bridge(QObject):
         poll_interval: float = 1.0,
         offline_after: float = 2.0,
         policy: SubmitPolicy | None = None,
+        thresholds: Thresholds | None = None,
     ) -> None:
         super().__init__(parent)
         self.connection = BrokerConnection(
@@ -38,6 +43,9 @@ class Bridge(QObject):
         )
         self.actions = Actions(
             lambda: self.connection.store, self.connection.address, self, policy=policy
+        )
+        self.alerts = PanelAlerts(
+            lambda: self.connection.store, self.connection.address, self, thresholds=thresholds
         )
 
     @property
@@ -58,8 +66,10 @@ class Bridge(QObject):
 
     def start(self) -> None:
         self.connection.start()
+        self.alerts.start()
 
     async def stop(self) -> None:
         """End the session and every intent still running."""
+        await self.alerts.stop()
         await self.actions.stop()
         await self.connection.stop()

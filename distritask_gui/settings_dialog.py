@@ -1,4 +1,5 @@
-"""The settings dialog: the broker URL (with a Test button), kept in QSettings.
+"""The settings dialog: the broker URL (with a Test button) and the alert thresholds
+(:mod:`~distritask_gui.alert_settings`), kept in QSettings.
 
 An empty URL means "start the embedded cluster". The saved URL is used from the next
 start; ``REDIS_URL`` or ``--redis-url`` win over it. Testing goes through the bridge
@@ -19,8 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend.alerts import Thresholds
 from backend.config import REDIS_SCHEMES
 from distritask_gui import theme
+from distritask_gui.alert_settings import ThresholdsForm, save_thresholds
 
 URL_KEY = "broker/url"
 
@@ -40,9 +43,14 @@ def check_url(url: str) -> str | None:
 
 class SettingsDialog(QDialog):
     test_requested = Signal(str)
+    thresholds_saved = Signal(object)
+    """The alert :class:`~backend.alerts.Thresholds` saved (apply them now)."""
 
-    def __init__(self, current: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, current: str, parent: QWidget | None = None, *, thresholds: Thresholds | None = None
+    ) -> None:
         super().__init__(parent)
+        self.alert_form = None if thresholds is None else ThresholdsForm(thresholds)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
         self.url = QLineEdit(saved_url() or "")
@@ -83,6 +91,9 @@ class SettingsDialog(QDialog):
         form.addRow("Broker URL", row)
         form.addRow(self.status)
         form.addRow(self.note)
+        if self.alert_form is not None:
+            form.addRow(theme.named(QLabel("Alerts"), "note"))
+            form.addRow(self.alert_form)
         form.addRow(self.buttons)
         self._validate()
 
@@ -103,4 +114,8 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         if self._validate():
             QSettings().setValue(URL_KEY, self.url.text().strip())
+            if self.alert_form is not None:
+                thresholds = self.alert_form.thresholds()
+                save_thresholds(thresholds)
+                self.thresholds_saved.emit(thresholds)
             super().accept()

@@ -12,10 +12,12 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from backend import __version__
+from backend.alerts import AlertEvent
 from backend.protocol import DEFAULT_TASK, StatusUpdate, TaskStatus, WorkerInfo
 from backend.state import TaskState
 from backend.store import SUBMIT_SOURCE
 from distritask_gui import theme
+from distritask_gui.alerts_view import AlertBanner, AlertModel, AlertNotifier, AlertsView
 from distritask_gui.board import Board
 from distritask_gui.bridge import Bridge
 from distritask_gui.cluster_dialog import ClusterDialog
@@ -59,6 +61,11 @@ class MainWindow(QMainWindow):
         self.board = Board(self.tasks, self.workers, claim_idle=claim_idle)
         self.console = ConsoleTabs(self.board, lambda: self.bridge.store, claim_idle=claim_idle)
         self.footer = Footer()
+        self.alerts = AlertModel(self)
+        self.alerts_view = AlertsView(self.alerts)
+        self.console.addTab(self.alerts_view, "Alerts")
+        self.alert_banner = AlertBanner()
+        self.notifier = AlertNotifier(self.alerts, self.alert_banner, self)
         self.details: dict[str, TaskDetail] = {}
         self.local_cluster: LocalCluster | None = None
         central = theme.named(QWidget(), "central")
@@ -66,6 +73,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(20, 20, 20, 8)
         layout.setSpacing(14)
         layout.addWidget(self.header)
+        layout.addWidget(self.alert_banner)
         layout.addWidget(self.console, 1)
         layout.addWidget(self.footer)
         self.setCentralWidget(central)
@@ -107,6 +115,18 @@ class MainWindow(QMainWindow):
         self.console.dead_count.connect(self.header.set_dead_letters)
         self.tasks.flushed.connect(lambda: self.footer.set_totals(self.tasks.totals()))
         self.tasks.finished.connect(self.footer.add_finished)
+        self.bridge.alerts.changed.connect(self._alert)
+        self.alerts_view.subject_requested.connect(self._alert_subject)
+
+    def _alert(self, event: AlertEvent) -> None:
+        self.alerts.apply(event)
+        self.notifier.notify(event)
+
+    def _alert_subject(self, kind: str, subject: str) -> None:
+        """Show what an alert concerns: a task's detail, else the live board."""
+        if kind == "task" and self.open_detail(subject) is not None:
+            return
+        self.console.setCurrentIndex(0)
 
     def _connection_changed(self, state: ConnectionState, address: str) -> None:
         connection = self.bridge.connection
@@ -157,7 +177,9 @@ class MainWindow(QMainWindow):
             dialog.load_record(state)
 
     def open_settings(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.bridge.address, self)
+        alerts = self.bridge.alerts
+        dialog = SettingsDialog(self.bridge.address, self, thresholds=alerts.thresholds)
+        dialog.thresholds_saved.connect(alerts.set_thresholds)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.test_requested.connect(self.bridge.actions.test_url)
         self.bridge.actions.test_result.connect(dialog.show_test_result)

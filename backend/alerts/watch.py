@@ -46,12 +46,14 @@ async def gather(store: TaskStore, now: float) -> Facts:
 
 
 class AlertWatch:
-    """Checks the cluster behind ``store`` and reports each :class:`AlertEvent` to
-    ``on_event`` (e.g. a log line, a desktop notification)."""
+    """Checks the cluster behind the store ``store()`` returns and reports each
+    :class:`AlertEvent` to ``on_event`` (e.g. a log line, a desktop notification).
+    ``store()`` answers ``None`` while there is no connection (the panel's, between
+    sessions): that counts as the broker being unreachable."""
 
     def __init__(
         self,
-        store: TaskStore,
+        store: Callable[[], TaskStore | None],
         engine: AlertEngine,
         thresholds: Thresholds,
         *,
@@ -71,7 +73,10 @@ class AlertWatch:
         """One round; the seconds until the next."""
         now = time.time()
         try:
-            facts = await gather(self.store, now)
+            store = self.store()
+            if store is None:
+                raise ConnectionError("not connected")
+            facts = await gather(store, now)
         except Exception as exc:
             if connection.is_broker_down(exc):
                 reason = str(exc) or type(exc).__name__

@@ -67,7 +67,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
                 exc,
             )
         follower = asyncio.create_task(follow(listener, store, board), name="task-view")
-        watch = AlertWatch(store, engine, thresholds, where=connection.describe(redis_url))
+        watch = AlertWatch(lambda: store, engine, thresholds, where=connection.describe(redis_url))
         watcher = asyncio.create_task(watch.run(), name="alerts")
         try:
             yield
