@@ -1,7 +1,14 @@
 """``distritask dashboard``: live status over WebSocket, as the original Go bridge.
 
-Listens on ``HOST:PORT`` (default 127.0.0.1:8081), path ``/ws``, any origin. Every
-message on ``task_updates`` is forwarded verbatim, as a text frame, to every client.
+Listens on ``HOST:PORT`` (default 127.0.0.1:8081), path ``/ws``. Every message on
+``task_updates`` is forwarded verbatim, as a text frame, to every client.
+
+Who may connect (:mod:`backend.access`): a browser page only from ``ALLOWED_ORIGIN``
+(default http://localhost:3000, the original page; others get 403), and a client
+without an ``Origin`` header (a script). When ``DISTRITASK_API_TOKEN`` is set the
+client must present it, as ``/ws?token=<TOKEN>`` or as the subprotocol
+``token.<TOKEN>`` (``new WebSocket(url, ["token." + token])``; the server answers
+with that subprotocol); without it the handshake gets 401.
 
 What a client receives, in this order:
 
@@ -36,13 +43,17 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Sequence
+from urllib.parse import parse_qs, urlsplit
 
 import redis.asyncio as aioredis
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from backend import connection, live
+from backend.access import Access
 from backend.config import Settings, add_setting_flags
 from backend.protocol import StatusUpdate, encode_update
 from backend.recorder import Recorder
@@ -59,6 +70,8 @@ REPLAY_SECONDS = 2.0
 SEND_QUEUE = 1000
 """Messages a client may fall behind before it is dropped."""
 SLOW = 1013  # "try again later"
+TOKEN_PROTOCOL = "token."
+"""Prefix of the subprotocol that carries the token (``token.<TOKEN>``)."""
 
 
 class Client:
@@ -177,12 +190,52 @@ async def relay(listener: aioredis.Redis, store: TaskStore, hub: Hub) -> None:
         await live.follow(listener, forward, sync, log)
 
 
-def _route(ws: ServerConnection, request: Request) -> Response | None:
-    if request.path == PATH:
+class Gate:
+    """The HTTP side of the handshake: ``/health``, 404 elsewhere, and on ``/ws`` the
+    origin and token checks (403, 401) before the WebSocket is accepted."""
+
+    def __init__(self, access: Access) -> None:
+        self.access = access
+
+    def __call__(self, ws: ServerConnection, request: Request) -> Response | None:
+        url = urlsplit(request.path)
+        if url.path == "/health":
+            return ws.respond(http.HTTPStatus.OK, "ok\n")
+        if url.path != PATH:
+            return ws.respond(http.HTTPStatus.NOT_FOUND, f"not found; the WebSocket is at {PATH}\n")
+        origin = request.headers.get("Origin")
+        if not self.access.origin_allowed(origin):
+            assert origin is not None
+            log.info("refused a WebSocket from another web page: origin %r", origin)
+            return ws.respond(http.HTTPStatus.FORBIDDEN, self.access.origin_refused(origin) + "\n")
+        given = parse_qs(url.query).get("token", [None])[0] or _offered_token(request)
+        if not self.access.token_matches(given):
+            log.info("refused a WebSocket: %s token", "wrong" if given else "missing")
+            return ws.respond(
+                http.HTTPStatus.UNAUTHORIZED,
+                f"{'wrong' if given else 'missing'} token: connect to {PATH}?token=<TOKEN> or "
+                f"offer the subprotocol {TOKEN_PROTOCOL}<TOKEN> (DISTRITASK_API_TOKEN)\n",
+            )
         return None
-    if request.path == "/health":
-        return ws.respond(http.HTTPStatus.OK, "ok\n")
-    return ws.respond(http.HTTPStatus.NOT_FOUND, f"not found; the WebSocket is at {PATH}\n")
+
+
+def _offered(request: Request) -> list[str]:
+    """The subprotocols a client offers."""
+    offered = request.headers.get_all("Sec-WebSocket-Protocol")
+    return [part.strip() for value in offered for part in value.split(",") if part.strip()]
+
+
+def _offered_token(request: Request) -> str | None:
+    for protocol in _offered(request):
+        if protocol.startswith(TOKEN_PROTOCOL):
+            return protocol.removeprefix(TOKEN_PROTOCOL)
+    return None
+
+
+def _select_subprotocol(ws: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    """Answer with the token subprotocol when the client offered one (a browser fails
+    a handshake whose answer names none of the subprotocols it offered)."""
+    return next((p for p in offered if p.startswith(TOKEN_PROTOCOL)), None)
 
 
 async def handle(ws: ServerConnection, store: TaskStore, hub: Hub) -> None:
@@ -224,7 +277,8 @@ async def serve_dashboard(
             lambda ws: handle(ws, store, hub),
             settings.host,
             port,
-            process_request=_route,
+            process_request=Gate(Access(settings.allowed_origin, settings.api_token)),
+            select_subprotocol=_select_subprotocol,
             close_timeout=2.0,
         ):
             log.info("dashboard on ws://%s:%d%s", settings.host, port, PATH)
@@ -238,7 +292,7 @@ async def serve_dashboard(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_setting_flags(parser, "host", "port", "data_dir", "broker_port")
+    add_setting_flags(parser, "host", "port", "allowed_origin", "data_dir", "broker_port")
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:

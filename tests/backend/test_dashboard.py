@@ -11,9 +11,11 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 
 from backend import keys
 from backend.broker import EmbeddedBroker
@@ -21,8 +23,11 @@ from backend.config import load_settings
 from backend.dashboard import Hub, serve_dashboard
 from backend.protocol import Task, TaskStatus, make_update
 from backend.store import TaskStore
+from tests.conftest import Spawn
+from tests.waiting import eventually_sync
 
 Dashboard = Callable[..., Any]
+PAGE = "http://localhost:3000"
 
 
 def free_port() -> int:
@@ -47,6 +52,46 @@ async def dashboard(redis_url: str) -> AsyncIterator[tuple[str, Hub]]:
     yield url, hub
     stop.set()
     await serving
+
+
+StartDashboard = Callable[..., str]
+
+
+@pytest.fixture
+def start_dashboard(spawn: Spawn) -> StartDashboard:
+    """Start ``distritask dashboard`` as a real process (``env``: its settings); its
+    ``ws://`` URL once it answers."""
+
+    def start(*args: str, env: dict[str, str] | None = None) -> str:
+        port = free_port()
+        process = spawn("dashboard", "--port", str(port), *args, env=env)
+
+        def healthy() -> bool:
+            assert process.poll() is None, "the dashboard exited"
+            with contextlib.suppress(httpx.HTTPError):
+                return httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+            return False
+
+        eventually_sync(healthy, within=30)
+        return f"ws://127.0.0.1:{port}/ws"
+
+    return start
+
+
+async def refused(url: str, **options: Any) -> int:
+    """The HTTP status a WebSocket handshake is refused with."""
+    with pytest.raises(InvalidStatus) as refusal:
+        async with connect(url, **options):
+            pass
+    return refusal.value.response.status_code
+
+
+async def relays(url: str, aredis: aioredis.Redis, **options: Any) -> bool:
+    """Whether a client connected this way receives what is published."""
+    async with connect(url, **options) as ws:
+        await aredis.publish(keys.UPDATES_CHANNEL, "hello")
+        async with asyncio.timeout(10):
+            return await ws.recv() == "hello"
 
 
 async def until(condition: Callable[[], object], within: float = 10.0) -> None:
@@ -202,3 +247,31 @@ async def test_it_survives_the_broker_restarting(
             await client.aclose()
     assert said("lost the broker") == 1
     assert resynced, "no fresh snapshot after the outage"
+
+
+async def test_only_the_allowed_web_origin_may_connect(
+    start_dashboard: StartDashboard, aredis: aioredis.Redis
+) -> None:
+    url = start_dashboard()
+    assert await relays(url, aredis, origin=PAGE)  # the original page, no token
+    assert await relays(url, aredis)  # a script: no Origin header
+    for origin in ("http://evil.example", "http://localhost:3001", "null"):
+        assert await refused(url, origin=origin) == 403, origin
+    other = start_dashboard("--allowed-origin", "https://tasks.example.com")
+    assert await relays(other, aredis, origin="https://tasks.example.com")
+    assert await refused(other, origin=PAGE) == 403
+
+
+async def test_the_token_is_required_when_one_is_set(
+    start_dashboard: StartDashboard, aredis: aioredis.Redis
+) -> None:
+    url = start_dashboard(env={"DISTRITASK_API_TOKEN": "s3cret"})
+    assert await refused(url) == 401
+    assert await refused(url, origin=PAGE) == 401
+    assert await refused(url + "?token=wrong") == 401
+    assert await refused(url, subprotocols=["token.wrong"]) == 401
+    assert await refused(url + "?token=s3cret", origin="http://evil.example") == 403
+    assert await relays(url + "?token=s3cret", aredis, origin=PAGE)
+    assert await relays(url, aredis, subprotocols=["token.s3cret"])  # type: ignore[list-item]
+    async with connect(url, subprotocols=["token.s3cret"]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == "token.s3cret"  # a browser needs the answer to name it
