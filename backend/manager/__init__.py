@@ -6,7 +6,8 @@ Listens on ``HOST:PORT`` (default 127.0.0.1:8080). Routes: ``POST /submit``,
 ``GET /metrics``, and the OpenAPI schema (``/openapi.json``, ``/docs``). With no
 ``REDIS_URL`` it starts (or joins) the embedded server. ``DISTRITASK_API_TOKEN``
 (or ``--api-token``; the environment keeps it out of the process list) guards the
-``POST`` routes.
+``POST`` routes; with or without it, they refuse a foreign web ``Origin`` (403) and a
+body that is not JSON (415).
 """
 
 from __future__ import annotations

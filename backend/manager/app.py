@@ -1,7 +1,8 @@
 """The manager's ASGI app: :func:`create_app` wires settings, Redis, routes, limits.
 
 Middleware, outermost first: CORS (as the original: ``ALLOWED_ORIGIN``, preflight
-answered, also on error answers), request metrics, the body size limit. The
+answered, also on error answers), request metrics, the cross-site guard (:mod:`.guard`:
+no foreign origin, no body that is not JSON on mutating routes), the body size limit. The
 lifespan opens the Redis clients and the :class:`~backend.store.TaskStore`,
 creates the worker group, and keeps the task view (:mod:`.board`) current.
 """
@@ -17,10 +18,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from backend import __version__, connection
+from backend.access import Access
 from backend.alerts import AlertEngine, AlertWatch, Thresholds
 from backend.config import Settings
 from backend.manager import errors
 from backend.manager.board import Board, follow
+from backend.manager.guard import CrossSiteGuard
 from backend.manager.limits import BodyLimit
 from backend.manager.metrics import Metrics, RequestMetrics
 from backend.manager.routes import alerts, cluster, history, tasks, workers
@@ -33,8 +36,9 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """\
 Submit tasks to a Distritask cluster and watch it. `POST /submit` with no body or `{}`
 queues one `deploy_node` task, as the original Go manager did. When the manager has
-a `DISTRITASK_API_TOKEN`, `POST` routes need it as a bearer token. Errors are JSON:
-`{"error": "..."}`."""
+a `DISTRITASK_API_TOKEN`, `POST` routes need it as a bearer token. A `POST` from a web
+page of another origin than `ALLOWED_ORIGIN` gets 403, and a body that is not
+`application/json` gets 415. Errors are JSON: `{"error": "..."}`."""
 
 
 def create_app(settings: Settings, redis_url: str) -> FastAPI:
@@ -88,11 +92,13 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     app.include_router(history.router)
     app.include_router(alerts.router)
     app.include_router(workers.router)
+    access = Access(settings.allowed_origin, settings.api_token)
     app.add_middleware(BodyLimit, max_body=settings.max_body)
+    app.add_middleware(CrossSiteGuard, access=access)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=[settings.allowed_origin],
+        allow_origins=[access.allowed_origin],
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Content-Type", "Authorization"],
     )

@@ -2,8 +2,9 @@
 ``detail`` (the validation errors) when a request did not validate.
 
 * malformed JSON -> 400, a body that does not validate -> 422 (naming the field);
-* a missing or wrong token -> 401, an unknown task or route -> 404, a state that
-  does not allow the action -> 409, a body too large -> 413;
+* a missing or wrong token -> 401, a foreign web origin on a mutating route -> 403,
+  an unknown task or route -> 404, a state that does not allow the action -> 409, a
+  body too large -> 413, a body that is not ``application/json`` -> 415;
 * the broker unreachable -> 503; anything unexpected -> 500, logged with its traceback.
 """
 

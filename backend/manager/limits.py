@@ -26,10 +26,10 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                await self._refuse(send, 400, "Content-Length is not a number")
+                await refuse(send, 400, "Content-Length is not a number")
                 return
             if int(declared) > self.max_body:
-                await self._refuse(send, 413, self._too_large())
+                await refuse(send, 413, self._too_large())
                 return
         received = 0
 
@@ -48,9 +48,10 @@ class BodyLimit:
     def _too_large(self) -> str:
         return f"request body larger than {self.max_body} bytes (DISTRITASK_MAX_BODY)"
 
-    @staticmethod
-    async def _refuse(send: Send, status: int, message: str) -> None:
-        body = json.dumps({"error": message}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+
+async def refuse(send: Send, status: int, message: str) -> None:
+    """Answer with a JSON error body, from ASGI middleware (before the app)."""
+    body = json.dumps({"error": message}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

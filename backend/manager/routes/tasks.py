@@ -23,7 +23,11 @@ from backend.state import TaskState
 router = APIRouter(tags=["tasks"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 404, 409, 413, 422, 503)
+    code: {"model": ErrorResponse} for code in (400, 404, 422, 503)
+}
+_MUTATING_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    **{code: {"model": ErrorResponse} for code in (401, 403, 409, 413, 415)},
 }
 TaskId = Annotated[str, Path(min_length=1, max_length=200, description="the task's id")]
 
@@ -38,13 +42,13 @@ async def _raw_body(request: Request) -> bytes:
     response_model=SubmitResponse,
     response_model_exclude_none=True,
     dependencies=[Authorized],
-    responses=_ERRORS,
+    responses=_MUTATING_ERRORS,
     summary="Queue tasks (no body or {}: one deploy_node, as the original)",
 )
 async def submit(svc: Svc, raw: Annotated[bytes, Depends(_raw_body)]) -> SubmitResponse:
-    """The body is read as JSON whatever its ``Content-Type`` (``curl -d`` sends a
-    form type); an empty body is the same as ``{}``. With task fields, the answer
-    also lists every queued id."""
+    """The body is JSON (``Content-Type: application/json``; any other type is a 415);
+    an empty body is the same as ``{}``. With task fields, the answer also lists every
+    queued id."""
     body = parse_submit(raw)
     request = body or SubmitRequest()
     problem = svc.policy.problem(request.name)
@@ -106,7 +110,7 @@ async def get_task(svc: Svc, task_id: TaskId) -> TaskState:
     response_model=TaskState,
     response_model_exclude_none=True,
     dependencies=[Authorized],
-    responses=_ERRORS,
+    responses=_MUTATING_ERRORS,
     summary="Cancel a task (a queued one at once, a running one is interrupted)",
 )
 async def cancel_task(svc: Svc, task_id: TaskId) -> TaskState:
@@ -124,7 +128,7 @@ async def cancel_task(svc: Svc, task_id: TaskId) -> TaskState:
     response_model=TaskState,
     response_model_exclude_none=True,
     dependencies=[Authorized],
-    responses=_ERRORS,
+    responses=_MUTATING_ERRORS,
     summary="Queue a failed or cancelled task again, as a new attempt",
 )
 async def retry_task(svc: Svc, task_id: TaskId) -> TaskState:

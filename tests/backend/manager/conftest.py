@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -14,6 +16,7 @@ from fastapi import FastAPI
 
 from backend.config import load_settings
 from backend.manager.app import create_app
+from tests.conftest import Spawn
 from tests.waiting import eventually_sync
 
 
@@ -67,3 +70,35 @@ def manager(start_manager: StartManager) -> str:
 async def http(manager: str) -> Any:
     async with httpx.AsyncClient(base_url=manager, timeout=10.0) as client:
         yield client
+
+
+class ManagerProcess(NamedTuple):
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+SpawnManager = Callable[..., ManagerProcess]
+
+
+@pytest.fixture
+def spawn_manager(spawn: Spawn) -> SpawnManager:
+    """Start ``distritask manager`` as a real process (``args``: its flags, ``env``: its
+    environment); its base URL and process once it answers."""
+
+    def start(*args: str, env: dict[str, str] | None = None) -> ManagerProcess:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        process = spawn("manager", "--port", str(port), *args, env=env)
+        base = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            assert process.poll() is None, "the manager exited"
+            with contextlib.suppress(httpx.HTTPError):
+                return httpx.get(base + "/health").status_code == 200
+            return False
+
+        eventually_sync(healthy, within=30)
+        return ManagerProcess(base, process)
+
+    return start

@@ -72,12 +72,16 @@ async def test_submit_without_a_body_works_too(
     assert sync_redis.xlen(keys.TASK_STREAM) == 2
 
 
-async def test_a_form_typed_json_body_is_read_as_json(http: httpx.AsyncClient) -> None:
-    # curl -d '{"name": "noop"}' sends application/x-www-form-urlencoded
+async def test_a_body_that_is_not_json_typed_is_refused(
+    http: httpx.AsyncClient, sync_redis: redis.Redis
+) -> None:
+    # curl -d '{"name": "noop"}' sends application/x-www-form-urlencoded, as a
+    # cross-site form would: refused, so no web page can queue tasks that way
     response = await http.post(
         "/submit",
         content=b'{"name": "noop", "count": 2}',
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    assert response.status_code == 200
-    assert len(response.json()["ids"]) == 2
+    assert response.status_code == 415
+    assert "application/json" in response.json()["error"]
+    assert sync_redis.xlen(keys.TASK_STREAM) == 0

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from backend import keys
-from tests.backend.manager.conftest import StartManager
+from tests.backend.manager.conftest import SpawnManager, StartManager
 
 BAD_BODIES = [
     (b"{bad json", 400, "malformed JSON"),
@@ -84,7 +84,8 @@ def test_bodies_over_the_limit_get_413(
 ) -> None:
     base = start_manager(max_body=2048)
     big = b'{"payload": "' + b"x" * 4096 + b'"}'
-    response = httpx.post(base + "/submit", content=big)
+    json_type = {"Content-Type": "application/json"}
+    response = httpx.post(base + "/submit", content=big, headers=json_type)
     assert response.status_code == 413
     assert "larger than 2048 bytes" in response.json()["error"]
 
@@ -92,7 +93,7 @@ def test_bodies_over_the_limit_get_413(
         yield big[:1000]
         yield big[1000:]
 
-    assert httpx.post(base + "/submit", content=chunks()).status_code == 413
+    assert httpx.post(base + "/submit", content=chunks(), headers=json_type).status_code == 413
     assert sync_redis.xlen(keys.TASK_STREAM) == 0
 
 
@@ -117,3 +118,45 @@ def test_health_is_503_while_redis_does_not_answer(start_manager: StartManager) 
 def test_health_is_200_while_redis_answers(manager: str) -> None:
     response = httpx.get(manager + "/health")
     assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+MUTATING = ("/submit", "/tasks/x/cancel", "/tasks/x/retry")
+SIMPLE_BODIES = [  # what a web page can POST cross-site without a preflight
+    ("text/plain", b'{"name": "noop", "count": 5}'),
+    ("application/x-www-form-urlencoded", b'{"name": "noop"}'),
+    (
+        "multipart/form-data; boundary=x",
+        b'--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n{}\r\n--x--\r\n',
+    ),
+]
+
+
+@pytest.mark.parametrize("token", [None, "s3cret"])
+def test_cross_site_simple_posts_are_refused(
+    spawn_manager: SpawnManager, sync_redis: redis.Redis, token: str | None
+) -> None:
+    env = {"DISTRITASK_API_TOKEN": token} if token else None
+    base = spawn_manager(env=env).url
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    for path in MUTATING:
+        for content_type, body in SIMPLE_BODIES:
+            headers = {**auth, "Content-Type": content_type}
+            foreign = httpx.post(
+                base + path, content=body, headers={**headers, "Origin": "http://evil.example"}
+            )
+            assert foreign.status_code == 403, (path, content_type)
+            assert "ALLOWED_ORIGIN" in foreign.json()["error"]
+            not_json = httpx.post(base + path, content=body, headers=headers)
+            assert not_json.status_code == 415, (path, content_type)
+            assert "application/json" in not_json.json()["error"]
+        evil_json = {**auth, "Origin": "http://evil.example", "Content-Type": "application/json"}
+        assert httpx.post(base + path, content=b"{}", headers=evil_json).status_code == 403
+        assert httpx.post(base + path, headers={**auth, "Origin": "null"}).status_code == 403
+    assert sync_redis.xlen(keys.TASK_STREAM) == 0
+    # what still works: the page (its origin, JSON), a script (no origin, no body)
+    page = {**auth, "Origin": "http://localhost:3000", "Content-Type": "application/json"}
+    assert httpx.post(base + "/submit", content=b"{}", headers=page).status_code == 200
+    assert httpx.post(base + "/submit", headers=auth).status_code == 200
+    typed = {**auth, "Content-Type": "application/json; charset=utf-8"}
+    assert httpx.post(base + "/submit", content=b'{"count": 2}', headers=typed).status_code == 200
+    assert sync_redis.xlen(keys.TASK_STREAM) == 4
