@@ -115,6 +115,11 @@ class Settings(BaseSettings):
         "keeps it out of the process list; unset: no token)",
     )
     max_body: int = Field(1 << 20, ge=1024, description="largest request body in bytes")
+    max_submit_bytes: int = Field(
+        8 << 20,
+        ge=1024,
+        description="budget of one submit request: count x payload bytes (JSON)",
+    )
     allowed_tasks: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="task names the manager and submit accept besides the builtin ones "

@@ -37,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "allowed_origin",
         "allowed_tasks",
         "max_body",
+        "max_submit_bytes",
         "max_retries",
         "retention",
         "data_dir",

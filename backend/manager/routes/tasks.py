@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -48,12 +49,16 @@ async def _raw_body(request: Request) -> bytes:
 async def submit(svc: Svc, raw: Annotated[bytes, Depends(_raw_body)]) -> SubmitResponse:
     """The body is JSON (``Content-Type: application/json``; any other type is a 415);
     an empty body is the same as ``{}``. With task fields, the answer also lists every
-    queued id."""
+    queued id. ``count`` x the payload's JSON size must fit in
+    ``DISTRITASK_MAX_SUBMIT_BYTES`` (413 otherwise)."""
     body = parse_submit(raw)
     request = body or SubmitRequest()
     problem = svc.policy.problem(request.name)
     if problem is not None:
         raise HTTPException(422, f"body.name: {problem}")
+    over = over_budget(request, svc.settings.max_submit_bytes)
+    if over is not None:
+        raise HTTPException(413, over)
     tasks = svc.policy.tasks(
         request.name,
         request.payload,
@@ -66,6 +71,21 @@ async def submit(svc: Svc, raw: Annotated[bytes, Depends(_raw_body)]) -> SubmitR
     ids = [state.id for state in states]
     detailed = body is not None and bool(body.model_fields_set)
     return SubmitResponse(id=ids[0], ids=ids if detailed else None)
+
+
+def over_budget(request: SubmitRequest, budget: int) -> str | None:
+    """Why ``request`` is over the per-request budget (count x the payload's JSON
+    size), or ``None``: one call must not make the manager and the broker hold
+    ``count`` copies of a large payload."""
+    size = len(json.dumps(request.payload, separators=(",", ":")))
+    total = request.count * size
+    if total <= budget:
+        return None
+    return (
+        f"count x payload = {request.count} x {size} bytes = {total} bytes, over the "
+        f"per-request budget of {budget} bytes (DISTRITASK_MAX_SUBMIT_BYTES); "
+        "send fewer or smaller tasks per request"
+    )
 
 
 @router.get(

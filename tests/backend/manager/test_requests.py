@@ -160,3 +160,48 @@ def test_cross_site_simple_posts_are_refused(
     typed = {**auth, "Content-Type": "application/json; charset=utf-8"}
     assert httpx.post(base + "/submit", content=b'{"count": 2}', headers=typed).status_code == 200
     assert sync_redis.xlen(keys.TASK_STREAM) == 4
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_one_submit_cannot_amplify_a_payload_past_the_budget(
+    spawn_manager: SpawnManager, sync_redis: redis.Redis
+) -> None:
+    manager = spawn_manager()
+    before = peak_rss_mb(manager.process.pid)
+    payload = "x" * 100_000  # 100 KB, as in the report that drove the manager to 1.13 GB
+    response = httpx.post(
+        manager.url + "/submit",
+        json={"name": "noop", "payload": payload, "count": 1000},
+        timeout=30,
+    )
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert "DISTRITASK_MAX_SUBMIT_BYTES" in error and str(8 << 20) in error
+    assert "1000 x 100002 bytes" in error
+    assert sync_redis.xlen(keys.TASK_STREAM) == 0
+    assert peak_rss_mb(manager.process.pid) - before < 50
+    # up to the budget is fine
+    fits = httpx.post(
+        manager.url + "/submit", json={"name": "noop", "payload": payload, "count": 80}, timeout=30
+    )
+    assert fits.status_code == 200 and len(fits.json()["ids"]) == 80
+    assert sync_redis.xlen(keys.TASK_STREAM) == 80
+
+
+def test_the_submit_budget_is_a_setting(
+    spawn_manager: SpawnManager, sync_redis: redis.Redis
+) -> None:
+    base = spawn_manager("--max-submit-bytes", "10000").url
+    small = httpx.post(base + "/submit", json={"payload": "x" * 998, "count": 10})
+    assert small.status_code == 200  # 10 x 1000 bytes: exactly the budget
+    big = httpx.post(base + "/submit", json={"payload": "x" * 999, "count": 10})
+    assert big.status_code == 413 and "budget of 10000 bytes" in big.json()["error"]
+    assert sync_redis.xlen(keys.TASK_STREAM) == 10
