@@ -9,13 +9,14 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from backend import keys
 from backend.broker import EmbeddedBroker
@@ -24,7 +25,7 @@ from backend.dashboard import Hub, serve_dashboard
 from backend.protocol import Task, TaskStatus, make_update
 from backend.store import TaskStore
 from tests.conftest import Spawn
-from tests.waiting import eventually_sync
+from tests.waiting import eventually, eventually_sync
 
 Dashboard = Callable[..., Any]
 PAGE = "http://localhost:3000"
@@ -39,7 +40,7 @@ def free_port() -> int:
 @pytest.fixture
 async def dashboard(redis_url: str) -> AsyncIterator[tuple[str, Hub]]:
     """A running dashboard: its ``ws://`` URL and its hub."""
-    port, stop, hub = free_port(), asyncio.Event(), Hub(queue_size=50)
+    port, stop, hub = free_port(), asyncio.Event(), Hub(limit=64 * 1024)
     settings = load_settings(redis_url=redis_url, port=port)
     serving = asyncio.create_task(serve_dashboard(settings, redis_url, stop, hub))
     url = f"ws://127.0.0.1:{port}/ws"
@@ -76,6 +77,11 @@ def start_dashboard(spawn: Spawn) -> StartDashboard:
         return f"ws://127.0.0.1:{port}/ws"
 
     return start
+
+
+def dashboard_log(tmp_path: Path) -> str:
+    """What the (one) dashboard process started by the test has logged so far."""
+    return next(tmp_path.glob("dashboard-*.log")).read_text()
 
 
 async def refused(url: str, **options: Any) -> int:
@@ -176,6 +182,15 @@ async def test_a_slow_client_is_dropped_without_slowing_the_others(
     url, hub = dashboard
     noise = os.urandom(16_000).hex()  # incompressible: fills the slow client's buffers
     big = json.dumps({"id": "x", "status": "processing", "message": noise})
+
+    async def drain(ws: ClientConnection) -> int:
+        """Read on until the server closes the connection; how many messages came."""
+        count = 0
+        with contextlib.suppress(ConnectionClosed):
+            async for _ in ws:
+                count += 1
+        return count
+
     async with (
         connect(url, max_queue=1, compression=None, close_timeout=1) as slow,
         connect(url, max_queue=None, compression=None) as fast,
@@ -186,12 +201,16 @@ async def test_a_slow_client_is_dropped_without_slowing_the_others(
             while len(hub.clients) == 2:  # the slow one reads one message, then no more
                 await aredis.publish(keys.UPDATES_CHANNEL, big)
                 sent += 1
+            draining = asyncio.create_task(drain(slow))  # at last: to see how it was closed
             await aredis.publish(keys.UPDATES_CHANNEL, "last")
             received = 0
             while await fast.recv() != "last":
                 received += 1
+            got = await draining
         assert received == sent
-        assert slow.close_code in (None, 1013, 1006)
+        assert fast.close_code is None
+        assert (slow.close_code, slow.close_reason) == (1013, "too slow; reconnect")
+        assert 0 < got < sent
 
 
 async def test_a_connection_dropped_in_its_handshake_is_quiet(
@@ -275,3 +294,56 @@ async def test_the_token_is_required_when_one_is_set(
     assert await relays(url, aredis, subprotocols=["token.s3cret"])  # type: ignore[list-item]
     async with connect(url, subprotocols=["token.s3cret"]) as ws:  # type: ignore[list-item]
         assert ws.subprotocol == "token.s3cret"  # a browser needs the answer to name it
+
+
+async def test_a_burst_drops_only_the_clients_that_do_not_read(
+    start_dashboard: StartDashboard, aredis: aioredis.Redis, tmp_path: Path
+) -> None:
+    """A burst of small updates (a big run finishing) reaches every reading client
+    whole; only the clients that never read are dropped, each with one INFO line."""
+    url = start_dashboard()
+    burst, readers, idle = 20_000, 10, 3
+    filler = "x" * 250
+    options: dict[str, Any] = {"compression": None, "close_timeout": 1}
+    async with contextlib.AsyncExitStack() as stack:
+        reading = [
+            await stack.enter_async_context(connect(url, max_queue=None, **options))
+            for _ in range(readers)
+        ]
+        silent = [
+            await stack.enter_async_context(connect(url, max_queue=1, **options))
+            for _ in range(idle)
+        ]
+
+        async def read_all(ws: ClientConnection) -> int:
+            count = 0
+            async with asyncio.timeout(120):
+                while (message := await ws.recv()) != "last":
+                    assert json.loads(message)["seq"] == count, "out of order or missing"
+                    count += 1
+            return count
+
+        counting = [asyncio.create_task(read_all(ws)) for ws in reading]
+        async with aredis.pipeline(transaction=False) as pipe:
+            for first in range(0, burst, 20_000):
+                for seq in range(first, min(first + 20_000, burst)):
+                    message = {"id": f"t{seq % 500}", "status": "processing", "seq": seq}
+                    pipe.publish(keys.UPDATES_CHANNEL, json.dumps({**message, "message": filler}))
+                await pipe.execute()
+        await aredis.publish(keys.UPDATES_CHANNEL, "last")
+        assert await asyncio.gather(*counting) == [burst] * readers
+        for ws in reading:
+            assert ws.close_code is None, "a reading client was dropped"
+
+        async def all_idle_dropped() -> bool:
+            return dashboard_log(tmp_path).count("dropping a client") == idle
+
+        await eventually(all_idle_dropped, within=30)
+        for ws in silent:  # closed by the server: reading on ends with its close
+            async with asyncio.timeout(30):
+                with contextlib.suppress(ConnectionClosed):
+                    async for _ in ws:
+                        pass
+            assert ws.close_code in (1013, 1006)
+    text = dashboard_log(tmp_path)
+    assert "Traceback" not in text and "ERROR" not in text, text[-3000:]
