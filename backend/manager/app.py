@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from backend import __version__, connection
 from backend.access import Access
@@ -33,6 +34,8 @@ from backend.store import TaskStore
 
 log = logging.getLogger(__name__)
 
+DOCS_ASSETS = "/docs-assets"
+"""Where the documentation pages' scripts and styles are served (fastapi-offline)."""
 DESCRIPTION = """\
 Submit tasks to a Distritask cluster and watch it. `POST /submit` with no body or `{}`
 queues one `deploy_node` task, as the original Go manager did. When the manager has
@@ -83,8 +86,14 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
             await listener.aclose()
             await redis.aclose()
 
-    app = FastAPI(
-        title="Distritask manager", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    # /docs and /redoc with their assets served from this process, not a CDN: they
+    # work offline and on machines that may not reach the internet
+    app = FastAPIOffline(
+        title="Distritask manager",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        static_url=DOCS_ASSETS,
     )
     errors.install(app)
     app.include_router(tasks.router)

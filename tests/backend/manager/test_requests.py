@@ -3,6 +3,7 @@ the bearer token guards mutating routes; bodies over the limit get 413."""
 
 from __future__ import annotations
 
+import re
 import socket
 
 import httpx
@@ -205,3 +206,18 @@ def test_the_submit_budget_is_a_setting(
     big = httpx.post(base + "/submit", json={"payload": "x" * 999, "count": 10})
     assert big.status_code == 413 and "budget of 10000 bytes" in big.json()["error"]
     assert sync_redis.xlen(keys.TASK_STREAM) == 10
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_documentation_pages_need_no_internet(manager: str, page: str) -> None:
+    html = httpx.get(manager + page)
+    assert html.status_code == 200 and "text/html" in html.headers["content-type"]
+    assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html.text)
+    assets += re.findall(r"""\burl:\s*["']([^"']+)["']""", html.text)  # the schema
+    assert len(assets) >= 2, html.text
+    assert not re.search(r"https?://", html.text), "a page asset comes from elsewhere"
+    for asset in assets:
+        assert asset.startswith("/"), asset
+        response = httpx.get(manager + asset)
+        assert response.status_code == 200, asset
+        assert len(response.content) > 100, asset
