@@ -102,6 +102,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(workers.router)
     access = Access(settings.allowed_origin, settings.api_token)
+    app.state.access = access  # the token check (auth.py) and the cross-site guard agree
     app.add_middleware(BodyLimit, max_body=settings.max_body)
     app.add_middleware(CrossSiteGuard, access=access)
     app.add_middleware(RequestMetrics, metrics=metrics)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from backend.access import Access
 
 _bearer = HTTPBearer(auto_error=False, description="DISTRITASK_API_TOKEN, when the manager has one")
 
@@ -17,11 +18,9 @@ async def require_token(
 ) -> None:
     """Refuse the request (401) unless it carries the configured token; no token
     configured: every request passes."""
-    token = request.app.state.services.settings.api_token
-    if token is None:
-        return
+    access: Access = request.app.state.access
     given = credentials.credentials if credentials is not None else ""
-    if not secrets.compare_digest(given.encode(), token.get_secret_value().encode()):
+    if not access.token_matches(given):
         reason = "wrong bearer token" if given else "missing bearer token"
         raise HTTPException(
             401,
