@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from backend.dashboard import Hub, serve_dashboard
 from backend.protocol import Task, TaskStatus, make_update
 from backend.store import TaskStore
 from tests.conftest import Spawn
-from tests.waiting import eventually, eventually_sync
+from tests.waiting import eventually
 
 Dashboard = Callable[..., Any]
 PAGE = "http://localhost:3000"
@@ -55,7 +55,7 @@ async def dashboard(redis_url: str) -> AsyncIterator[tuple[str, Hub]]:
     await serving
 
 
-StartDashboard = Callable[..., str]
+StartDashboard = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture
@@ -63,17 +63,19 @@ def start_dashboard(spawn: Spawn) -> StartDashboard:
     """Start ``distritask dashboard`` as a real process (``env``: its settings); its
     ``ws://`` URL once it answers."""
 
-    def start(*args: str, env: dict[str, str] | None = None) -> str:
+    async def start(*args: str, env: dict[str, str] | None = None) -> str:
         port = free_port()
         process = spawn("dashboard", "--port", str(port), *args, env=env)
 
-        def healthy() -> bool:
+        async def healthy() -> bool:
             assert process.poll() is None, "the dashboard exited"
             with contextlib.suppress(httpx.HTTPError):
-                return httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+                async with httpx.AsyncClient() as client:
+                    response = await client.get(f"http://127.0.0.1:{port}/health")
+                    return response.status_code == 200
             return False
 
-        eventually_sync(healthy, within=30)
+        await eventually(healthy, within=30, what="the dashboard answering")
         return f"ws://127.0.0.1:{port}/ws"
 
     return start
@@ -271,12 +273,12 @@ async def test_it_survives_the_broker_restarting(
 async def test_only_the_allowed_web_origin_may_connect(
     start_dashboard: StartDashboard, aredis: aioredis.Redis
 ) -> None:
-    url = start_dashboard()
+    url = await start_dashboard()
     assert await relays(url, aredis, origin=PAGE)  # the original page, no token
     assert await relays(url, aredis)  # a script: no Origin header
     for origin in ("http://evil.example", "http://localhost:3001", "null"):
         assert await refused(url, origin=origin) == 403, origin
-    other = start_dashboard("--allowed-origin", "https://tasks.example.com")
+    other = await start_dashboard("--allowed-origin", "https://tasks.example.com")
     assert await relays(other, aredis, origin="https://tasks.example.com")
     assert await refused(other, origin=PAGE) == 403
 
@@ -284,7 +286,7 @@ async def test_only_the_allowed_web_origin_may_connect(
 async def test_the_token_is_required_when_one_is_set(
     start_dashboard: StartDashboard, aredis: aioredis.Redis
 ) -> None:
-    url = start_dashboard(env={"DISTRITASK_API_TOKEN": "s3cret"})
+    url = await start_dashboard(env={"DISTRITASK_API_TOKEN": "s3cret"})
     assert await refused(url) == 401
     assert await refused(url, origin=PAGE) == 401
     assert await refused(url + "?token=wrong") == 401
@@ -301,7 +303,7 @@ async def test_a_burst_drops_only_the_clients_that_do_not_read(
 ) -> None:
     """A burst of small updates (a big run finishing) reaches every reading client
     whole; only the clients that never read are dropped, each with one INFO line."""
-    url = start_dashboard()
+    url = await start_dashboard()
     burst, readers, idle = 20_000, 10, 3
     filler = "x" * 250
     options: dict[str, Any] = {"compression": None, "close_timeout": 1}
