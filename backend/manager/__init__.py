@@ -2,10 +2,11 @@
 
 Listens on ``HOST:PORT`` (default 127.0.0.1:8080). Routes: ``POST /submit``,
 ``GET /tasks``, ``GET /tasks/{id}``, ``POST /tasks/{id}/cancel``,
-``POST /tasks/{id}/retry``, ``GET /workers``, ``GET /stats``, ``GET /health``,
-``GET /metrics``, and the OpenAPI schema (``/openapi.json``; ``/docs`` and
-``/redoc``, whose assets are served locally). With no
-``REDIS_URL`` it starts (or joins) the embedded server. ``DISTRITASK_API_TOKEN``
+``POST /tasks/{id}/retry``, ``POST /tasks/bulk``, ``GET /dead-letters``,
+``POST /dead-letters/requeue``, ``POST /dead-letters/delete``, ``GET /workers``,
+``GET /stats``, ``GET /health``, ``GET /metrics``, and the OpenAPI schema
+(``/openapi.json``; ``/docs`` and ``/redoc``, whose assets are served locally). With
+no ``REDIS_URL`` it starts (or joins) the embedded server. ``DISTRITASK_API_TOKEN``
 (or ``--api-token``; the environment keeps it out of the process list) guards the
 ``POST`` routes; with or without it, they refuse a foreign web ``Origin`` (403) and a
 body that is not JSON (415).

@@ -27,7 +27,7 @@ from backend.manager.board import Board, follow
 from backend.manager.guard import CrossSiteGuard
 from backend.manager.limits import BodyLimit
 from backend.manager.metrics import Metrics, RequestMetrics
-from backend.manager.routes import alerts, cluster, history, tasks, workers
+from backend.manager.routes import alerts, cluster, console, history, tasks, workers
 from backend.manager.services import Services
 from backend.policy import SubmitPolicy
 from backend.store import TaskStore
@@ -96,6 +96,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         static_url=DOCS_ASSETS,
     )
     errors.install(app)
+    app.include_router(console.router)  # before tasks: /tasks/bulk is not a task id
     app.include_router(tasks.router)
     app.include_router(cluster.router)
     app.include_router(history.router)

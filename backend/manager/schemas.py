@@ -72,6 +72,9 @@ class ErrorResponse(BaseModel):
 
 class TaskPage(BaseModel):
     total: int = Field(description="tasks matching the filters")
+    exact: bool | None = Field(
+        None, description="false: a free-text search stopped at a full page, total is a lower bound"
+    )
     offset: int
     limit: int
     tasks: list[TaskState] = Field(description="newest first, without their history")

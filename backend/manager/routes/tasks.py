@@ -101,11 +101,33 @@ async def list_tasks(
     status: TaskStatus | None = None,
     worker: Annotated[str | None, Query(max_length=200)] = None,
     name: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="free text over id, message and error"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     """Tasks matching every filter given, newest first, a page at a time (without
-    their history: ``GET /tasks/{id}`` has it)."""
+    their history: ``GET /tasks/{id}`` has it). With ``q`` the search reads the
+    states newest first and stops at a full page: ``exact`` is then false and
+    ``total`` counts the matches found so far (at least that many)."""
+    if q is not None:
+        page = await svc.store.list_tasks(
+            status=status.value if status is not None else None,
+            worker=worker,
+            name=name,
+            q=q,
+            limit=limit,
+            offset=offset,
+        )
+        return {
+            "total": page.total,
+            "exact": page.exact,
+            "offset": offset,
+            "limit": limit,
+            "tasks": page.tasks,
+        }
     total, ids = svc.board.select(
         status=status, worker=worker, name=name, offset=offset, limit=limit
     )

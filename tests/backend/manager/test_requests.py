@@ -13,6 +13,14 @@ import redis
 from backend import keys
 from tests.backend.manager.conftest import SpawnManager, StartManager
 
+MUTATING = (
+    "/submit",
+    "/tasks/x/cancel",
+    "/tasks/x/retry",
+    "/tasks/bulk",
+    "/dead-letters/requeue",
+    "/dead-letters/delete",
+)
 BAD_BODIES = [
     (b"{bad json", 400, "malformed JSON"),
     (b'{"name": "deploy_nod"}', 422, "unknown task name 'deploy_nod'"),
@@ -62,7 +70,7 @@ def test_the_token_guards_every_mutating_route(
     start_manager: StartManager, sync_redis: redis.Redis
 ) -> None:
     base = start_manager(api_token="s3cret")
-    for path in ("/submit", "/tasks/x/cancel", "/tasks/x/retry"):
+    for path in MUTATING:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret"}):
             response = httpx.post(base + path, headers=headers)
             assert response.status_code == 401, (path, headers)
@@ -121,7 +129,6 @@ def test_health_is_200_while_redis_answers(manager: str) -> None:
     assert response.status_code == 200 and response.json()["status"] == "ok"
 
 
-MUTATING = ("/submit", "/tasks/x/cancel", "/tasks/x/retry")
 SIMPLE_BODIES = [  # what a web page can POST cross-site without a preflight
     ("text/plain", b'{"name": "noop", "count": 5}'),
     ("application/x-www-form-urlencoded", b'{"name": "noop"}'),
