@@ -48,7 +48,9 @@ async def noop(ctx: TaskContext) -> None:
 
 async def sleep(ctx: TaskContext) -> None:
     """Sleep for the payload's seconds (a number or ``{"seconds": x}``; default 1)."""
-    await asyncio.sleep(_seconds(ctx.payload, 1.0))
+    seconds = _seconds(ctx.payload, 1.0)
+    ctx.progress(0, messages.sleeping(seconds))
+    await asyncio.sleep(seconds)
 
 
 async def fail(ctx: TaskContext) -> None:

@@ -29,8 +29,6 @@ from backend.worker.running import Change
 
 log = logging.getLogger("backend.worker")
 
-STARTED = messages.STARTED
-COMPLETED = messages.COMPLETED
 MAX_BACKOFF = 600.0
 
 
@@ -78,7 +76,8 @@ class Executor:
             reason = f"no handler for task {job.task.handler_name!r}"
             await self._give_up(job, reason, messages.no_handler(reason))
             return
-        self._emit(job, job.update(TaskStatus.PROCESSING, STARTED, progress=0))
+        started = messages.started(job.task.handler_name)
+        self._emit(job, job.update(TaskStatus.PROCESSING, started, progress=0))
         timeout = job.task.timeout or self.task_timeout
         ctx = TaskContext(job.task_id, job.task.payload, job.attempt, job.task.name)
         ctx._sink = lambda pct, message: self._progress(job, pct, message)
@@ -112,7 +111,8 @@ class Executor:
             await self._failed(job, error)
         else:
             self.completed += 1
-            self._finish(job, job.update(TaskStatus.COMPLETED, COMPLETED, progress=100))
+            done = messages.completed(job.task.handler_name)
+            self._finish(job, job.update(TaskStatus.COMPLETED, done, progress=100))
 
     async def abandon(self, job: Job) -> None:
         """Report a job whose handler did not stop when interrupted (it runs on, ignored)."""
