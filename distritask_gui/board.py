@@ -22,6 +22,8 @@ class Board(QScrollArea):
     task_clicked = Signal(str)
     order_requested = Signal(str, str)
     """``(order, worker name)``: the user confirmed "drain" or "stop" on a column."""
+    more_requested = Signal(str)
+    """A column's key: its "+K more" was clicked (show its tasks in the Tasks view)."""
 
     def __init__(
         self,
@@ -96,6 +98,7 @@ class Board(QScrollArea):
         column.set_broker_up(self._broker_up)
         column.task_clicked.connect(self.task_clicked)
         column.order_requested.connect(self.order_requested)
+        column.more_requested.connect(self.more_requested)
         column.step_requested.connect(lambda step: self.step(column, step))
         self.columns[key] = column
         self._row.insertWidget(position, column, 1)

@@ -6,7 +6,9 @@ queue while it waits, else its worker). A :class:`Column` keeps those positions 
 so its newest cards are its last positions, whatever its size.
 
 A :class:`ColumnCards` is what a column's list view shows: the newest ``limit`` cards
-of one column, newest first, and the count of the rest. The task model updates it
+of one column, newest first (a worker's), or the oldest ``limit``, oldest first (the
+queue's: its oldest task runs next), and the count of the rest, which
+:func:`column_filter` finds in the Tasks view ("+K more"). The task model updates it
 after each batch with :meth:`ColumnCards.sync`, which turns the change into the few
 ``beginRemoveRows``/``beginInsertRows``/``dataChanged`` it takes, so a view never
 looks at the other 100,000 tasks.
@@ -24,6 +26,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 from backend.protocol import TaskStatus
 from backend.state import TaskState
 from backend.store import SUBMIT_SOURCE
+from backend.task_filter import TaskFilter
 from distritask_gui.rows import runs
 
 QUEUE = ""
@@ -46,6 +49,14 @@ def column_of(state: TaskState) -> str:
     if state.status in _WAITING or state.worker in _NOT_WORKERS:
         return QUEUE
     return state.worker
+
+
+def column_filter(key: str) -> TaskFilter:
+    """The Tasks view's filter for every task of column ``key`` ("+K more"): the
+    queue's waiting tasks, oldest first as the column lists them, or a worker's."""
+    if key == QUEUE:
+        return TaskFilter(status=TaskStatus.PENDING.value, sort="created")
+    return TaskFilter(worker=key)
 
 
 def role_data(state: TaskState, role: int) -> Any:
@@ -99,14 +110,28 @@ class Column:
         states = self.states
         return [(p, states[p]) for p in reversed(self.positions[-count:])] if count > 0 else []
 
+    def oldest(self, count: int) -> list[Card]:
+        """The first ``count`` tasks, oldest first."""
+        states = self.states
+        return [(p, states[p]) for p in self.positions[:count]] if count > 0 else []
+
 
 class ColumnCards(QAbstractListModel):
-    """The newest ``limit`` cards of one column, newest first (fed by the task model)."""
+    """The newest ``limit`` cards of one column, newest first, or with ``oldest_first``
+    its oldest ``limit``, oldest first (fed by the task model)."""
 
-    def __init__(self, key: str, limit: int = SHOWN, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        key: str,
+        limit: int = SHOWN,
+        parent: QObject | None = None,
+        *,
+        oldest_first: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.key = key
         self.limit = limit
+        self.oldest_first = oldest_first
         self.total = 0
         """Tasks in the column, shown or not."""
         self._cards: list[Card] = []
@@ -124,9 +149,10 @@ class ColumnCards(QAbstractListModel):
         return max(0, self.total - len(self._cards))
 
     def sync(self, column: Column, changed: Iterable[int] = ()) -> None:
-        """Show ``column``'s newest cards; ``changed``: positions whose state changed."""
+        """Show ``column``'s newest (or oldest) cards; ``changed``: positions whose state
+        changed."""
         self.total = len(column)
-        new = column.newest(self.limit)
+        new = column.oldest(self.limit) if self.oldest_first else column.newest(self.limit)
         old_positions = {p for p, _ in self._cards}
         new_positions = {p for p, _ in new}
         self._remove_missing(new_positions)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from backend.store import TaskStore
+from backend.task_filter import TaskFilter
 from distritask_gui.console_actions import ConsoleActions
 from distritask_gui.dead_letters_view import DeadLettersView
 from distritask_gui.pending_view import PendingView
@@ -55,6 +56,11 @@ class ConsoleTabs(QTabWidget):
         self.timer.timeout.connect(self.poll)
         self.timer.start()
         QTimer.singleShot(1000, self.poll)  # the header's count soon after opening
+
+    def show_tasks(self, wanted: TaskFilter) -> None:
+        """Open the Tasks tab listing what ``wanted`` matches (a column's "+K more")."""
+        self.tasks_view.set_filter(wanted)
+        self.setCurrentWidget(self.tasks_view)
 
     def _shown(self, index: int) -> None:
         view = self.widget(index)

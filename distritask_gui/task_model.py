@@ -283,6 +283,6 @@ class TaskModel(QAbstractListModel):
         """The model of column ``key``'s cards (made on first use, then kept current)."""
         cards = self._cards.get(key)
         if cards is None:
-            cards = self._cards[key] = ColumnCards(key, parent=self)
+            cards = self._cards[key] = ColumnCards(key, parent=self, oldest_first=key == QUEUE)
             cards.sync(self._column(key))
         return cards

@@ -21,6 +21,7 @@ from distritask_gui.alerts_view import AlertBanner, AlertModel, AlertNotifier, A
 from distritask_gui.board import Board
 from distritask_gui.bridge import Bridge
 from distritask_gui.cluster_dialog import ClusterDialog
+from distritask_gui.columns import column_filter
 from distritask_gui.connection import ConnectionState
 from distritask_gui.console import ConsoleTabs
 from distritask_gui.footer import Footer
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self.header.cluster_requested.connect(self.open_cluster_dialog)
         self.board.task_clicked.connect(self.open_detail)
         self.board.order_requested.connect(actions.order_worker)
+        self.board.more_requested.connect(lambda key: self.console.show_tasks(column_filter(key)))
         self.console.tasks_view.task_requested.connect(lambda s: self.open_detail(s.id, s))
         self.console.console.message.connect(lambda t: self.statusBar().showMessage(t, 5000))
         self.console.dead_count.connect(self.header.set_dead_letters)

@@ -2,9 +2,10 @@
 
 A column is a view, not a widget per task: the task model keeps the column's
 :class:`~distritask_gui.columns.ColumnCards`, its newest
-:data:`~distritask_gui.columns.SHOWN` cards (newest on top), and the list view paints
-them with :class:`~distritask_gui.task_card.TaskCardDelegate`. The rest are counted as
-"+K more".
+:data:`~distritask_gui.columns.SHOWN` cards (newest on top; the queue's oldest, oldest on
+top, as that one runs next), and the list view paints them with
+:class:`~distritask_gui.task_card.TaskCardDelegate`. The rest are counted in a "+K more"
+button at the column's end, which asks for them in the Tasks view (``more_requested``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -67,6 +69,8 @@ class WorkerColumn(QFrame):
     """Left (-1) or Right (+1) pressed on a card: move to the neighbouring column."""
     order_requested = Signal(str, str)
     """``(order, worker name)``: the user confirmed "drain" or "stop" (worker columns)."""
+    more_requested = Signal(str)
+    """The column's key: "+K more" clicked, show all its tasks in the Tasks view."""
 
     def __init__(
         self,
@@ -97,8 +101,14 @@ class WorkerColumn(QFrame):
         self.stats = theme.named(QLabel(), "columnStats")
         self.empty = theme.named(QLabel("Standby"), "empty")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.more = theme.named(QLabel(), "more")
-        self.more.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.more = theme.named(QPushButton(), "more")
+        self.more.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.more.setToolTip(
+            "Every waiting task, oldest first, in the Tasks view"
+            if key == QUEUE
+            else f"Every task of {key} in the Tasks view"
+        )
+        self.more.clicked.connect(lambda: self.more_requested.emit(self.key))
 
         self.view = theme.named(CardList(), "cards")
         self.view.setModel(self.newest)

@@ -57,7 +57,7 @@ def test_arrow_keys_move_between_cards_and_columns_enter_opens_esc_closes(
     window = _window(qtbot)
     queue = window.board.columns[QUEUE].view
     queue.setFocus()
-    qtbot.waitUntil(lambda: _current(window) == (QUEUE, "q2"))  # newest first
+    qtbot.waitUntil(lambda: _current(window) == (QUEUE, "q0"))  # oldest first: runs next
     qtbot.keyClick(queue, Qt.Key.Key_Down)
     assert _current(window) == (QUEUE, "q1")
     qtbot.keyClick(queue, Qt.Key.Key_Right)
