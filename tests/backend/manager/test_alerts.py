@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import redis
 
-from backend import keys
 from backend.broker import EmbeddedBroker
 from tests.backend.manager.conftest import StartManager
 from tests.conftest import Spawn, free_port
@@ -90,7 +89,7 @@ def test_tasks_waiting_in_a_queue_no_worker_reads(
 
 
 def test_a_dead_lettered_task_and_the_failure_rate(
-    start_manager: StartManager, spawn: Spawn, sync_redis: redis.Redis
+    start_manager: StartManager, spawn: Spawn
 ) -> None:
     base = start_manager(alert_failure_rate=0.5)
     spawn("worker", "--concurrency", "4")
@@ -101,8 +100,10 @@ def test_a_dead_lettered_task_and_the_failure_rate(
     assert "100%" in rate["message"]
     submit(base, name="noop", count=3)  # 1 failed of 4 finished: 25 % < 50 %
     resolves(base, rate)
-    (entry,) = [e for e, _ in sync_redis.xrange(keys.DEAD_LETTERS)]
-    sync_redis.xdel(keys.DEAD_LETTERS, entry)  # the operator deletes (or requeues) it
+    (letter,) = httpx.get(base + "/dead-letters").json()["entries"]
+    assert letter["task_id"] == task
+    deleted = httpx.post(base + "/dead-letters/delete", json={"ids": [letter["entry"]]})
+    assert deleted.json()["deleted"] == 1  # the operator deals with it
     resolves(base, dead)
 
 
