@@ -41,11 +41,18 @@ DEAD_LETTERS = PREFIX + "dead"
 CANCELLED = PREFIX + "cancelled"
 """Hash: task id -> epoch time a cancel was requested."""
 CONTROL_CHANNEL = PREFIX + "control"
-"""Pub/sub channel of control messages to workers (cancel requests)."""
+"""Pub/sub channel of control messages to workers (cancel requests, drain, stop)."""
+WORKER_ORDER_PREFIX = PREFIX + "order:"
+"""String ``order:<worker>``: the last drain/stop order sent to it, for a minute, so a
+worker that was resubscribing when it was announced still finds it."""
 
 
 def worker_alive(name: str) -> str:
     return WORKER_ALIVE_PREFIX + name
+
+
+def worker_order(name: str) -> str:
+    return WORKER_ORDER_PREFIX + name
 
 
 # -- indexes over the retained task states (the console's filters) ---------------------

@@ -22,6 +22,8 @@ from backend.store.base import Base, decoded, text
 
 WORKER_FORGET_AFTER = 3600.0
 """Seconds an offline worker stays listed before it is forgotten."""
+ORDER_KEPT = 60
+"""Seconds a drain/stop order is kept for a worker that missed its announcement."""
 SEEN_WINDOW = 120.0
 """Seconds a worker with no heartbeat (a Go worker) stays listed after its last update."""
 
@@ -89,7 +91,16 @@ class Workers(Base):
     async def _order(self, order: str, name: str) -> int:
         assert order in WORKER_ORDERS
         message = encode_control(ControlMessage.model_validate({order: name}))
-        return int(await self.redis.publish(keys.CONTROL_CHANNEL, message))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.worker_order(name), order, ex=ORDER_KEPT)
+            pipe.publish(keys.CONTROL_CHANNEL, message)
+            _, heard = await pipe.execute()
+        return int(heard)
+
+    async def take_worker_order(self, name: str) -> str | None:
+        """The order kept for worker ``name`` (``drain``/``stop``), removed as it is read."""
+        order = await self.redis.getdel(keys.worker_order(name))
+        return None if order is None else text(order)
 
     async def forget_stale_workers(self) -> int:
         """Delete the records of workers offline for over an hour, and of workers with

@@ -58,6 +58,8 @@ class Cancels:
         self.worker = worker
         """This worker's name: the orders (drain, stop) addressed to it go to ``on_order``."""
         self.on_order = on_order
+        self._taken: asyncio.Future[str | None] | None = None
+        """Removing the kept copy of an order heard (so a successor is not ordered too)."""
         self.ids: set[str] = set()
         self._subscription: Subscription | None = None
         self._heard_meanwhile: set[str] | None = None
@@ -78,6 +80,10 @@ class Cancels:
             self._subscription = await self.store.subscribe(keys.CONTROL_CHANNEL)
             # Requests announced from now on arrive on the channel; earlier ones are here.
             self.ids.update(await self.store.cancel_requests())
+            if self.worker and self.on_order is not None:
+                order = await self.store.take_worker_order(self.worker)
+                if order is not None:  # sent while this worker was not listening
+                    self.on_order(order)
         except BaseException:
             await self._close()
             raise
@@ -126,9 +132,17 @@ class Cancels:
         order, target = message.order
         if order != "cancel":
             if target == self.worker and self.on_order is not None:
+                self._taken = asyncio.ensure_future(self.store.take_worker_order(target))
+                self._taken.add_done_callback(_quietly)
                 self.on_order(order)
             return
         self.ids.add(target)
         if self._heard_meanwhile is not None:
             self._heard_meanwhile.add(target)
         self.on_cancel(target)
+
+
+def _quietly(done: asyncio.Future[str | None]) -> None:
+    """Removing a kept order is best effort (it expires anyway)."""
+    if not done.cancelled() and done.exception() is not None:
+        log.debug("could not remove a kept order: %s", done.exception())

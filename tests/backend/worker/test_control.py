@@ -93,3 +93,18 @@ async def test_unknown_garbled_and_foreign_orders_are_ignored(
     assert info is not None and info.online and not info.draining
     worker.terminate()
     assert wait_exit(worker, within=10) == 0
+
+
+async def test_an_order_sent_before_the_worker_listened_is_still_obeyed(
+    store: TaskStore, start_worker: StartWorker
+) -> None:
+    await store.drain_worker("late")  # no worker of that name listens yet
+    worker = start_worker("--concurrency", "1", "--name", "late")
+    assert wait_exit(worker, within=20) == 0
+    assert await store.take_worker_order("late") is None  # taken: a successor is not drained
+    again = start_worker("--concurrency", "1", "--name", "late")
+    await wait_online(store, 1)
+    assert again.poll() is None
+    await store.stop_worker("late")
+    assert wait_exit(again, within=10) == 0
+    assert await store.take_worker_order("late") is None
