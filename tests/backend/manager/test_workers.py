@@ -1,5 +1,5 @@
-"""``POST /workers/{name}/drain`` and ``/stop``: real workers obey them; the token,
-unknown, offline and Go workers are refused with a clear status."""
+"""``POST /workers/{name}/drain`` and ``/stop``: real workers obey them; the token, a
+foreign origin, a non-JSON body, unknown, offline and Go workers are refused clearly."""
 
 from __future__ import annotations
 
@@ -60,6 +60,18 @@ def test_the_token_guards_worker_orders(start_manager: StartManager, spawn: Spaw
         for headers in ({}, {"Authorization": "Bearer wrong"}):
             refused = httpx.post(f"{base}/workers/guarded/{order}", headers=headers)
             assert refused.status_code == 401, (order, headers)
+    token = {"Authorization": "Bearer s3cret"}
+    for order in ("drain", "stop"):  # a foreign web page cannot order a worker, token or not
+        foreign = httpx.post(
+            f"{base}/workers/guarded/{order}", headers={**token, "Origin": "http://evil.example"}
+        )
+        assert foreign.status_code == 403, order
+        text = httpx.post(
+            f"{base}/workers/guarded/{order}",
+            content=b"x",
+            headers={**token, "Content-Type": "text/plain"},
+        )
+        assert text.status_code == 415, order
     assert worker.poll() is None
     allowed = httpx.post(base + "/workers/guarded/stop", headers={"Authorization": "Bearer s3cret"})
     assert allowed.status_code == 202
