@@ -45,6 +45,8 @@ class Outage:
         self.where = where
         self.log = log or logging.getLogger(__name__)
         self.down = False
+        self.outages = 0
+        """Outages so far (a loop can tell one happened since it last looked)."""
         self._failures = 0
         self._backoff = ExponentialWithJitterBackoff(cap=cap, base=base)
 
@@ -55,6 +57,7 @@ class Outage:
         """Note a failure; the first one of an outage is logged. Sleeps a backoff."""
         if not self.down:
             self.down = True
+            self.outages += 1
             self.log.warning(
                 "lost the %s: unreachable (%s); retrying with backoff",
                 self._broker(),

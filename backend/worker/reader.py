@@ -7,7 +7,8 @@ for a slot to finish otherwise. Entries go through the
 :class:`~backend.worker.intake.Intake` (parsed, poison dead-lettered, resumed) into the
 :class:`~backend.worker.slots.Slots`' queue.
 
-When a read fails because the broker went away, the server may have delivered
+When a read fails because the broker went away (or any loop saw an outage: the
+client retries a read by itself), the server may have delivered
 entries whose reply was lost: they are pending under this worker's name but not
 held. Once the broker answers, the reader reads them again (XREADGROUP 0), instead
 of leaving them until ``claim_idle`` passes.
@@ -95,12 +96,15 @@ class Reader:
     async def read_loop(self, stopping: asyncio.Event) -> None:
         """Read while there is room, until ``stopping`` is set."""
         read_failed = False
+        outages = self.outage.outages
 
         async def round() -> None:
-            nonlocal read_failed
-            if read_failed:
+            nonlocal read_failed, outages
+            if read_failed or outages != self.outage.outages:
+                # a reply may have been lost (the client retries a read by itself)
+                seen = self.outage.outages
                 await self._recover_lost()
-                read_failed = False
+                read_failed, outages = False, seen
             room = self.room()
             if room < self.prefetch.read_threshold:
                 self._room_freed.clear()
