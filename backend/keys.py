@@ -35,7 +35,16 @@ SEEN_WORKERS = PREFIX + "seen"
 newest status update."""
 
 RETRY_SCHEDULE = PREFIX + "retry"
-"""Sorted set: task JSON scored by the epoch time it is due again."""
+"""Sorted set: task JSON scored by the epoch time it is due (a retry or a delayed
+task) for the ``default`` queue; other queues have their own (:func:`due`)."""
+QUEUES = PREFIX + "queues"
+"""Set: the name of every queue tasks were submitted to or workers read."""
+PAUSED_QUEUES = PREFIX + "paused"
+"""Set: names of the queues workers do not take from (survives restarts)."""
+QUEUE_PREFIX = PREFIX + "queue:"
+DUE_PREFIX = PREFIX + "due:"
+SCHEDULED_CHANNEL = PREFIX + "scheduled"
+"""Pub/sub channel: the epoch time of a new schedule entry (wakes the promoters)."""
 DEAD_LETTERS = PREFIX + "dead"
 """Stream of tasks that could not be run: fields ``id``, ``task_data``, ``error``, ``worker``."""
 CANCELLED = PREFIX + "cancelled"
@@ -87,3 +96,14 @@ completed, failed and retried tasks, per queue (``q:<queue>:<what>``) and per ta
 def minute(epoch_minute: int) -> str:
     """The history hash of the minute starting at ``epoch_minute * 60``."""
     return f"{MINUTE_PREFIX}{epoch_minute}"
+
+
+def stream(queue: str) -> str:
+    """The stream of a named queue: ``task_stream`` for ``default`` (the Go services'),
+    ``distritask:queue:<name>`` for the others. Every queue's group is ``WORKER_GROUP``."""
+    return TASK_STREAM if queue == "default" else QUEUE_PREFIX + queue
+
+
+def due(queue: str) -> str:
+    """The sorted set of a queue's delayed tasks and retries, scored by due time."""
+    return RETRY_SCHEDULE if queue == "default" else DUE_PREFIX + queue

@@ -46,6 +46,11 @@ def sleeping(seconds: float) -> str:
     return f"Sleeping for {seconds:g} s"
 
 
+def scheduled_for(clock: str) -> str:
+    """The ``pending`` of a delayed task: when (``HH:MM:SS``) it is due."""
+    return f"Scheduled for {clock}"
+
+
 def dead_lettered(reason: str) -> str:
     return f"Dead-lettered: {reason}"
 

@@ -39,6 +39,10 @@ from backend.errors import ProtocolError
 M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_TASK = "deploy_node"
+DEFAULT_QUEUE = "default"
+"""The queue a task without one goes to: the Go services' ``task_stream``."""
+QUEUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+"""A queue name: letters, digits, ``_``, ``.``, ``-``; at most 64 characters."""
 GO_DEFAULT_TASK = "ExampleTask"
 """The name the Go manager gives every task; our workers run it as ``deploy_node``."""
 
@@ -134,6 +138,12 @@ class Task(BaseModel):
     """Per-task override of the worker's ``--task-timeout``, in seconds."""
     attempt: int = Field(1, ge=1)
     """Which run this entry starts; bumped by retries and manual re-queues."""
+    queue: str = Field(
+        DEFAULT_QUEUE, pattern=QUEUE_PATTERN, exclude_if=lambda q: q == DEFAULT_QUEUE
+    )
+    """The named queue it runs from (left out of the JSON for ``default``)."""
+    due: float | None = Field(None, ge=0, exclude_if=lambda due: due is None)
+    """Epoch seconds when a delayed task becomes runnable (``None``: at once)."""
 
     @field_validator("status", mode="before")
     @classmethod
@@ -194,6 +204,10 @@ class StatusUpdate(BaseModel):
     """Order within an attempt; ``(attempt, seq)`` orders a task's updates."""
     name: str | None = None
     error: str | None = None
+    due: float | None = None
+    """Epoch seconds a delayed task is due (its ``pending`` says "Scheduled for …")."""
+    scheduled: bool | None = None
+    """``True`` on a delayed task's ``pending``: waiting for its time, not yet queued."""
 
     @field_validator("status", mode="before")
     @classmethod

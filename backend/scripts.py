@@ -218,8 +218,9 @@ SUBMIT = (
     + _MINUTE
     + """
 -- KEYS: states, index, stream, channel, counters. ARGV: n, the task field, then n
--- ids, n states, n creation times, n tasks, n pending updates. The states come first:
--- a worker's update must never be overwritten by the pending one.
+-- ids, n states, n creation times, n tasks, n pending updates, and for delayed tasks
+-- n due times: then KEYS[3] is the queue's schedule (a sorted set), not its stream.
+-- The states come first: a worker's update must never be overwritten by the pending one.
 local n, field = tonumber(ARGV[1]), ARGV[2]
 local ids, states, scores, tasks, updates = 2, 2 + n, 2 + 2 * n, 2 + 3 * n, 2 + 4 * n
 for first = 1, n, 1000 do
@@ -238,7 +239,12 @@ for first = 1, n, 1000 do
 end
 for i = 1, n do mn_task('submitted', ARGV[states + i]) end
 mn_flush()
-for i = 1, n do redis.call('XADD', KEYS[3], '*', field, ARGV[tasks + i]) end
+local dues = 2 + 5 * n
+if #ARGV > dues then
+    for i = 1, n do redis.call('ZADD', KEYS[3], ARGV[dues + i], ARGV[tasks + i]) end
+else
+    for i = 1, n do redis.call('XADD', KEYS[3], '*', field, ARGV[tasks + i]) end
+end
 for i = 1, n do redis.call('PUBLISH', KEYS[4], ARGV[updates + i]) end
 redis.call('HINCRBY', KEYS[5], 'submitted', n)
 return redis.call('ZCARD', KEYS[2])

@@ -14,12 +14,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 
 from backend import messages, transition
 from backend.errors import ProtocolError
-from backend.protocol import DEFAULT_TASK, StatusUpdate, Task, TaskStatus, clock
+from backend.protocol import DEFAULT_QUEUE, DEFAULT_TASK, StatusUpdate, Task, TaskStatus, clock
 
+DERIVED: set[str] = {"scheduled"}
+"""Fields computed from others, never stored."""
 HISTORY_LEN = transition.HISTORY_LEN
 """Status changes a state keeps (the first one and the newest)."""
 
@@ -53,6 +55,10 @@ class TaskState(BaseModel):
     started: float | None = None
     finished: float | None = None
     error: str | None = None
+    queue: str = DEFAULT_QUEUE
+    """Its named queue (before the payload: the index scripts read the first "queue")."""
+    due: float | None = None
+    """Epoch seconds a delayed task was due to become runnable."""
     payload: Any = None
     max_retries: int | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
@@ -69,6 +75,13 @@ class TaskState(BaseModel):
         state = cls(id=update.id, name=update.name or DEFAULT_TASK, created=created)
         state.apply(update)
         return state
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def scheduled(self) -> bool:
+        """A delayed task still waiting for its time: the submitter's ``pending``
+        (seq 0) of its first run, with a due time."""
+        return self.due is not None and self.seq == 0 and self.status is TaskStatus.PENDING
 
     @property
     def order(self) -> tuple[int, int]:
@@ -109,6 +122,8 @@ def _queued_fields(task: Task, *, by: str, message: str) -> tuple[dict[str, Any]
         payload=task.payload,
         max_retries=task.max_retries,
         attempt=task.attempt,
+        queue=task.queue,
+        due=task.due,
         created=created,
         stamp=clock(created),
         by=by,
@@ -127,12 +142,14 @@ def requeued(
     again = state.model_copy(deep=True)
     again.payload = task.payload
     again.max_retries = task.max_retries
+    again.queue, again.due = task.queue, task.due
     again.apply(update)
     return again, update
 
 
 def encode_state(state: TaskState) -> str:
-    return state.model_dump_json(exclude_none=True)
+    """The stored JSON (``scheduled`` is derived, so it is left out)."""
+    return state.model_dump_json(exclude_none=True, exclude=DERIVED)
 
 
 def decode_state(raw: bytes | str) -> TaskState:
@@ -140,3 +157,8 @@ def decode_state(raw: bytes | str) -> TaskState:
         return TaskState.model_validate_json(raw)
     except ValidationError as exc:
         raise ProtocolError(f"bad task state: {exc.errors()[0]['msg']}", raw) from None
+
+
+def scheduled_for(due: float) -> str:
+    """The message of a delayed task's ``pending``: "Scheduled for HH:MM:SS"."""
+    return messages.scheduled_for(clock(due))

@@ -130,6 +130,8 @@ def queued(
     payload: Any,
     max_retries: int | None,
     attempt: int,
+    queue: str = "default",
+    due: float | None = None,
     created: float,
     stamp: str,
     by: str,
@@ -156,6 +158,8 @@ def queued(
         "started": None,
         "finished": None,
         "error": None,
+        "queue": queue,
+        "due": due,
         "payload": payload,
         "max_retries": max_retries,
         "history": [

@@ -82,6 +82,7 @@ class TaskStore(Query, DeadLetters, Ownership, Workers, Upkeep, Channels, Minute
         self.redis = redis
         self.listener = listener if listener is not None else redis
         self.retention = retention
+        self.known_queues: set[str] = set()
         self._promote = redis.register_script(scripts.PROMOTE_RETRIES)
         self._write = redis.register_script(scripts.WRITE)
         self._submit = redis.register_script(scripts.SUBMIT)

@@ -22,7 +22,7 @@ from pydantic_core import to_json
 
 from backend import messages, transition
 from backend.protocol import StatusUpdate, Task, TaskStatus, clock
-from backend.state import TaskState, _queued_fields
+from backend.state import DERIVED, TaskState, _queued_fields
 
 
 @dataclass(slots=True)
@@ -65,7 +65,7 @@ class Running:
 
     @classmethod
     def from_state(cls, state: TaskState) -> Running:
-        fields = state.model_dump(mode="json", exclude={"history"})
+        fields = state.model_dump(mode="json", exclude={"history", *DERIVED})
         return cls(fields, [entry.model_dump(mode="json") for entry in state.history])
 
     @property
