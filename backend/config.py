@@ -15,13 +15,22 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from backend.errors import ConfigError
+from backend.protocol import DEFAULT_QUEUE, QUEUE_PATTERN
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+QueueName = Annotated[str, StringConstraints(pattern=QUEUE_PATTERN)]
 
 
 def default_data_dir() -> Path:
@@ -83,6 +92,11 @@ class Settings(BaseSettings):
     )
     tasks_module: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="modules that register task handlers"
+    )
+    queues: Annotated[list[QueueName], NoDecode] = Field(
+        default_factory=lambda: [DEFAULT_QUEUE],
+        min_length=1,
+        description="queues a worker takes from, in strict priority order (comma separated)",
     )
     max_retries: int = Field(3, ge=0, le=100, description="default retries of a failing task")
     retry_backoff: float = Field(
@@ -177,7 +191,7 @@ class Settings(BaseSettings):
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("allowed_tasks", "tasks_module", mode="before")
+    @field_validator("allowed_tasks", "tasks_module", "queues", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         """A list from the environment: names separated by spaces or commas."""

@@ -584,3 +584,22 @@ if #held > 0 then return 0 end
 redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
+
+READ_FIRST = """
+-- KEYS: the paused queues (a set), then the streams of the queues to read, in
+-- priority order. ARGV: group, consumer, count, then those queues' names.
+-- Reads new entries (XREADGROUP >, not blocking) from the first stream whose queue is
+-- not paused and has any: returns {its position, the XREADGROUP reply}. With none,
+-- returns {0, the positions of the paused queues...}.
+local paused = {0}
+for i = 2, #KEYS do
+    if redis.call('SISMEMBER', KEYS[1], ARGV[i + 2]) == 1 then
+        paused[#paused + 1] = i - 1
+    else
+        local got = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3],
+                               'STREAMS', KEYS[i], '>')
+        if got then return {i - 1, got} end
+    end
+end
+return paused
+"""

@@ -5,8 +5,10 @@ No other module issues a Redis command; the Lua scripts it runs are in
 (and optionally a second, with no socket timeout, for subscriptions). Its parts,
 one concept each:
 
-- :mod:`~backend.store.queue`     the task stream and worker group: submit, read,
+- :mod:`~backend.store.queue`     the task streams and worker group: submit, read,
   claim, keep, hand back, retries, dead letters, depth, the task index
+- :mod:`~backend.store.queues`    named queues: strict-priority reads, pause, figures
+  (entry ids of queues other than ``default`` name their queue: :mod:`~backend.store.ids`)
 - :mod:`~backend.store.states`    task states, counters and cancel requests
 - :mod:`~backend.store.workers`   worker heartbeats and records
 - :mod:`~backend.store.upkeep`    trimming the stream, removing consumers that are gone
@@ -32,6 +34,7 @@ from backend.store.alerting import AlertReads
 from backend.store.channels import Channels, Subscription, subscribe
 from backend.store.deadletters import DeadLetter, DeadLetters
 from backend.store.history import Minutes
+from backend.store.ids import Entry, unqualify
 from backend.store.pending import Ownership, PendingEntry
 from backend.store.query import BulkProgress, Page, Query
 from backend.store.queue import (
@@ -39,10 +42,10 @@ from backend.store.queue import (
     DEAD_LETTER_MAXLEN,
     SUBMIT_BATCH,
     SUBMIT_SOURCE,
-    Entry,
     Pending,
     keep_sync,
 )
+from backend.store.queues import QueueInfo, Queues
 from backend.store.upkeep import Upkeep
 from backend.store.workers import WORKER_FORGET_AFTER, Workers
 
@@ -58,14 +61,18 @@ __all__ = [
     "Page",
     "Pending",
     "PendingEntry",
+    "QueueInfo",
     "Subscription",
     "TaskStore",
     "keep_sync",
     "subscribe",
+    "unqualify",
 ]
 
 
-class TaskStore(Query, DeadLetters, Ownership, Workers, Upkeep, Channels, Minutes, AlertReads):
+class TaskStore(
+    Queues, Query, DeadLetters, Ownership, Workers, Upkeep, Channels, Minutes, AlertReads
+):
     """The queue and the state store over one Redis client.
 
     ``listener``: the client subscriptions use (one with no socket timeout, so a quiet
@@ -92,6 +99,7 @@ class TaskStore(Query, DeadLetters, Ownership, Workers, Upkeep, Channels, Minute
         self._release = redis.register_script(scripts.RELEASE)
         self._request_cancel = redis.register_script(scripts.REQUEST_CANCEL)
         self._forget_consumer = redis.register_script(scripts.FORGET_CONSUMER)
+        self._read_first = redis.register_script(scripts.READ_FIRST)
 
     async def ping(self) -> None:
         """Raise unless the broker answers."""

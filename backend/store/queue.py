@@ -22,9 +22,10 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from backend import keys
-from backend.protocol import StatusUpdate, Task, encode_task, encode_update
+from backend.protocol import DEFAULT_QUEUE, StatusUpdate, Task, encode_task, encode_update
 from backend.state import TaskState, encode_state, queued, requeued, scheduled_for
 from backend.store.base import Base, text
+from backend.store.ids import Entry, qualified, qualify, split, unqualify
 
 log = logging.getLogger("backend.store")
 
@@ -43,9 +44,6 @@ FORGET_CHUNK = 2000
 """Task ids per forget command when trimming."""
 KEEP_CHUNK = 1000
 """Entry ids per XCLAIM when keeping held entries fresh."""
-
-Entry = tuple[bytes, dict[bytes, bytes] | None]
-"""A stream entry as read: its id and fields (``None`` for an entry since deleted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +69,29 @@ class Queue(Base):
     """Queue names this process has noted in :data:`keys.QUEUES`."""
 
     async def ensure_group(self) -> None:
-        """Create the stream and the worker group if missing (from the stream's start)."""
-        try:
-            await self.redis.xgroup_create(
-                keys.TASK_STREAM, keys.WORKER_GROUP, id="0", mkstream=True
-            )
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        """Create the ``default`` stream and the worker group if missing."""
+        await self.ensure_groups([DEFAULT_QUEUE])
+
+    async def ensure_groups(self, queues: Iterable[str]) -> None:
+        """Create each queue's stream and the group if missing (from the stream's start),
+        and note the queue names (:data:`keys.QUEUES`)."""
+        queues = list(queues)
+        for queue in queues:
+            try:
+                await self.redis.xgroup_create(
+                    keys.stream(queue), keys.WORKER_GROUP, id="0", mkstream=True
+                )
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+        await self.note_queues(queues)
+
+    async def note_queues(self, queues: Iterable[str]) -> None:
+        """Remember queue names (for ``GET /queues`` and the promoters); once per process."""
+        new = [queue for queue in queues if queue not in self.known_queues]
+        if new:
+            await self.redis.sadd(keys.QUEUES, *new)
+            self.known_queues.update(new)
 
     async def submit(
         self, tasks: Sequence[Task], *, source: str = SUBMIT_SOURCE
@@ -192,13 +205,6 @@ class Queue(Base):
             )
         )
 
-    async def note_queues(self, queues: Iterable[str]) -> None:
-        """Remember queue names (for ``GET /queues`` and the promoters); once per process."""
-        new = [queue for queue in queues if queue not in self.known_queues]
-        if new:
-            await self.redis.sadd(keys.QUEUES, *new)
-            self.known_queues.update(new)
-
     async def wake_promoters(self) -> None:
         """Tell every promoter a schedule changed (it plans its next wake-up again)."""
         await self.redis.publish(keys.SCHEDULED_CHANNEL, str(time.time()))
@@ -225,20 +231,33 @@ class Queue(Base):
         return [text(i) for i in await self.redis.zrevrange(keys.TASK_INDEX, 0, count - 1)]
 
     async def schedule_retry(self, task: Task, due: float) -> None:
-        """Put ``task`` back on the queue at epoch time ``due``."""
-        await self.redis.zadd(keys.RETRY_SCHEDULE, {encode_task(task): due})
+        """Put ``task`` back on its queue at epoch time ``due`` (and wake the promoters)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(keys.due(task.queue), {encode_task(task): due})
+            pipe.publish(keys.SCHEDULED_CHANNEL, str(due))
+            await pipe.execute()
 
-    async def promote_due_retries(self, limit: int = 500) -> int:
-        """Move retries that are due onto the stream; how many moved (atomic, any worker)."""
+    async def promote_due(self, queue: str = DEFAULT_QUEUE, limit: int = 500) -> int:
+        """Move the delayed tasks and retries of ``queue`` that are due onto its stream;
+        how many moved. Atomic: any number of promoters may run, each task moves once."""
         moved = await self._promote(
-            keys=[keys.RETRY_SCHEDULE, keys.TASK_STREAM], args=[time.time(), limit, keys.TASK_FIELD]
+            keys=[keys.due(queue), keys.stream(queue)], args=[time.time(), limit, keys.TASK_FIELD]
         )
         return int(moved)
+
+    async def next_due(self, queues: Sequence[str]) -> float | None:
+        """The earliest due time in the schedules of ``queues`` (``None``: all empty)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for queue in queues:
+                pipe.zrange(keys.due(queue), 0, 0, withscores=True)
+            replies = await pipe.execute()
+        heads = [float(head[0][1]) for head in replies if head]
+        return min(heads, default=None)
 
     # -- a worker's reads ------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _group_kept(self) -> AsyncIterator[None]:
+    async def _group_kept(self, queues: Sequence[str]) -> AsyncIterator[None]:
         """Run a group command; if the group is gone (NOGROUP: the data was flushed),
         create it again and swallow the error (the caller then returns nothing)."""
         try:
@@ -247,34 +266,32 @@ class Queue(Base):
             if "NOGROUP" not in str(exc):
                 raise
             log.warning("the worker group was gone (data flushed?); creating it again")
-            await self.ensure_group()
+            await self.ensure_groups(queues)
 
-    async def read_new(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
-        """Entries never delivered before, now delivered to ``consumer`` (XREADGROUP >).
+    async def read_own(
+        self, consumer: str, count: int, queues: Sequence[str] = (DEFAULT_QUEUE,)
+    ) -> list[Entry]:
+        """Entries delivered to ``consumer`` earlier and not acknowledged (XREADGROUP 0),
+        from each of ``queues``; ids qualified."""
+        entries: list[Entry] = []
+        for queue in queues:
+            async with self._group_kept([queue]):
+                reply = await self.redis.xreadgroup(
+                    keys.WORKER_GROUP, consumer, {keys.stream(queue): "0"}, count=count
+                )
+                entries += qualified(queue, _entries(reply))
+        return entries
 
-        With the group gone (the data was flushed), it is created again and nothing read.
-        """
-        async with self._group_kept():
-            reply = await self.redis.xreadgroup(
-                keys.WORKER_GROUP, consumer, {keys.TASK_STREAM: ">"}, count=count, block=block_ms
-            )
-            return _entries(reply)
-        return []
-
-    async def read_own(self, consumer: str, count: int) -> list[Entry]:
-        """Entries delivered to ``consumer`` earlier and not acknowledged (XREADGROUP 0)."""
-        reply = await self.redis.xreadgroup(
-            keys.WORKER_GROUP, consumer, {keys.TASK_STREAM: "0"}, count=count
-        )
-        return _entries(reply)
-
-    async def pending_idle(self, min_idle: float, start: str, count: int) -> list[Pending]:
-        """Up to ``count`` delivered, unacknowledged entries idle for ``min_idle`` seconds
-        or more, from id ``start`` (``"-"``, or ``"(<id>"`` to start after one) on, with
-        who holds them and how often they were delivered (XPENDING … IDLE)."""
-        async with self._group_kept():
+    async def pending_idle(
+        self, min_idle: float, start: str, count: int, queue: str = DEFAULT_QUEUE
+    ) -> list[Pending]:
+        """Up to ``count`` delivered, unacknowledged entries of ``queue`` idle for
+        ``min_idle`` seconds or more, from stream id ``start`` (``"-"``, or ``"(<id>"``
+        to start after one) on, with who holds them and how often they were delivered
+        (XPENDING … IDLE). Their ids are qualified."""
+        async with self._group_kept([queue]):
             rows = await self.redis.xpending_range(
-                keys.TASK_STREAM,
+                keys.stream(queue),
                 keys.WORKER_GROUP,
                 start,
                 "+",
@@ -283,7 +300,7 @@ class Queue(Base):
             )
             return [
                 Pending(
-                    entry_id=_bytes(row["message_id"]),
+                    entry_id=qualify(queue, _bytes(row["message_id"])),
                     consumer=text(row["consumer"]),
                     idle=int(row["time_since_delivered"]) / 1000,
                     deliveries=int(row["times_delivered"]),
@@ -293,46 +310,46 @@ class Queue(Base):
         return []
 
     async def claim(self, consumer: str, min_idle: float, ids: Sequence[bytes]) -> list[Entry]:
-        """Take over the entries ``ids`` that are still idle for ``min_idle`` seconds or
-        more (so two workers never both take one); their fields (XCLAIM). Entries
-        deleted meanwhile are dropped from the pending list and not returned."""
-        if not ids:
-            return []
-        async with self._group_kept():
-            return list(
-                await self.redis.xclaim(
-                    keys.TASK_STREAM,
-                    keys.WORKER_GROUP,
-                    consumer,
-                    int(min_idle * 1000),
-                    list(ids),
+        """Take over the entries ``ids`` (held ids, of any queues) that are still idle
+        for ``min_idle`` seconds or more (so two workers never both take one); their
+        fields (XCLAIM). Entries deleted meanwhile are dropped from the pending list and
+        not returned."""
+        entries: list[Entry] = []
+        for queue, bare in split(ids).items():
+            async with self._group_kept([queue]):
+                claimed = await self.redis.xclaim(
+                    keys.stream(queue), keys.WORKER_GROUP, consumer, int(min_idle * 1000), bare
                 )
-            )
-        return []
+                entries += qualified(queue, claimed)
+        return entries
 
     async def keep(self, consumer: str, ids: Sequence[bytes | str]) -> None:
         """Reset the idle time of entries ``consumer`` holds (XCLAIM JUSTID, in chunks).
 
         With the group gone (the data was flushed), there is nothing left to keep."""
-        async with self._group_kept():
-            for start in range(0, len(ids), KEEP_CHUNK):
-                await self.redis.xclaim(
-                    keys.TASK_STREAM,
-                    keys.WORKER_GROUP,
-                    consumer,
-                    0,
-                    list(ids[start : start + KEEP_CHUNK]),
-                    justid=True,
-                )
+        for queue, bare in split(ids).items():
+            async with self._group_kept([queue]):
+                for start in range(0, len(bare), KEEP_CHUNK):
+                    await self.redis.xclaim(
+                        keys.stream(queue),
+                        keys.WORKER_GROUP,
+                        consumer,
+                        0,
+                        bare[start : start + KEEP_CHUNK],
+                        justid=True,
+                    )
 
     async def hand_back(self, raws: Sequence[bytes], entry_ids: Sequence[bytes]) -> None:
-        """Queue ``raws`` again as new entries and acknowledge ``entry_ids``, in one MULTI."""
+        """Queue ``raws`` again as new entries of their queues and acknowledge
+        ``entry_ids`` (held ids, one per raw), in one MULTI."""
         if not entry_ids:
             return
         async with self.redis.pipeline(transaction=True) as pipe:
-            for raw in raws:
-                pipe.xadd(keys.TASK_STREAM, {keys.TASK_FIELD: raw})
-            pipe.xack(keys.TASK_STREAM, keys.WORKER_GROUP, *entry_ids)
+            for raw, entry_id in zip(raws, entry_ids, strict=True):
+                queue, _ = unqualify(entry_id)
+                pipe.xadd(keys.stream(queue), {keys.TASK_FIELD: raw})
+            for queue, bare in split(entry_ids).items():
+                pipe.xack(keys.stream(queue), keys.WORKER_GROUP, *bare)
             await pipe.execute()
 
     # -- dead letters and depth --------------------------------------------------------
@@ -411,19 +428,20 @@ class Queue(Base):
 def keep_sync(redis: SyncRedis, consumer: str, ids: Sequence[bytes | str]) -> None:
     """:meth:`Queue.keep` for a thread with its own synchronous client (the worker's
     keeper, which must not depend on a free event loop). No group: nothing to keep."""
-    try:
-        for start in range(0, len(ids), KEEP_CHUNK):
-            redis.xclaim(
-                keys.TASK_STREAM,
-                keys.WORKER_GROUP,
-                consumer,
-                0,
-                list(ids[start : start + KEEP_CHUNK]),
-                justid=True,
-            )
-    except ResponseError as exc:
-        if "NOGROUP" not in str(exc):
-            raise
+    for queue, bare in split(ids).items():
+        try:
+            for start in range(0, len(bare), KEEP_CHUNK):
+                redis.xclaim(
+                    keys.stream(queue),
+                    keys.WORKER_GROUP,
+                    consumer,
+                    0,
+                    bare[start : start + KEEP_CHUNK],
+                    justid=True,
+                )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
 
 
 def _bytes(value: bytes | str) -> bytes:

@@ -16,9 +16,10 @@ from redis.commands.core import AsyncScript
 
 from backend import keys, messages
 from backend.errors import ProtocolError
-from backend.protocol import StatusUpdate, TaskStatus, encode_update, make_update
+from backend.protocol import DEFAULT_QUEUE, StatusUpdate, TaskStatus, encode_update, make_update
 from backend.state import TaskState, decode_state, encode_state
 from backend.store.base import Base, decoded, log, text
+from backend.store.ids import split
 from backend.store.queue import SUBMIT_SOURCE
 
 RECORD_TRIES = 5
@@ -78,6 +79,10 @@ class States(Base):
         """
         if not (updates or states or ack or forget_cancels):
             return
+        # Acks go to their queues' streams: the first queue's in the script, after the
+        # states; any other queue's by XACKs pipelined after it (still after the states).
+        by_queue = list(split(ack).items())
+        queue, ack = by_queue[0] if by_queue else (DEFAULT_QUEUE, [])
         args: list[Any] = [
             keys.WORKER_GROUP,
             len(updates),
@@ -93,17 +98,22 @@ class States(Base):
             args += (name, count)
         args += ack
         args += forget_cancels
-        await self._write(
-            keys=[
-                keys.UPDATES_CHANNEL,
-                keys.TASK_STATES,
-                keys.COUNTERS,
-                keys.TASK_STREAM,
-                keys.CANCELLED,
-                keys.TASK_INDEX,
-            ],
-            args=args,
-        )
+        script_keys = [
+            keys.UPDATES_CHANNEL,
+            keys.TASK_STATES,
+            keys.COUNTERS,
+            keys.stream(queue),
+            keys.CANCELLED,
+            keys.TASK_INDEX,
+        ]
+        if len(by_queue) < 2:
+            await self._write(keys=script_keys, args=args)
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await self._write(keys=script_keys, args=args, client=pipe)
+            for other, ids in by_queue[1:]:
+                pipe.xack(keys.stream(other), keys.WORKER_GROUP, *ids)
+            await pipe.execute()
 
     async def record_seen(self, update: StatusUpdate) -> TaskState | None:
         """Record an update that no writer of ours recorded (a Go service's: see

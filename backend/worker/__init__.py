@@ -1,6 +1,7 @@
 """``distritask worker``: run tasks from the queue (many per machine, many machines).
 
-Every worker joins group ``worker_group`` on ``task_stream`` under a name unique per
+Every worker joins group ``worker_group`` on the streams of its ``--queues`` (in
+strict priority order; ``default`` is ``task_stream``) under a name unique per
 process (``host-pid`` unless ``--name``), runs up to ``--concurrency`` tasks at once
 with the handlers registered by ``--tasks`` modules and the built-in ones, publishes
 their status on ``task_updates``, and records their state for late viewers.
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_setting_flags(
         parser,
         "concurrency",
+        "queues",
         "tasks_module",
         "task_timeout",
         "max_retries",

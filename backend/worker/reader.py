@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 
 from backend.connection import is_broker_down
 from backend.outage import Outage, keep_running
+from backend.protocol import DEFAULT_QUEUE
 from backend.store import Entry, TaskStore
 from backend.worker.intake import Intake
 from backend.worker.outbox import Outbox
@@ -45,6 +46,7 @@ class Reader:
         outbox: Outbox,
         prefetch: Prefetch,
         name: str,
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
     ) -> None:
         self.store = store
         self.outage = outage
@@ -53,6 +55,8 @@ class Reader:
         self.outbox = outbox
         self.prefetch = prefetch
         self.name = name
+        self.queues = list(queues)
+        """The queues to read, in strict priority order (see :mod:`backend.store.queues`)."""
         self._room_freed = asyncio.Event()
 
     def room(self) -> int:
@@ -78,7 +82,9 @@ class Reader:
 
     async def resume_own(self) -> None:
         """Entries delivered to this consumer name before (a restart with ``--name``)."""
-        entries = await self.outage.persist(lambda: self.store.read_own(self.name, PREFETCH_MAX))
+        entries = await self.outage.persist(
+            lambda: self.store.read_own(self.name, PREFETCH_MAX, self.queues)
+        )
         if entries:
             log.info("resuming %d task(s) left pending under this name", len(entries))
             await self.accept(entries, reclaimed=True)
@@ -86,7 +92,7 @@ class Reader:
     async def _recover_lost(self) -> None:
         """Entries delivered while a reply was lost: never seen by this process, so
         first deliveries."""
-        entries = await self.store.read_own(self.name, PREFETCH_MAX)
+        entries = await self.store.read_own(self.name, PREFETCH_MAX, self.queues)
         mine = set(self.held())
         lost = [entry for entry in entries if entry[0] not in mine]
         if lost:
@@ -111,7 +117,7 @@ class Reader:
                 await self._room_freed.wait()
                 return
             try:
-                entries = await self.store.read_new(self.name, room, READ_BLOCK_MS)
+                entries = await self.store.read_first(self.name, self.queues, room, READ_BLOCK_MS)
             except Exception as exc:
                 read_failed = is_broker_down(exc)
                 raise

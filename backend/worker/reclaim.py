@@ -19,7 +19,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from backend.outage import Outage, keep_running
-from backend.store import Entry, TaskStore
+from backend.protocol import DEFAULT_QUEUE
+from backend.store import Entry, TaskStore, unqualify
 
 log = logging.getLogger("backend.worker")
 
@@ -49,6 +50,7 @@ class Reclaimer:
         claim_idle: float,
         *,
         foreign_claim_idle: float = 600.0,
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
         room: Callable[[], int],
         accept: Callable[[Sequence[Entry], Mapping[bytes, int]], Awaitable[None]],
     ) -> None:
@@ -59,7 +61,8 @@ class Reclaimer:
         self.foreign_claim_idle = max(foreign_claim_idle, claim_idle)
         self._room = room
         self._accept = accept
-        self._cursor = "-"
+        self.queues = list(queues)
+        self._cursors = dict.fromkeys(self.queues, "-")
 
     async def claim_loop(self, stopping: asyncio.Event) -> None:
         """Every so often, take over entries idle past ``claim_idle`` (while there is room)."""
@@ -82,9 +85,24 @@ class Reclaimer:
         ``claim_idle``, those of other consumers (Go workers never renew their hold)
         idle past ``foreign_claim_idle``. Returns them, how often each was delivered
         before, and whether more may be waiting."""
-        rows = await self.store.pending_idle(self.claim_idle, self._cursor, SCAN)
+        entries: list[Entry] = []
+        deliveries: dict[bytes, int] = {}
+        more = False
+        for queue in self.queues:
+            got, delivered, again = await self._claim_from(queue, room - len(entries))
+            entries += got
+            deliveries.update(delivered)
+            more = more or again
+            if len(entries) >= room:
+                break
+        return entries, deliveries, more
+
+    async def _claim_from(
+        self, queue: str, room: int
+    ) -> tuple[list[Entry], dict[bytes, int], bool]:
+        rows = await self.store.pending_idle(self.claim_idle, self._cursors[queue], SCAN, queue)
         more = len(rows) == SCAN
-        self._cursor = "(" + rows[-1].entry_id.decode() if more else "-"
+        self._cursors[queue] = _after(rows[-1].entry_id) if more else "-"
         if not rows:
             return [], {}, more
         ours = await self.store.worker_names()
@@ -92,9 +110,14 @@ class Reclaimer:
         due = [r for r in rows if r.consumer in ours or r.idle >= self.foreign_claim_idle]
         if len(due) > room:
             due = due[:room]
-            self._cursor, more = "(" + due[-1].entry_id.decode(), True
+            self._cursors[queue], more = _after(due[-1].entry_id), True
         own = [r.entry_id for r in due if r.consumer in ours]
         foreign = [r.entry_id for r in due if r.consumer not in ours]
         entries = await self.store.claim(self.consumer, self.claim_idle, own)
         entries += await self.store.claim(self.consumer, self.foreign_claim_idle, foreign)
         return entries, {r.entry_id: r.deliveries for r in due}, more
+
+
+def _after(entry_id: bytes) -> str:
+    """The XPENDING start just after held entry ``entry_id`` (in its own stream)."""
+    return "(" + unqualify(entry_id)[1].decode()

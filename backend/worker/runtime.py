@@ -1,11 +1,13 @@
 """The worker process: reads the task stream, runs handlers, records outcomes.
 
-Reading takes entries in batches (XREADGROUP COUNT) up to a window: the concurrency
-for slow tasks, plus a prefetch for cheap ones sized so queued work waits ~20 ms at
-most (see :mod:`~backend.worker.prefetch`, which also hands back entries that wait too
-long). ``concurrency`` slots (:mod:`~backend.worker.slots`) take jobs from the local
-queue and run them; outcomes leave through the :class:`Outbox` in batches. Around
-that: the reclaimer, the heartbeat, the retry promoter, the cancel listener, housekeeping, the
+Reading takes entries in batches (XREADGROUP COUNT), from the first of the worker's
+queues that has any (strict priority: :mod:`backend.store.queues`), up to a window:
+the concurrency for slow tasks, plus a prefetch for cheap ones sized so queued work
+waits ~20 ms at most (see :mod:`~backend.worker.prefetch`, which also hands back
+entries that wait too long). ``concurrency`` slots (:mod:`~backend.worker.slots`) take
+jobs from the local queue and run them; outcomes leave through the :class:`Outbox` in
+batches. Around that: the reclaimer, the heartbeat, the promoter of due tasks and
+periodic ticks (:mod:`backend.promoter`), the cancel listener, housekeeping, the
 deadline watchdog and the keeper thread (keeps held entries fresh even while a
 handler holds the event loop). Every loop is supervised: one that dies stops the
 worker with exit status 1.
@@ -32,6 +34,7 @@ from backend.connection import client, describe, is_broker_down, wait_until_up
 from backend.handlers import Registry
 from backend.handlers import registry as default_registry
 from backend.outage import Outage
+from backend.promoter import Promoter
 from backend.store import TaskStore
 from backend.worker import parent, signals, watchdog
 from backend.worker.control import Cancels
@@ -48,7 +51,6 @@ from backend.worker.prefetch import (
 )
 from backend.worker.reader import Reader
 from backend.worker.reclaim import Reclaimer, refresh_interval
-from backend.worker.retries import promote_interval, promote_loop
 from backend.worker.slots import Slots
 from backend.worker.threads import HandlerThreads
 
@@ -80,6 +82,8 @@ class Worker:
         self.registry = registry
         self.name = settings.worker_name or default_name()
         self.concurrency = settings.concurrency
+        self.queues = list(dict.fromkeys(settings.queues))
+        """The queues to take from, in strict priority order."""
         self.on_abort = on_abort
         self.exit_code = 0
         self.stopping = asyncio.Event()
@@ -122,7 +126,14 @@ class Worker:
         )
         self.queue, self.running = self.slots.queue, self.slots.running
         self.reader = Reader(
-            store, outage, self.intake, self.slots, self.outbox, self.prefetch, self.name
+            store,
+            outage,
+            self.intake,
+            self.slots,
+            self.outbox,
+            self.prefetch,
+            self.name,
+            self.queues,
         )
         self.reclaimer = Reclaimer(
             store,
@@ -130,6 +141,7 @@ class Worker:
             self.name,
             settings.claim_idle,
             room=self.reader.room,
+            queues=self.queues,
             foreign_claim_idle=settings.foreign_claim_idle,
             accept=lambda entries, deliveries: self.reader.accept(
                 entries, reclaimed=True, deliveries=deliveries
@@ -248,8 +260,8 @@ class Worker:
         return " and ".join(left)
 
     async def _serve(self) -> None:
-        settings, store, outage, reclaimer = self.settings, self.store, self.outage, self.reclaimer
-        await outage.persist(store.ensure_group)
+        store, outage, reclaimer = self.store, self.outage, self.reclaimer
+        await outage.persist(lambda: store.ensure_groups(self.queues))
         await self.cancels.open()
         await outage.persist(self.heartbeat.beat)
         self.keeper.start()
@@ -257,7 +269,7 @@ class Worker:
             self.keeper.ticks(),
             self.outbox.run(),
             self.heartbeat.loop(),
-            promote_loop(store, outage, promote_interval(settings.retry_backoff)),
+            Promoter(store, outage).run(),
             self.cancels.listen(),
             self.cancels.reload_loop(),
             watchdog.watch(self.running.values, self.slots.abandon),
@@ -275,9 +287,10 @@ class Worker:
             for slot in self.slots.tasks:
                 slot.cancel()
         log.info(
-            "worker %s ready: concurrency %d, broker %s, tasks: %s",
+            "worker %s ready: concurrency %d, queues %s, broker %s, tasks: %s",
             self.name,
             self.concurrency,
+            ",".join(self.queues),
             describe(self.url),
             ", ".join(self.registry.names()),
         )

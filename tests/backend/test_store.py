@@ -123,7 +123,7 @@ async def test_due_retries_move_back_to_the_stream(
 ) -> None:
     await store.schedule_retry(Task(id="later", name="noop"), time.time() + 3600)
     await store.schedule_retry(Task(id="now", name="noop"), time.time() - 1)
-    assert await store.promote_due_retries() == 1
+    assert await store.promote_due() == 1
     entries = await aredis.xrange(keys.TASK_STREAM)
     assert [decode_task(f[keys.TASK_FIELD.encode()]).id for _, f in entries] == ["now"]
 

@@ -1,0 +1,213 @@
+"""Named queues: strict-priority reads over several streams, pause and resume, figures.
+
+Every queue is a stream (:func:`backend.keys.stream`; ``default`` is the Go services'
+``task_stream``) read through the same group, ``worker_group``.
+
+**Entry ids name their queue** (``b"<queue>/<id>"``, see :mod:`backend.store.ids`):
+every method that takes entry ids back (acknowledge, keep, claim, hand back) splits
+them by queue, so a worker holds entries of many queues without knowing it.
+
+**Strict priority.** :meth:`Queues.read_next` runs one script that tries the
+worker's queues in order, non-blocking (``XREADGROUP … >``), skipping paused ones,
+and returns the entries of the first that has any: a later queue is read only when
+every earlier one is empty. When all are empty it blocks on all of them at once
+(one ``XREADGROUP BLOCK`` over the unpaused streams); an entry that arrives then
+is taken from whichever queue it lands in first (entries that land in several
+queues within the same instant come together, earlier queues first).
+
+**Pause.** A paused queue's name is in the set :data:`backend.keys.PAUSED_QUEUES`
+(so the pause survives restarts of every part). The read script checks it on every
+read; the blocking read, which started before a pause, checks again when it wakes
+and hands back what it took from a queue paused meanwhile. Tasks keep being
+submitted and promoted into a paused queue; reclaiming a dead worker's entries goes
+on (they were taken before).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.commands.core import AsyncScript
+from redis.exceptions import ResponseError
+
+from backend import keys
+from backend.protocol import DEFAULT_QUEUE
+from backend.store.base import log, text
+from backend.store.ids import Entry, qualified
+from backend.store.queue import Queue
+
+
+@dataclass(slots=True)
+class QueueInfo:
+    """One queue's figures (``GET /queues``)."""
+
+    name: str
+    stream: str
+    depth: int
+    """Tasks not finished: waiting (``lag``) plus taken and not acknowledged (``pending``)."""
+    lag: int
+    """Entries not delivered to any worker yet."""
+    pending: int
+    """Entries delivered and not acknowledged (running, or held by a dead worker)."""
+    consumers: int
+    """Worker consumers the group knows on this stream."""
+    oldest_age: float | None
+    """Seconds the oldest waiting entry has waited (``None``: none waits)."""
+    scheduled: int
+    """Delayed tasks and retries waiting for their time."""
+    paused: bool
+
+
+class Queues(Queue):
+    """Queue-level operations (over :class:`~backend.store.queue.Queue`'s stream ones)."""
+
+    _read_first: AsyncScript
+
+    async def queue_names(self) -> list[str]:
+        """Every queue tasks were submitted to or workers read, ``default`` first."""
+        names = {text(name) for name in await self.redis.smembers(keys.QUEUES)}
+        names.add(DEFAULT_QUEUE)
+        return sorted(names, key=lambda name: (name != DEFAULT_QUEUE, name))
+
+    # -- pause -------------------------------------------------------------------------
+
+    async def pause(self, queue: str) -> bool:
+        """Stop workers taking from ``queue``; whether it was running before."""
+        await self.note_queues([queue])
+        return bool(await self.redis.sadd(keys.PAUSED_QUEUES, queue))
+
+    async def resume(self, queue: str) -> bool:
+        """Let workers take from ``queue`` again; whether it was paused before."""
+        return bool(await self.redis.srem(keys.PAUSED_QUEUES, queue))
+
+    async def paused(self) -> set[str]:
+        return {text(name) for name in await self.redis.smembers(keys.PAUSED_QUEUES)}
+
+    # -- reading in priority order -------------------------------------------------------
+
+    async def read_first(
+        self, consumer: str, queues: Sequence[str], count: int, block_ms: int
+    ) -> list[Entry]:
+        """Up to ``count`` new entries of the first unpaused queue of ``queues`` that has
+        any; with none, blocks up to ``block_ms`` on all the unpaused ones. Ids are
+        qualified (see :func:`qualify`)."""
+        try:
+            reply = await self._read_first(
+                keys=[keys.PAUSED_QUEUES, *(keys.stream(queue) for queue in queues)],
+                args=[keys.WORKER_GROUP, consumer, count, *queues],
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.warning("a worker group was gone (data flushed?); creating it again")
+            await self.ensure_groups(queues)
+            return []
+        found = int(reply[0])
+        if found:  # a script's reply: each entry's fields are a flat list
+            [[_, batch]] = reply[1]
+            return qualified(
+                queues[found - 1], [(entry_id, _fields(flat)) for entry_id, flat in batch]
+            )
+        paused = {int(index) for index in reply[1:]}
+        active = [queue for index, queue in enumerate(queues, 1) if index not in paused]
+        if not active:
+            await self._idle(block_ms)
+            return []
+        streams = {keys.stream(queue): ">" for queue in active}
+        got = await self.redis.xreadgroup(
+            keys.WORKER_GROUP, consumer, streams, count=count, block=block_ms
+        )
+        if not got:
+            return []
+        by_stream = {text(stream): batch for stream, batch in got}
+        now_paused = await self.paused()
+        entries: list[Entry] = []
+        for queue in active:
+            batch = by_stream.get(keys.stream(queue))
+            if not batch:
+                continue
+            if queue in now_paused:
+                await self._give_back(queue, batch)
+            else:
+                entries += qualified(queue, batch)
+        return entries
+
+    async def _idle(self, block_ms: int) -> None:
+        """Every queue paused: wait as a blocking read would (without one)."""
+        await asyncio.sleep(block_ms / 1000)
+
+    async def _give_back(self, queue: str, batch: Sequence[Entry]) -> None:
+        """Entries taken from a queue paused meanwhile: queued again, released."""
+        stream = keys.stream(queue)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for _, fields in batch:
+                if fields:
+                    pipe.xadd(stream, fields)
+            pipe.xack(stream, keys.WORKER_GROUP, *(entry_id for entry_id, _ in batch))
+            await pipe.execute()
+
+    # -- figures -----------------------------------------------------------------------
+
+    async def queue_infos(self, queues: Sequence[str] | None = None) -> list[QueueInfo]:
+        """Each queue's figures (every known queue by default), in one round trip
+        plus one per queue with entries waiting (its oldest one's age)."""
+        names = list(queues) if queues is not None else await self.queue_names()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.smembers(keys.PAUSED_QUEUES)
+            for name in names:
+                pipe.xinfo_groups(keys.stream(name))
+                pipe.zcard(keys.due(name))
+                pipe.xlen(keys.stream(name))
+            replies = await pipe.execute(raise_on_error=False)
+        paused = {text(name) for name in replies[0]}
+        now = time.time()
+        infos: list[QueueInfo] = []
+        for index, name in enumerate(names):
+            groups, scheduled, length = replies[1 + 3 * index : 4 + 3 * index]
+            group = _our_group(groups)
+            # No group yet (no worker ever read the queue): every entry waits.
+            lag = int(group.get("lag") or 0) if group else int(length)
+            pending = int(group.get("pending") or 0)
+            oldest = None
+            if lag:
+                after = text(group["last-delivered-id"]) if group else "0-0"
+                oldest = await self._oldest_waiting(name, after, now)
+            infos.append(
+                QueueInfo(
+                    name=name,
+                    stream=keys.stream(name),
+                    depth=lag + pending,
+                    lag=lag,
+                    pending=pending,
+                    consumers=int(group.get("consumers") or 0),
+                    oldest_age=oldest,
+                    scheduled=scheduled if isinstance(scheduled, int) else 0,
+                    paused=name in paused,
+                )
+            )
+        return infos
+
+    async def _oldest_waiting(self, queue: str, last_delivered: str, now: float) -> float | None:
+        first = await self.redis.xrange(keys.stream(queue), min="(" + last_delivered, count=1)
+        if not first:
+            return None
+        millis = int(text(first[0][0]).split("-")[0])
+        return max(0.0, now - millis / 1000)
+
+
+def _fields(flat: list[bytes]) -> dict[bytes, bytes]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _our_group(groups: Any) -> dict[str, Any]:
+    """The worker group's XINFO GROUPS record (empty when the stream or group is missing)."""
+    if isinstance(groups, Exception):
+        return {}
+    for group in groups or []:
+        if text(group.get("name", b"")) == keys.WORKER_GROUP:
+            return group
+    return {}
