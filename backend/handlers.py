@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from backend.errors import ConfigError
+from backend.schedules import Schedule
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,34 @@ class Registry:
     def __init__(self, *, builtins: bool = False) -> None:
         self._handlers: dict[str, Registered] = {}
         self._builtins = builtins
+        self.schedules: dict[str, Schedule] = {}
+        """Periodic tasks declared with ``@task(cron=…)`` / ``every=``, by schedule id."""
+
+    def declare(
+        self,
+        name: str,
+        *,
+        cron: str | None,
+        every: float | None,
+        timezone: str = "UTC",
+        payload: Any = None,
+        queue: str | None = None,
+    ) -> Schedule:
+        """Declare the periodic task ``task:<name>`` (a bad timetable: ``ValueError``)."""
+        schedule = Schedule.model_validate(
+            {
+                "id": f"task:{name}",
+                "name": name,
+                "cron": cron,
+                "every": every,
+                "timezone": timezone,
+                "payload": payload,
+                "source": "module",
+                **({} if queue is None else {"queue": queue}),
+            }
+        )
+        self.schedules[schedule.id] = schedule
+        return schedule
 
     def register(self, name: str, func: Handler) -> Handler:
         if not name or not isinstance(name, str):
@@ -130,17 +159,46 @@ registry = Registry(builtins=True)
 @overload
 def task(name: Handler, /) -> Handler: ...
 @overload
-def task(name: str | None = None, /) -> Callable[[Handler], Handler]: ...
+def task(
+    name: str | None = None,
+    /,
+    *,
+    cron: str | None = None,
+    every: float | None = None,
+    timezone: str = "UTC",
+    payload: Any = None,
+    queue: str | None = None,
+) -> Callable[[Handler], Handler]: ...
 
 
-def task(name: str | Handler | None = None, /) -> Handler | Callable[[Handler], Handler]:
-    """Register a handler: ``@task("resize")``, or ``@task`` for the function's name."""
+def task(
+    name: str | Handler | None = None,
+    /,
+    *,
+    cron: str | None = None,
+    every: float | None = None,
+    timezone: str = "UTC",
+    payload: Any = None,
+    queue: str | None = None,
+) -> Handler | Callable[[Handler], Handler]:
+    """Register a handler: ``@task("resize")``, or ``@task`` for the function's name.
+
+    With ``cron="*/5 * * * *"`` (read in ``timezone``, UTC by default) or ``every=``
+    seconds, it is also a periodic task: workers that load the module declare the
+    schedule ``task:<name>`` (queueing ``payload`` on ``queue`` once per tick; see
+    :mod:`backend.schedules`). A bad timetable fails the import with the reason.
+    """
     if callable(name):
         func = name
         return registry.register(func.__name__, func)
 
     def decorate(func: Handler) -> Handler:
-        return registry.register(name or func.__name__, func)
+        task_name = name or func.__name__
+        if cron is not None or every is not None:
+            registry.declare(
+                task_name, cron=cron, every=every, timezone=timezone, payload=payload, queue=queue
+            )
+        return registry.register(task_name, func)
 
     return decorate
 

@@ -45,6 +45,11 @@ QUEUE_PREFIX = PREFIX + "queue:"
 DUE_PREFIX = PREFIX + "due:"
 SCHEDULED_CHANNEL = PREFIX + "scheduled"
 """Pub/sub channel: the epoch time of a new schedule entry (wakes the promoters)."""
+SCHEDULES = PREFIX + "schedules"
+"""Hash: schedule id -> JSON of a periodic task's :class:`~backend.schedules.Schedule`."""
+SCHEDULE_TIMES = PREFIX + "schedule-times"
+"""Sorted set: id of each running (not paused) schedule, scored by its next tick."""
+TICK_PREFIX = PREFIX + "tick:"
 DEAD_LETTERS = PREFIX + "dead"
 """Stream of tasks that could not be run: fields ``id``, ``task_data``, ``error``, ``worker``."""
 CANCELLED = PREFIX + "cancelled"
@@ -107,3 +112,8 @@ def stream(queue: str) -> str:
 def due(queue: str) -> str:
     """The sorted set of a queue's delayed tasks and retries, scored by due time."""
     return RETRY_SCHEDULE if queue == "default" else DUE_PREFIX + queue
+
+
+def tick(schedule_id: str, tick: float) -> str:
+    """String set (NX, with an expiry) by the one scheduler that runs this tick."""
+    return f"{TICK_PREFIX}{schedule_id}:{round(tick * 1000)}"

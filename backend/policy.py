@@ -21,13 +21,15 @@ the panel all go through :class:`SubmitPolicy`, so they agree on:
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from backend.config import Settings
-from backend.protocol import DEFAULT_TASK, GO_DEFAULT_TASK, Task, TaskStatus
+from backend.protocol import DEFAULT_QUEUE, DEFAULT_TASK, GO_DEFAULT_TASK, Task, TaskStatus
 
 BUILTIN_TASKS = (DEFAULT_TASK, "noop", "sleep", "fail")
 ANY = "*"
@@ -108,18 +110,58 @@ class SubmitPolicy:
         *,
         max_retries: int | None = None,
         timeout: float | None = None,
+        queue: str | None = None,
+        due: float | None = None,
     ) -> list[Task]:
-        """``count`` new tasks; :class:`SubmitRefused` when the name is refused."""
+        """``count`` new tasks (on ``queue``, runnable from epoch time ``due``);
+        :class:`SubmitRefused` when the name or another field is refused."""
         problem = self.problem(name)
         if problem is not None:
             raise SubmitRefused(problem)
         retries = self.max_retries if max_retries is None else max_retries
         try:
             return [
-                Task(name=name, payload=payload, max_retries=retries, timeout=timeout)
+                Task(
+                    name=name,
+                    payload=payload,
+                    max_retries=retries,
+                    timeout=timeout,
+                    queue=queue or DEFAULT_QUEUE,
+                    due=due,
+                )
                 for _ in range(count)
             ]
         except ValidationError as exc:
             error = exc.errors()[0]
             where = ".".join(str(part) for part in error["loc"])
             raise SubmitRefused(f"{where}: {error['msg']}") from None
+
+
+MAX_DELAY = 366 * 86400.0
+"""The furthest ahead a task may be delayed, in seconds."""
+
+
+def due_time(delay: float | None = None, at: str | datetime | None = None) -> float | None:
+    """The epoch time a task delayed by ``delay`` seconds, or until ``at`` (RFC 3339
+    with an offset, e.g. ``2026-11-28T21:00:00Z``), becomes runnable; ``None`` for
+    neither. :class:`SubmitRefused` for both, a negative or too long delay, or a time
+    that does not parse or has no offset."""
+    if delay is not None and at is not None:
+        raise SubmitRefused("give delay or at, not both")
+    if delay is not None:
+        if not 0 <= delay <= MAX_DELAY:
+            raise SubmitRefused(f"delay: must be between 0 and {MAX_DELAY:g} seconds")
+        return time.time() + delay
+    if at is None:
+        return None
+    if isinstance(at, str):
+        try:
+            at = datetime.fromisoformat(at.strip())
+        except ValueError:
+            raise SubmitRefused(f"at: {at!r} is not an RFC 3339 time") from None
+    if at.tzinfo is None:
+        raise SubmitRefused("at: give an offset (Z or +HH:MM): the time zone is not guessed")
+    due = at.timestamp()
+    if due - time.time() > MAX_DELAY:
+        raise SubmitRefused(f"at: more than {MAX_DELAY / 86400:g} days ahead")
+    return due

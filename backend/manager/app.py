@@ -4,7 +4,9 @@ Middleware, outermost first: CORS (as the original: ``ALLOWED_ORIGIN``, prefligh
 answered, also on error answers), request metrics, the cross-site guard (:mod:`.guard`:
 no foreign origin, no body that is not JSON on mutating routes), the body size limit. The
 lifespan opens the Redis clients and the :class:`~backend.store.TaskStore`,
-creates the worker group, and keeps the task view (:mod:`.board`) current.
+creates the worker group, keeps the task view (:mod:`.board`) current, and runs a
+:class:`~backend.promoter.Promoter` (delayed tasks, retries and periodic tasks are
+queued on time while any manager or worker is alive).
 """
 
 from __future__ import annotations
@@ -27,9 +29,20 @@ from backend.manager.board import Board, follow
 from backend.manager.guard import CrossSiteGuard
 from backend.manager.limits import BodyLimit
 from backend.manager.metrics import Metrics, RequestMetrics
-from backend.manager.routes import alerts, cluster, console, history, tasks, workers
+from backend.manager.routes import (
+    alerts,
+    cluster,
+    console,
+    history,
+    queues,
+    schedules,
+    tasks,
+    workers,
+)
 from backend.manager.services import Services
+from backend.outage import Outage
 from backend.policy import SubmitPolicy
+from backend.promoter import Promoter
 from backend.store import TaskStore
 
 log = logging.getLogger(__name__)
@@ -76,10 +89,12 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         follower = asyncio.create_task(follow(listener, store, board), name="task-view")
         watch = AlertWatch(lambda: store, engine, thresholds, where=connection.describe(redis_url))
         watcher = asyncio.create_task(watch.run(), name="alerts")
+        outage = Outage(connection.describe(redis_url), log)
+        promoter = asyncio.create_task(Promoter(store, outage).run(), name="promoter")
         try:
             yield
         finally:
-            for task in (follower, watcher):
+            for task in (follower, watcher, promoter):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -101,6 +116,8 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     app.include_router(cluster.router)
     app.include_router(history.router)
     app.include_router(alerts.router)
+    app.include_router(queues.router)
+    app.include_router(schedules.router)
     app.include_router(workers.router)
     access = Access(settings.allowed_origin, settings.api_token)
     app.state.access = access  # the token check (auth.py) and the cross-site guard agree
@@ -110,7 +127,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[access.allowed_origin],
-        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         allow_headers=["Content-Type", "Authorization"],
     )
     return app

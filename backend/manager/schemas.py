@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from fastapi import HTTPException
@@ -11,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backend import messages
 from backend.policy import NAME_PATTERN
-from backend.protocol import DEFAULT_TASK, WorkerInfo
+from backend.protocol import DEFAULT_TASK, QUEUE_PATTERN, WorkerInfo
 from backend.state import TaskState
 
 ENQUEUED = messages.ENQUEUED
@@ -31,6 +32,13 @@ class SubmitRequest(BaseModel):
     count: int = Field(1, ge=1, le=MAX_COUNT, description="how many such tasks to queue")
     timeout: float | None = Field(
         None, gt=0, le=86_400, description="seconds a run may take (default: the worker's)"
+    )
+    queue: str | None = Field(
+        None, pattern=QUEUE_PATTERN, description="named queue (default: 'default')"
+    )
+    delay: float | None = Field(None, ge=0, description="seconds before it may run")
+    at: datetime | None = Field(
+        None, description="when it may run (RFC 3339 with an offset); not with delay"
     )
 
 

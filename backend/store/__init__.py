@@ -18,6 +18,7 @@ one concept each:
 - :mod:`~backend.store.pending`   who holds which pending entry; move or release one
 - :mod:`~backend.store.history`   the per-minute counts and latencies, as series
 - :mod:`~backend.store.alerting`  the server's memory and the newest dead letters
+- :mod:`~backend.store.schedules` periodic-task schedules and their ticks
 
 Writes that come in numbers (submits, status updates) go out as one Lua script per
 batch, so their cost is one round trip per batch, not per task. Key names come from
@@ -46,6 +47,7 @@ from backend.store.queue import (
     keep_sync,
 )
 from backend.store.queues import QueueInfo, Queues
+from backend.store.schedules import Schedules
 from backend.store.upkeep import Upkeep
 from backend.store.workers import WORKER_FORGET_AFTER, Workers
 
@@ -71,7 +73,16 @@ __all__ = [
 
 
 class TaskStore(
-    Queues, Query, DeadLetters, Ownership, Workers, Upkeep, Channels, Minutes, AlertReads
+    Queues,
+    Query,
+    DeadLetters,
+    Ownership,
+    Workers,
+    Upkeep,
+    Channels,
+    Minutes,
+    AlertReads,
+    Schedules,
 ):
     """The queue and the state store over one Redis client.
 

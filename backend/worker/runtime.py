@@ -24,6 +24,7 @@ all (running tasks are left to be reclaimed by other workers), also exiting 0.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 from collections.abc import Callable, Coroutine
@@ -262,6 +263,8 @@ class Worker:
     async def _serve(self) -> None:
         store, outage, reclaimer = self.store, self.outage, self.reclaimer
         await outage.persist(lambda: store.ensure_groups(self.queues))
+        for schedule in self.registry.schedules.values():  # @task(cron=...) in --tasks
+            await outage.persist(functools.partial(store.ensure_schedule, schedule))
         await self.cancels.open()
         await outage.persist(self.heartbeat.beat)
         self.keeper.start()

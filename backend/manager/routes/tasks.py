@@ -17,7 +17,7 @@ from backend.manager.schemas import (
     parse_submit,
 )
 from backend.manager.services import Svc
-from backend.policy import retry_problem
+from backend.policy import SubmitRefused, due_time, retry_problem
 from backend.protocol import TaskStatus
 from backend.state import TaskState
 
@@ -59,12 +59,18 @@ async def submit(svc: Svc, raw: Annotated[bytes, Depends(_raw_body)]) -> SubmitR
     over = over_budget(request, svc.settings.max_submit_bytes)
     if over is not None:
         raise HTTPException(413, over)
+    try:
+        due = due_time(request.delay, request.at)
+    except SubmitRefused as exc:
+        raise HTTPException(422, f"body.{exc}") from None
     tasks = svc.policy.tasks(
         request.name,
         request.payload,
         request.count,
         max_retries=request.max_retries,
         timeout=request.timeout,
+        queue=request.queue,
+        due=due,
     )
     states = await svc.store.submit(tasks)
     svc.board.load(states)  # a GET /tasks right after shows them
