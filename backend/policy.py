@@ -161,7 +161,10 @@ def due_time(delay: float | None = None, at: str | datetime | None = None) -> fl
             raise SubmitRefused(f"at: {at!r} is not an RFC 3339 time") from None
     if at.tzinfo is None:
         raise SubmitRefused("at: give an offset (Z or +HH:MM): the time zone is not guessed")
-    due = at.timestamp()
+    try:
+        due = at.timestamp()
+    except (OverflowError, ValueError, OSError):
+        raise SubmitRefused(f"at: {at.isoformat()} is out of range") from None
     if due - time.time() > MAX_DELAY:
         raise SubmitRefused(f"at: more than {MAX_DELAY / 86400:g} days ahead")
     return due

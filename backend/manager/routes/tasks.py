@@ -61,17 +61,17 @@ async def submit(svc: Svc, raw: Annotated[bytes, Depends(_raw_body)]) -> SubmitR
         raise HTTPException(413, over)
     try:
         due = due_time(request.delay, request.at)
+        tasks = svc.policy.tasks(
+            request.name,
+            request.payload,
+            request.count,
+            max_retries=request.max_retries,
+            timeout=request.timeout,
+            queue=request.queue,
+            due=due,
+        )
     except SubmitRefused as exc:
         raise HTTPException(422, f"body.{exc}") from None
-    tasks = svc.policy.tasks(
-        request.name,
-        request.payload,
-        request.count,
-        max_retries=request.max_retries,
-        timeout=request.timeout,
-        queue=request.queue,
-        due=due,
-    )
     states = await svc.store.submit(tasks)
     svc.board.load(states)  # a GET /tasks right after shows them
     ids = [state.id for state in states]
