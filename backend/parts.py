@@ -42,6 +42,7 @@ BUILTIN: dict[str, Part] = {
     "manager": Part("backend.manager", "serve the HTTP API to submit and inspect tasks"),
     "dashboard": Part("backend.dashboard", "bridge live status to WebSocket clients"),
     "submit": Part("backend.submit", "queue tasks straight through Redis, optionally wait"),
+    "schedule": Part("backend.schedule_cli", "add, list, remove, pause, resume periodic tasks"),
 }
 
 

@@ -9,7 +9,9 @@ flight: ``--count 100000 --wait`` stays under 200 MB.
 
 Exit status: 0 when queued (with ``--wait``: when every task completed); 1 when a
 task failed or was cancelled, ``--timeout`` passed, or the broker is unreachable;
-2 for bad arguments (bad JSON payload, unknown task name, bad number).
+2 for bad arguments (bad JSON payload, unknown task name, bad number, bad queue
+name or time). ``--queue`` picks a named queue; ``--delay``/``--at`` queue the tasks
+as scheduled, to run from that time on (``--wait`` then waits for them to run).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import time
 from typing import Any
@@ -28,8 +31,8 @@ from backend import connection, keys
 from backend.config import Settings, add_setting_flags
 from backend.errors import BrokerError
 from backend.outcomes import Outcomes
-from backend.policy import SubmitPolicy
-from backend.protocol import DEFAULT_TASK, TaskStatus
+from backend.policy import MAX_DELAY, SubmitPolicy, SubmitRefused, due_time
+from backend.protocol import DEFAULT_TASK, QUEUE_PATTERN, TaskStatus
 from backend.store import Subscription, TaskStore
 
 CONNECT_WITHIN = 10.0
@@ -67,12 +70,48 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _queue_name(text: str) -> str:
+    if not re.fullmatch(QUEUE_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"a queue name is 1-64 letters, digits, '_', '.', '-' (first a letter or digit), "
+            f"not {text!r}"
+        )
+    return text
+
+
+def _delay(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_DELAY:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_DELAY:g} seconds, not {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--name", default=DEFAULT_TASK, help=f"task to run (default {DEFAULT_TASK})"
     )
     parser.add_argument("--payload", type=_json, default=None, metavar="JSON", help="task payload")
     parser.add_argument("--count", type=_count, default=1, metavar="N", help="tasks to queue")
+    parser.add_argument(
+        "--queue",
+        type=_queue_name,
+        default=None,
+        metavar="NAME",
+        help="named queue (default: default)",
+    )
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument(
+        "--delay", type=_delay, default=None, metavar="SECONDS", help="run no sooner than this"
+    )
+    when.add_argument(
+        "--at",
+        default=None,
+        metavar="TIME",
+        help="run at this RFC 3339 time (e.g. 2026-12-01T09:00:00Z)",
+    )
     parser.add_argument(
         "--wait", action="store_true", help="show progress until they finish; fail if any fails"
     )
@@ -124,8 +163,10 @@ async def _queue(
     store: TaskStore, args: argparse.Namespace, policy: SubmitPolicy, progress: Progress | None
 ) -> None:
     """Build and queue the tasks a chunk at a time; print their ids."""
+    due = due_time(args.delay, args.at)
     for first in range(0, args.count, SUBMIT_CHUNK):
-        tasks = policy.tasks(args.name, args.payload, min(SUBMIT_CHUNK, args.count - first))
+        count = min(SUBMIT_CHUNK, args.count - first)
+        tasks = policy.tasks(args.name, args.payload, count, queue=args.queue, due=due)
         ids = [task.id for task in tasks]
         if progress is not None:
             progress.outcomes.expect(ids)  # before they are queued: no event is missed
@@ -176,6 +217,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     problem = SubmitPolicy.from_settings(settings).problem(args.name)
     if problem is not None:
         print(f"distritask submit: --name: {problem}", file=sys.stderr)
+        return 2
+    try:
+        due_time(args.delay, args.at)
+    except SubmitRefused as exc:
+        print(f"distritask submit: --{exc}", file=sys.stderr)
         return 2
     from backend.broker import use_broker
 
