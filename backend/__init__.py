@@ -16,11 +16,17 @@ Modules, one concept each:
 - ``policy``    the submit policy: accepted task names, default retries, what may be retried
 - ``waiting``   ``wait_until``: the one helper that polls a condition with a deadline
 - ``outcomes``  following submitted tasks to their end from status events (``submit --wait``)
-- ``store``     the gateway to Redis (a package): stream and group (``queue``), task states
-  and cancels (``states``), workers (``workers``), confirmed pub/sub (``channels``),
+- ``store``     the gateway to Redis (a package): stream and group (``queue``), named
+  queues, priority reads, pause and figures (``queues``; held entry ids: ``ids``), task
+  states and cancels (``states``), workers (``workers``), confirmed pub/sub (``channels``),
+  periodic schedules (``schedules``),
   filtered listings and bulk actions over the indexes (``query``), dead letters
   (``deadletters``), pending entries per consumer (``pending``)
 - ``task_filter`` a filter over the retained tasks and its short text form
+- ``promoter``  keeps time in every worker and manager: moves due delayed tasks and retries
+  into their queues and queues one task per tick of each periodic schedule
+- ``schedules`` a periodic task's schedule (cron with a time zone, or an interval) and its
+  ticks; ``schedule_cli`` is ``distritask schedule``
 - ``recorder``  records the state of tasks only the channel tells of (Go services')
 - ``worker``    the worker runtime; ``handlers`` the registry and ``@task``;
   ``builtin_tasks`` the handlers every worker knows

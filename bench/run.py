@@ -27,12 +27,12 @@ from backend.config import Settings
 from backend.connection import describe
 from backend.errors import ConfigError
 
-from . import console, end_to_end, panel, raw
+from . import console, end_to_end, panel, queues, raw
 from .end_to_end import BenchError
 from .report import Row, machine, markdown, write_json
 from .rows import e2e_rows, panel_rows, raw_rows
 
-PARTS = ("raw", "e2e", "panel", "console")
+PARTS = ("raw", "e2e", "queues", "panel", "console")
 HERE = Path(__file__).resolve().parent
 
 
@@ -80,7 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_parts,
         default=list(PARTS),
         metavar="PARTS",
-        help="run only these parts: raw, e2e, panel, console (comma separated; default all)",
+        help="run only these parts: raw, e2e, queues, panel, console (comma separated; "
+        "default all)",
     )
     parser.add_argument(
         "--tasks",
@@ -217,6 +218,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             details["e2e"] = [result.details() for result in results]
             return e2e_rows(results, limit)
 
+        def do_queues() -> list[Row]:
+            result = queues.measure(url, chosen["tasks"])
+            details["queues"] = result
+            return queues.queue_rows(result, limit)
+
         def do_panel() -> list[Row]:
             result = panel.measure(
                 url, chosen["panel_tasks"], chosen["panel_seconds"], chosen["panel_rates"]
@@ -229,7 +235,13 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             details["console"] = result
             return console.console_rows(result)
 
-        parts = (("raw", do_raw), ("e2e", do_e2e), ("panel", do_panel), ("console", do_console))
+        parts = (
+            ("raw", do_raw),
+            ("e2e", do_e2e),
+            ("queues", do_queues),
+            ("panel", do_panel),
+            ("console", do_console),
+        )
         for name, work in parts:
             if name in chosen["parts"]:
                 rows += _part(name, failures, work)
