@@ -44,7 +44,7 @@ async def test_pending_entries_move_between_workers_and_are_released(
     await store.ensure_group()
     tasks = [Task(name="noop") for _ in range(3)]
     await store.submit(tasks)
-    held = await store.read_new("worker-a", 10, 0)
+    held = await store.read_first("worker-a", ["default"], 10, 0)
     assert len(held) == 3
     entries = await store.pending_entries()
     assert [(e.consumer, e.task_id, e.deliveries) for e in entries] == [
@@ -58,7 +58,7 @@ async def test_pending_entries_move_between_workers_and_are_released(
     assert await store.release_pending([entries[1].entry]) == 1
     left = {e.entry for e in await store.pending_entries()}
     assert entries[1].entry not in left and len(left) == 2
-    fresh = await store.read_new("worker-c", 10, 0)
+    fresh = await store.read_first("worker-c", ["default"], 10, 0)
     assert [decode_task(f[keys.TASK_FIELD.encode()]).id for _, f in fresh if f] == [tasks[1].id]
     # An entry acknowledged meanwhile is not released a second time.
     await aredis.xack(keys.TASK_STREAM, keys.WORKER_GROUP, entries[2].entry)

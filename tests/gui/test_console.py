@@ -182,7 +182,7 @@ def test_a_stuck_pending_entry_is_highlighted_moved_and_released(
 
     async def hold(store: TaskStore) -> None:
         await store.submit(tasks)
-        await store.read_new("ghost", 10, 0)
+        await store.read_first("ghost", ["default"], 10, 0)
 
     _with_store(redis_url, run_async, hold)
     window = open_panel(redis_url)
@@ -209,7 +209,7 @@ def test_a_stuck_pending_entry_is_highlighted_moved_and_released(
     assert view.entries[0].task_id == tasks[0].id
 
     async def waiting(store: TaskStore) -> list[str]:
-        entries = await store.read_new("newcomer", 10, 0)
+        entries = await store.read_first("newcomer", ["default"], 10, 0)
         return [decode_task(fields[keys.TASK_FIELD.encode()]).id for _, fields in entries if fields]
 
     assert _with_store(redis_url, run_async, waiting) == [tasks[1].id]
