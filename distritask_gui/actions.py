@@ -37,6 +37,8 @@ class Actions(QObject):
     message = Signal(str)
     """A short note for the status bar (results and errors of intents)."""
     test_result = Signal(bool, str)
+    history_loaded = Signal(object)
+    """A :class:`~backend.history.History` range asked for with :meth:`load_history`."""
 
     def __init__(
         self,
@@ -153,6 +155,13 @@ class Actions(QObject):
         state = await self._connected_store().get(task_id)
         if state is not None:
             self.task_loaded.emit(state)
+
+    def load_history(self, range_name: str) -> None:
+        """The per-minute history of ``range_name`` (``1h``, ``24h``, ``7d``)."""
+        self._spawn(self._load_history(range_name))
+
+    async def _load_history(self, range_name: str) -> None:
+        self.history_loaded.emit(await self._connected_store().history(range_name))
 
     def test_url(self, url: str) -> None:
         self._spawn(self._test(url))

@@ -1,168 +1,55 @@
-"""The footer: totals by status, throughput, latency and a live throughput chart.
+"""The footer: totals by status, throughput, latency and the throughput chart.
 
 Throughput counts tasks that reached a terminal state while the panel watched (not
-those loaded from the snapshot), in one-second buckets; the chart shows the last
-:data:`HISTORY` seconds with its axes and the value under the mouse, drawn with
-QPainter (QtCharts is not part of PySide6-Essentials).
+those loaded from the snapshot), in one-second buckets. The chart
+(:mod:`~distritask_gui.chart`) shows the last minute live, or a range of the
+per-minute history the workers record in Redis (1 h, 24 h, 7 d), picked beside it:
+the footer asks for it with :attr:`Footer.history_requested` (again every minute while
+a range is shown) and draws what :meth:`Footer.show_history` is given.
 """
 
 from __future__ import annotations
 
 import statistics
+import time
 from collections import Counter, deque
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import (
-    QColor,
-    QLinearGradient,
-    QMouseEvent,
-    QPainter,
-    QPainterPath,
-    QPaintEvent,
-    QPen,
-)
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from backend.history import History
 from backend.protocol import TaskStatus
 from distritask_gui import theme
+from distritask_gui.chart import ThroughputChart
 
-HISTORY = 60
+LIVE = "live"
+RANGES = {LIVE: "last 60 s", "1h": "1 h", "24h": "24 h", "7d": "7 d"}
+"""What the range box offers: the live minute, or a range of the recorded history."""
+RELOAD_EVERY = 60
+"""Seconds between reloads of the range shown."""
 WINDOW = 5
 """Seconds the shown throughput averages over."""
 LATENCIES = 200
 
 
-class ThroughputChart(QWidget):
-    """An area chart of tasks finished per second, with its axes and a hover value.
-
-    The top row holds the peak (right) and the hovered second's value (left); the
-    plot never reaches into it, so the line never crosses a label.
-    """
-
-    LABEL_ROW = 14
-    AXIS_WIDTH = 26
-    TIME_ROW = 12
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.values: deque[float] = deque([0.0] * HISTORY, maxlen=HISTORY)
-        self.hovered: int | None = None
-        """The bucket under the mouse (0 = oldest), or ``None``."""
-        self.setMinimumSize(QSize(200, 60))
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.setMouseTracking(True)
-        self.setToolTip(f"Tasks finished per second, last {HISTORY} s (hover for a value)")
-
-    def push(self, value: float) -> None:
-        self.values.append(value)
-        self.update()
-
-    def plot_rect(self) -> QRectF:
-        return QRectF(self.rect()).adjusted(
-            self.AXIS_WIDTH, self.LABEL_ROW + 2, -2, -(self.TIME_ROW + 2)
-        )
-
-    def bucket_at(self, x: float) -> int | None:
-        rect = self.plot_rect()
-        if not rect.left() <= x <= rect.right() + 1:
-            return None
-        step = rect.width() / (HISTORY - 1)
-        return max(0, min(HISTORY - 1, round((x - rect.left()) / step)))
-
-    def hover_text(self) -> str:
-        if self.hovered is None:
-            return ""
-        ago = HISTORY - 1 - self.hovered
-        when = "now" if ago == 0 else f"{ago} s ago"
-        return f"{self.values[self.hovered]:g}/s · {when}"
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        hovered = self.bucket_at(event.position().x())
-        if hovered != self.hovered:
-            self.hovered = hovered
-            self.update()
-
-    def leaveEvent(self, event: QEvent) -> None:
-        self.hovered = None
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = self.plot_rect()
-        top = max(max(self.values), 1.0)
-        self._paint_axes(painter, rect, top)
-        step = rect.width() / (HISTORY - 1)
-        points = [
-            QPointF(rect.left() + i * step, rect.bottom() - rect.height() * v / top)
-            for i, v in enumerate(self.values)
-        ]
-        line = QPainterPath(points[0])
-        for point in points[1:]:
-            line.lineTo(point)
-        area = QPainterPath(line)
-        area.lineTo(rect.bottomRight())
-        area.lineTo(rect.bottomLeft())
-        area.closeSubpath()
-        green = theme.STATUS_COLOR[TaskStatus.COMPLETED]
-        fade = QLinearGradient(rect.topLeft(), rect.bottomLeft())
-        fill = QColor(green)
-        fill.setAlpha(90)
-        fade.setColorAt(0, fill)
-        fill.setAlpha(0)
-        fade.setColorAt(1, fill)
-        painter.fillPath(area, fade)
-        painter.setPen(QPen(green, 1.6))
-        painter.drawPath(line)
-        labels = QRectF(rect.left(), 0, rect.width(), self.LABEL_ROW)
-        painter.setPen(theme.FAINT)
-        painter.drawText(labels, Qt.AlignmentFlag.AlignRight, f"peak {top:g}/s")
-        if self.hovered is not None:
-            point = points[self.hovered]
-            painter.setPen(QPen(theme.MUTED, 1, Qt.PenStyle.DashLine))
-            painter.drawLine(QPointF(point.x(), rect.top()), QPointF(point.x(), rect.bottom()))
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(green)
-            painter.drawEllipse(point, 3, 3)
-            painter.setPen(theme.TEXT)
-            painter.drawText(labels, Qt.AlignmentFlag.AlignLeft, self.hover_text())
-        painter.end()
-
-    def _paint_axes(self, painter: QPainter, rect: QRectF, top: float) -> None:
-        painter.setPen(QPen(theme.BORDER, 1))
-        painter.drawLine(rect.bottomLeft(), rect.bottomRight())
-        painter.drawLine(rect.bottomLeft(), rect.topLeft())
-        font = painter.font()
-        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
-        painter.setFont(font)
-        painter.setPen(theme.FAINT)
-        axis = self.AXIS_WIDTH - 4
-        right = Qt.AlignmentFlag.AlignRight
-        painter.drawText(
-            QRectF(0, rect.top() - 6, axis, 12), right | Qt.AlignmentFlag.AlignVCenter, f"{top:g}"
-        )
-        painter.drawText(
-            QRectF(0, rect.bottom() - 6, axis, 12), right | Qt.AlignmentFlag.AlignVCenter, "0"
-        )
-        times = QRectF(rect.left(), rect.bottom() + 1, rect.width(), self.TIME_ROW + 1)
-        painter.drawText(times, Qt.AlignmentFlag.AlignLeft, f"-{HISTORY} s")
-        painter.drawText(times, Qt.AlignmentFlag.AlignRight, "now")
-
-
 class Footer(QFrame):
     """Call :meth:`set_totals` after each batch and :meth:`add_finished` with latencies."""
+
+    history_requested = Signal(str)
+    """The user picked a history range (``1h``, ``24h``, ``7d``), or it is due a reload."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("footer")
+        self._since_reload = 0
         self._bucket = 0
         self._recent: deque[int] = deque(maxlen=WINDOW)
         self._latencies: deque[float] = deque(maxlen=LATENCIES)
@@ -192,8 +79,20 @@ class Footer(QFrame):
         metrics.addWidget(self.throughput)
         metrics.addWidget(self.latency)
         self.chart = ThroughputChart(self)
+        self.range_box = QComboBox()
+        for key, text in RANGES.items():
+            self.range_box.addItem(text, key)
+        self.range_box.setToolTip(
+            "What the chart shows: the last minute live, or the history the workers record "
+            "(kept 7 days)"
+        )
+        self.range_box.currentIndexChanged.connect(self._range_changed)
         row.addLayout(metrics)
-        row.addWidget(self.chart, 2)
+        chart_box = QVBoxLayout()
+        chart_box.setSpacing(2)
+        chart_box.addWidget(self.range_box, 0, Qt.AlignmentFlag.AlignRight)
+        chart_box.addWidget(self.chart, 1)
+        row.addLayout(chart_box, 2)
         self.set_totals(Counter())
         self._show_metrics()
         self._tick = QTimer(self)
@@ -214,11 +113,39 @@ class Footer(QFrame):
         self._latencies.extend(x for x in latencies if x is not None)
 
     def tick(self) -> None:
-        """Close this second's bucket (every second)."""
+        """Close this second's bucket (every second); reload a range that is shown."""
         self._recent.append(self._bucket)
         self.chart.push(float(self._bucket))
         self._bucket = 0
         self._show_metrics()
+        if self.range != LIVE:
+            self._since_reload += 1
+            if self._since_reload >= RELOAD_EVERY:
+                self._since_reload = 0
+                self.history_requested.emit(self.range)
+
+    @property
+    def range(self) -> str:
+        return str(self.range_box.currentData())
+
+    def _range_changed(self) -> None:
+        self._since_reload = 0
+        if self.range == LIVE:
+            self.chart.show_live()
+        else:
+            self.history_requested.emit(self.range)
+
+    def show_history(self, history: History) -> None:
+        """Draw ``history`` (tasks finished per point) if its range is still the one picked."""
+        if history.range != self.range:
+            return
+        values = [float(p.completed + p.failed + p.cancelled) for p in history.points]
+        fmt = "%a %H:%M" if history.range == "7d" else "%H:%M"
+        moments = [time.strftime(fmt, time.localtime(p.t)) for p in history.points]
+        per = {60: "min", 3600: "hour"}.get(history.step, f"{history.step // 60} min")
+        self.chart.show_range(
+            values, span=f"-{RANGES[history.range]}", unit=f" per {per}", moments=moments
+        )
 
     def rate(self) -> float:
         return sum(self._recent) / max(1, len(self._recent))

@@ -117,6 +117,8 @@ class MainWindow(QMainWindow):
         self.console.dead_count.connect(self.header.set_dead_letters)
         self.tasks.flushed.connect(lambda: self.footer.set_totals(self.tasks.totals()))
         self.tasks.finished.connect(self.footer.add_finished)
+        self.footer.history_requested.connect(actions.load_history)
+        actions.history_loaded.connect(self.footer.show_history)
         self.bridge.alerts.changed.connect(self._alert)
         self.alerts_view.subject_requested.connect(self._alert_subject)
 
