@@ -2,8 +2,9 @@
 
 ``deploy_node`` (the original's simulated work, about five seconds in steps; payload
 ``{"seconds": x}`` changes the length), ``noop`` (returns at once), ``sleep``
-(payload: seconds, or ``{"seconds": x}``) and ``fail`` (raises; payload
-``{"message": "..."}`` sets the error).
+(payload: seconds, or ``{"seconds": x}``), ``fail`` (raises; payload
+``{"message": "..."}`` sets the error) and ``echo`` (returns its payload: the task's
+result).
 """
 
 from __future__ import annotations
@@ -61,9 +62,15 @@ async def fail(ctx: TaskContext) -> None:
     raise RuntimeError(message)
 
 
+async def echo(ctx: TaskContext) -> Any:
+    """Return the payload (the task's result): a round trip through a worker."""
+    return ctx.payload
+
+
 BUILTINS: dict[str, Handler] = {
     "deploy_node": deploy_node,
     "noop": noop,
     "sleep": sleep,
     "fail": fail,
+    "echo": echo,
 }

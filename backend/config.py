@@ -134,6 +134,9 @@ class Settings(BaseSettings):
         ge=1024,
         description="budget of one submit request: count x payload bytes (JSON)",
     )
+    max_result: int = Field(
+        1 << 20, ge=1024, description="largest handler result, in bytes of JSON (larger fails)"
+    )
     allowed_tasks: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="task names the manager and submit accept besides the builtin ones "

@@ -21,7 +21,7 @@ up to the task's ``max_retries``). Plain functions run off the event loop throug
 stop the thread itself, so long plain handlers should be written as ``async``.
 
 The built-in handlers (:mod:`backend.builtin_tasks`: ``deploy_node``, ``noop``,
-``sleep``, ``fail``) join a registry the first time it is asked for a handler, not
+``sleep``, ``fail``, ``echo``) join a registry the first time it is asked for a handler, not
 when a module is imported; a user handler under the same name takes precedence.
 """
 

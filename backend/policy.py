@@ -5,7 +5,7 @@ the panel all go through :class:`SubmitPolicy`, so they agree on:
 
 * **task names.** Workers can register their own handlers (``--tasks MODULE``) and
   no submitter can see which: Redis holds no handler list. So the builtin handlers
-  (``deploy_node``, ``noop``, ``sleep``, ``fail``) and the Go manager's ``ExampleTask``
+  (``deploy_node``, ``noop``, ``sleep``, ``fail``, ``echo``) and the Go manager's ``ExampleTask``
   (run as ``deploy_node``) are always accepted; names listed in
   ``DISTRITASK_ALLOWED_TASKS`` (``--allowed-tasks``) are accepted too; ``*`` in that
   list accepts any well-formed name (a worker without the handler then fails the
@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from backend.config import Settings
 from backend.protocol import DEFAULT_QUEUE, DEFAULT_TASK, GO_DEFAULT_TASK, Task, TaskStatus
 
-BUILTIN_TASKS = (DEFAULT_TASK, "noop", "sleep", "fail")
+BUILTIN_TASKS = (DEFAULT_TASK, "noop", "sleep", "fail", "echo")
 ANY = "*"
 MAX_NAME = 100
 NAME_PATTERN = rf"^[A-Za-z_][A-Za-z0-9_.:-]{{0,{MAX_NAME - 1}}}$"

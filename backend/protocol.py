@@ -29,6 +29,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
@@ -37,6 +38,8 @@ from pydantic import (
 from backend.errors import ProtocolError
 
 M = TypeVar("M", bound=BaseModel)
+_WIRE = "wire"
+"""Validation context key: the data comes from the stream (payload may be base64)."""
 
 DEFAULT_TASK = "deploy_node"
 DEFAULT_QUEUE = "default"
@@ -152,9 +155,11 @@ class Task(BaseModel):
 
     @field_validator("payload", mode="before")
     @classmethod
-    def _payload_in(cls, value: Any) -> Any:
-        # Go's []byte arrives as base64; anything else is taken as the JSON it is.
-        if not isinstance(value, str):
+    def _payload_in(cls, value: Any, info: ValidationInfo) -> Any:
+        # On the wire (decode_task), Go's []byte arrives as base64; anything else is
+        # taken as the JSON it is. A task built in Python keeps its payload as given
+        # (a string payload like "ping" is also valid base64).
+        if not isinstance(value, str) or not (info.context or {}).get(_WIRE):
             return value
         try:
             raw = base64.b64decode(value, validate=True)
@@ -208,6 +213,8 @@ class StatusUpdate(BaseModel):
     """Epoch seconds a delayed task is due (its ``pending`` says "Scheduled for …")."""
     scheduled: bool | None = None
     """``True`` on a delayed task's ``pending``: waiting for its time, not yet queued."""
+    result: Any = None
+    """A ``completed`` update's handler result (left out when large: the state has it)."""
 
     @field_validator("status", mode="before")
     @classmethod
@@ -317,7 +324,7 @@ def encode_task(task: Task) -> str:
 
 
 def decode_task(raw: bytes | str) -> Task:
-    return _decode(Task, raw, "task")
+    return _decode(Task, raw, "task", context={_WIRE: True})
 
 
 def encode_update(update: StatusUpdate) -> str:
@@ -344,9 +351,11 @@ def decode_control(raw: bytes | str) -> ControlMessage:
     return _decode(ControlMessage, raw, "control message")
 
 
-def _decode(model: type[M], raw: bytes | str, what: str) -> M:
+def _decode(
+    model: type[M], raw: bytes | str, what: str, context: dict[str, Any] | None = None
+) -> M:
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(raw, context=context)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"

@@ -60,6 +60,8 @@ class TaskState(BaseModel):
     due: float | None = None
     """Epoch seconds a delayed task was due to become runnable."""
     payload: Any = None
+    result: Any = None
+    """What the handler returned (JSON), once completed."""
     max_retries: int | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
 

@@ -92,6 +92,10 @@ def apply(
     state["message"] = update["message"]
     state["time"] = update["time"]
     state["error"] = update.get("error") if status in KEEPS_ERROR else None
+    if status != "completed":
+        state["result"] = None
+    elif update.get("result") is not None:  # a large result is only in the stored state
+        state["result"] = update["result"]
     name = update.get("name")
     if name:
         state["name"] = name
@@ -161,6 +165,7 @@ def queued(
         "queue": queue,
         "due": due,
         "payload": payload,
+        "result": None,
         "max_retries": max_retries,
         "history": [
             {

@@ -40,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "task_timeout",
         "max_retries",
         "retry_backoff",
+        "max_result",
         "claim_idle",
         "foreign_claim_idle",
         "grace_period",

@@ -21,6 +21,7 @@ from backend import messages
 from backend.handlers import Registry, TaskContext
 from backend.outage import Outage
 from backend.protocol import TaskStatus
+from backend.results import ResultRefused, check_result
 from backend.store import TaskStore
 from backend.worker.control import Cancels
 from backend.worker.job import NO_DEADLINE, Interrupt, Job
@@ -30,6 +31,7 @@ from backend.worker.running import Change
 log = logging.getLogger("backend.worker")
 
 MAX_BACKOFF = 600.0
+DEFAULT_MAX_RESULT = 1 << 20
 
 
 def retry_delay(base: float, retries: int) -> float:
@@ -51,6 +53,7 @@ class Executor:
         task_timeout: float,
         max_retries: int,
         retry_backoff: float,
+        max_result: int = DEFAULT_MAX_RESULT,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -60,6 +63,7 @@ class Executor:
         self.task_timeout = task_timeout
         self.max_retries = max_retries
         self.retry_backoff = retry_backoff
+        self.max_result = max_result
         self.completed = 0
         self.failed = 0
         self.verbose = log.isEnabledFor(logging.INFO)
@@ -86,8 +90,9 @@ class Executor:
         job.deadline = self._loop.time() + timeout
         job.runner = runner
         error: str | None = None
+        value: object = None
         try:
-            await handler(ctx)
+            value = await handler(ctx)
         except asyncio.CancelledError:
             if job.interrupted is None:
                 raise
@@ -110,9 +115,16 @@ class Executor:
         elif error is not None:
             await self._failed(job, error)
         else:
+            try:
+                result = check_result(value, self.max_result)
+            except ResultRefused as refused:
+                # The same code would return the same value again: no retries.
+                await self._give_up(job, str(refused), f"Failed: {refused}")
+                return
             self.completed += 1
             done = messages.completed(job.task.handler_name)
-            self._finish(job, job.update(TaskStatus.COMPLETED, done, progress=100))
+            change = job.update(TaskStatus.COMPLETED, done, progress=100, result=result)
+            self._finish(job, change)
 
     async def abandon(self, job: Job) -> None:
         """Report a job whose handler did not stop when interrupted (it runs on, ignored)."""

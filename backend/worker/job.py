@@ -17,6 +17,7 @@ from enum import Enum
 
 from backend import messages
 from backend.protocol import Task, TaskStatus
+from backend.results import Result
 from backend.state import TaskState
 from backend.store import SUBMIT_SOURCE
 from backend.worker.running import Change, Running
@@ -78,6 +79,7 @@ class Job:
         *,
         progress: int | None = None,
         error: str | None = None,
+        result: Result | None = None,
     ) -> Change:
         """The next status update of this job, already applied to its state."""
         self.seq += 1
@@ -90,6 +92,7 @@ class Job:
             name=self.task.name,
             progress=progress,
             error=error,
+            result=result,
         )
         if status.terminal or status is TaskStatus.RETRYING:
             self.finished = True

@@ -22,6 +22,7 @@ from pydantic_core import to_json
 
 from backend import messages, transition
 from backend.protocol import StatusUpdate, Task, TaskStatus, clock
+from backend.results import Result
 from backend.state import DERIVED, TaskState, _queued_fields
 
 
@@ -91,8 +92,12 @@ class Running:
         name: str,
         progress: int | None = None,
         error: str | None = None,
+        result: Result | None = None,
     ) -> Change:
-        """The update stamped now, applied (as ``TaskState.apply`` would)."""
+        """The update stamped now, applied (as ``TaskState.apply`` would).
+
+        ``result``: a ``completed`` update's handler result (stored in the state; the
+        update carries it when it is small, ``null`` included)."""
         now = time.time()
         stamp = clock(now)
         task_id = self.fields["id"]
@@ -113,9 +118,13 @@ class Running:
             update["name"] = name
         if error is not None:
             update["error"] = error
+        if result is not None and result.inline:
+            update["result"] = result.value
         history = self.history
         last = history[-1]["status"] if history else None
         transition.apply(self.fields, update, history, last, dict)
+        if result is not None:  # stored even when too large for the update
+            self.fields["result"] = result.value
         return Change(task_id, status, update)
 
     def json(self) -> bytes:

@@ -117,6 +117,7 @@ class Worker:
             task_timeout=settings.task_timeout,
             max_retries=settings.max_retries,
             retry_backoff=settings.retry_backoff,
+            max_result=settings.max_result,
         )
         self.slots = Slots(
             self.concurrency,
