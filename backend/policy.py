@@ -112,13 +112,18 @@ class SubmitPolicy:
         timeout: float | None = None,
         queue: str | None = None,
         due: float | None = None,
+        task_id: str | None = None,
     ) -> list[Task]:
         """``count`` new tasks (on ``queue``, runnable from epoch time ``due``);
-        :class:`SubmitRefused` when the name or another field is refused."""
+        :class:`SubmitRefused` when the name or another field is refused.
+
+        ``task_id``: the caller's own id (for one task), which makes the submit
+        idempotent (see :meth:`backend.store.TaskStore.enqueue`)."""
         problem = self.problem(name)
         if problem is not None:
             raise SubmitRefused(problem)
         retries = self.max_retries if max_retries is None else max_retries
+        own_id = {} if task_id is None else {"id": task_id}
         try:
             return [
                 Task(
@@ -128,6 +133,7 @@ class SubmitPolicy:
                     timeout=timeout,
                     queue=queue or DEFAULT_QUEUE,
                     due=due,
+                    **own_id,
                 )
                 for _ in range(count)
             ]

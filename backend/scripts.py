@@ -217,37 +217,76 @@ SUBMIT = (
     _INDEX
     + _MINUTE
     + """
--- KEYS: states, index, stream, channel, counters. ARGV: n, the task field, then n
--- ids, n states, n creation times, n tasks, n pending updates, and for delayed tasks
--- n due times: then KEYS[3] is the queue's schedule (a sorted set), not its stream.
--- The states come first: a worker's update must never be overwritten by the pending one.
+-- KEYS: states, index, stream (or, for delayed tasks, the queue's schedule: a sorted
+-- set), channel, counters, cancelled. ARGV: n, the task field, then n ids, n states,
+-- n creation times, n tasks, n pending updates, then the id check: '' (none: fresh
+-- ids), 'check' or 'replace', then for delayed tasks n due times. The states come
+-- first: a worker's update must never be overwritten by the pending one.
+-- With a check, a task whose id has an unfinished state is a duplicate (left alone),
+-- one whose task finished is refused ('check': then nothing is queued) or queued
+-- again from scratch ('replace'). Returns {tasks indexed, one code per task: 'q'
+-- queued, 'd' duplicate, 'f' refused (finished), 'r' replaced}.
 local n, field = tonumber(ARGV[1]), ARGV[2]
 local ids, states, scores, tasks, updates = 2, 2 + n, 2 + 2 * n, 2 + 3 * n, 2 + 4 * n
-for first = 1, n, 1000 do
-    local hset, zadd = {}, {}
-    for i = first, math.min(first + 999, n) do
-        hset[#hset + 1] = ARGV[ids + i]
-        hset[#hset + 1] = ARGV[states + i]
+local mode = ARGV[3 + 5 * n] or ''
+local codes, take = {}, {}
+if mode ~= '' then
+    local FINAL = {completed = true, failed = true, cancelled = true}
+    local refused, seen = false, {}
+    for i = 1, n do
+        local id = ARGV[ids + i]
+        local code = 'q'
+        if seen[id] then
+            code = 'd'
+        else
+            local old = redis.call('HGET', KEYS[1], id)
+            if old then
+                -- the first "status" key is the top-level one (it precedes the
+                -- payload; a quote inside a string value is escaped)
+                local at = string.find(old, '"status":"', 1, true)
+                local status = at and string.match(old, '^(%a+)', at + 10)
+                if not FINAL[status] then code = 'd'
+                elseif mode == 'replace' then code = 'r'
+                else code, refused = 'f', true end
+            end
+        end
+        seen[id] = true
+        codes[i] = code
+        if code ~= 'd' then take[#take + 1] = i end
+    end
+    if refused then return {redis.call('ZCARD', KEYS[2]), table.concat(codes)} end
+else
+    for i = 1, n do take[i] = i end
+end
+for first = 1, #take, 1000 do
+    local hset, zadd, del, rid, rstate = {}, {}, {}, {}, {}
+    for k = first, math.min(first + 999, #take) do
+        local i = take[k]
+        local id, state = ARGV[ids + i], ARGV[states + i]
+        hset[#hset + 1] = id
+        hset[#hset + 1] = state
         zadd[#zadd + 1] = ARGV[scores + i]
-        zadd[#zadd + 1] = ARGV[ids + i]
+        zadd[#zadd + 1] = id
+        rid[#rid + 1] = id
+        rstate[#rstate + 1] = state
+        if codes[i] == 'r' then del[#del + 1] = id end
     end
     redis.call('HSET', KEYS[1], unpack(hset))
     redis.call('ZADD', KEYS[2], unpack(zadd))
-    local last = math.min(first + 999, n)
-    ix_reindex({unpack(ARGV, ids + first, ids + last)},
-               {unpack(ARGV, states + first, states + last)}, true)
+    if #del > 0 then redis.call('HDEL', KEYS[6], unpack(del)) end
+    ix_reindex(rid, rstate, true)
 end
-for i = 1, n do mn_task('submitted', ARGV[states + i]) end
+for _, i in ipairs(take) do mn_task('submitted', ARGV[states + i]) end
 mn_flush()
-local dues = 2 + 5 * n
+local dues = 3 + 5 * n
 if #ARGV > dues then
-    for i = 1, n do redis.call('ZADD', KEYS[3], ARGV[dues + i], ARGV[tasks + i]) end
+    for _, i in ipairs(take) do redis.call('ZADD', KEYS[3], ARGV[dues + i], ARGV[tasks + i]) end
 else
-    for i = 1, n do redis.call('XADD', KEYS[3], '*', field, ARGV[tasks + i]) end
+    for _, i in ipairs(take) do redis.call('XADD', KEYS[3], '*', field, ARGV[tasks + i]) end
 end
-for i = 1, n do redis.call('PUBLISH', KEYS[4], ARGV[updates + i]) end
-redis.call('HINCRBY', KEYS[5], 'submitted', n)
-return redis.call('ZCARD', KEYS[2])
+for _, i in ipairs(take) do redis.call('PUBLISH', KEYS[4], ARGV[updates + i]) end
+if #take > 0 then redis.call('HINCRBY', KEYS[5], 'submitted', #take) end
+return {redis.call('ZCARD', KEYS[2]), table.concat(codes)}
 """
 )
 

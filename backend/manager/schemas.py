@@ -40,6 +40,14 @@ class SubmitRequest(BaseModel):
     at: datetime | None = Field(
         None, description="when it may run (RFC 3339 with an offset); not with delay"
     )
+    task_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="your own id (with count 1): submitting it again while that task is "
+        "unfinished queues nothing (duplicate: true); once finished, 409 unless replace",
+    )
+    replace: bool = Field(False, description="with task_id: run a finished task again")
 
 
 SUBMIT_BODY = {
@@ -71,6 +79,9 @@ class SubmitResponse(BaseModel):
     id: str = Field(description="the (first) queued task's id")
     message: str = ENQUEUED
     ids: list[str] | None = Field(None, description="every queued id (when a body was given)")
+    duplicate: bool | None = Field(
+        None, description="true: a task with this task_id was already queued (nothing new)"
+    )
 
 
 class ErrorResponse(BaseModel):

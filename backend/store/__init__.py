@@ -5,7 +5,9 @@ No other module issues a Redis command; the Lua scripts it runs are in
 (and optionally a second, with no socket timeout, for subscriptions). Its parts,
 one concept each:
 
-- :mod:`~backend.store.queue`     the task streams and worker group: submit, read,
+- :mod:`~backend.store.submits`   queueing tasks (ids checked, pipelined batches, routed
+  to their queue's stream, or its schedule when delayed)
+- :mod:`~backend.store.queue`     the task streams and worker group: read,
   claim, keep, hand back, retries, dead letters, depth, the task index
 - :mod:`~backend.store.queues`    named queues: strict-priority reads, pause, figures
   (entry ids of queues other than ``default`` name their queue: :mod:`~backend.store.ids`)
@@ -48,6 +50,7 @@ from backend.store.queue import (
 )
 from backend.store.queues import QueueInfo, Queues
 from backend.store.schedules import Schedules
+from backend.store.submits import NewTask, Submitted
 from backend.store.upkeep import Upkeep
 from backend.store.workers import WORKER_FORGET_AFTER, Workers
 
@@ -60,10 +63,12 @@ __all__ = [
     "BulkProgress",
     "DeadLetter",
     "Entry",
+    "NewTask",
     "Page",
     "Pending",
     "PendingEntry",
     "QueueInfo",
+    "Submitted",
     "Subscription",
     "TaskStore",
     "keep_sync",

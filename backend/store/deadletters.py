@@ -14,8 +14,8 @@ from backend import keys
 from backend.errors import ProtocolError
 from backend.protocol import decode_task
 from backend.store.base import text
-from backend.store.queue import Queue
 from backend.store.states import States
+from backend.store.submits import Submits
 
 UNCHANGED: Any = object()
 """``requeue_dead``'s default payload: keep the one the task had."""
@@ -51,7 +51,7 @@ class DeadLetter:
         )
 
 
-class DeadLetters(Queue, States):
+class DeadLetters(Submits, States):
     """Paging, requeueing and deleting dead letters."""
 
     async def dead_letter_page(

@@ -23,8 +23,8 @@ from backend import keys
 from backend.policy import retry_problem
 from backend.state import TaskState
 from backend.store.base import text
-from backend.store.queue import Queue
 from backend.store.states import States
+from backend.store.submits import Submits
 from backend.task_filter import TaskFilter
 
 SEARCH_CHUNK = 20_000
@@ -58,7 +58,7 @@ class BulkProgress:
     done: int = 0
 
 
-class Query(Queue, States):
+class Query(Submits, States):
     """Filtered listings and bulk actions (mixed into :class:`~backend.store.TaskStore`)."""
 
     _query: AsyncScript

@@ -1,7 +1,6 @@
 """The task stream and its worker group: submit, read, claim, hand back, dead-letter.
 
-Submits go out as one script per :data:`SUBMIT_BATCH` tasks, each done whole or not
-at all (:data:`backend.scripts.SUBMIT`). Workers read with XREADGROUP, find
+Submits are in :mod:`backend.store.submits`. Workers read with XREADGROUP, find
 abandoned entries with XPENDING … IDLE, take them over and keep their own fresh with
 XCLAIM; all of it
 is here, so no other module issues a stream command.
@@ -14,7 +13,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis as SyncRedis
@@ -22,8 +20,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from backend import keys
-from backend.protocol import DEFAULT_QUEUE, StatusUpdate, Task, encode_task, encode_update
-from backend.state import TaskState, encode_state, queued, requeued, scheduled_for
+from backend.protocol import DEFAULT_QUEUE, Task, encode_task
 from backend.store.base import Base, text
 from backend.store.ids import Entry, qualified, qualify, split, unqualify
 
@@ -92,118 +89,6 @@ class Queue(Base):
         if new:
             await self.redis.sadd(keys.QUEUES, *new)
             self.known_queues.update(new)
-
-    async def submit(
-        self, tasks: Sequence[Task], *, source: str = SUBMIT_SOURCE
-    ) -> list[TaskState]:
-        """Queue ``tasks``: record them pending, add them to their queue's stream (or,
-        delayed ones, to its schedule), announce them; their states, in order.
-
-        One command per :data:`SUBMIT_BATCH` tasks of one queue, each done whole or not
-        at all. A delayed task (``due`` in the future) is announced as ``pending`` with
-        the message "Scheduled for HH:MM:SS" and the extras ``due``/``scheduled``.
-        """
-        now = time.time()
-        ready: list[Task] = []
-        pending: list[tuple[TaskState, StatusUpdate]] = []
-        for task in tasks:
-            if task.due is None:
-                pending.append(queued(task, by=source))
-            elif task.due > now:
-                state, update = queued(task, by=source, message=scheduled_for(task.due))
-                update.due, update.scheduled = task.due, True
-                pending.append((state, update))
-            else:  # due already: queued now
-                task = task.model_copy(update={"due": None})
-                pending.append(queued(task, by=source))
-            ready.append(task)
-        return await self._queue(ready, pending, now)
-
-    async def requeue(self, state: TaskState) -> TaskState:
-        """Queue a finished task again as a new attempt (the manager's and panel's Retry).
-
-        The state carries on: its creation time and timeline stay, the new attempt's
-        rows follow the old ones (see :func:`backend.state.requeued`).
-        """
-        created = datetime.fromtimestamp(state.created, UTC) if state.created else None
-        task = Task(
-            id=state.id,
-            name=state.name,
-            payload=state.payload,
-            max_retries=state.max_retries or 0,
-            # At least 2, even for a Go task recorded at 0: a worker resumes the
-            # stored state (and its timeline) only for attempts after the first.
-            attempt=max(state.attempt, 1) + 1,
-            queue=state.queue,
-            **({"created_at": created} if created else {}),
-        )
-        await self.redis.hdel(keys.CANCELLED, state.id)
-        [again] = await self._queue([task], [requeued(state, task)], time.time())
-        return again
-
-    async def _queue(
-        self,
-        tasks: Sequence[Task],
-        pending: Sequence[tuple[TaskState, StatusUpdate]],
-        now: float,
-    ) -> list[TaskState]:
-        """Record each task's pending state, add it to its queue's stream (a delayed
-        one to its queue's schedule), announce it; one script per batch of one queue."""
-        groups: dict[tuple[str, bool], list[int]] = {}
-        for index, task in enumerate(tasks):
-            delayed = task.due is not None and task.due > now
-            groups.setdefault((task.queue, delayed), []).append(index)
-        await self.note_queues({queue for queue, _ in groups})
-        indexed = 0
-        for (queue, delayed), members in groups.items():
-            for first in range(0, len(members), SUBMIT_BATCH):
-                batch = [tasks[i] for i in members[first : first + SUBMIT_BATCH]]
-                pairs = [pending[i] for i in members[first : first + SUBMIT_BATCH]]
-                indexed = await self._submit_batch(queue, delayed, batch, pairs)
-        if any(delayed for _, delayed in groups):
-            await self.wake_promoters()
-        if indexed > self.retention * 1.1:
-            await self.trim()
-        return [state for state, _ in pending]
-
-    async def _submit_batch(
-        self,
-        queue: str,
-        delayed: bool,
-        batch: Sequence[Task],
-        pairs: Sequence[tuple[TaskState, StatusUpdate]],
-    ) -> int:
-        """One SUBMIT script: the batch's states, index, stream or schedule, updates."""
-        ids = [task.id for task in batch]
-        encoded = [encode_state(state) for state, _ in pairs]
-        scores = [
-            state.created or task.created_ts for task, (state, _) in zip(batch, pairs, strict=True)
-        ]
-        queued_ = [encode_task(task) for task in batch]
-        updates = [encode_update(update) for _, update in pairs]
-        dues = [task.due for task in batch] if delayed else []
-        target = keys.due(queue) if delayed else keys.stream(queue)
-        return int(
-            await self._submit(
-                keys=[
-                    keys.TASK_STATES,
-                    keys.TASK_INDEX,
-                    target,
-                    keys.UPDATES_CHANNEL,
-                    keys.COUNTERS,
-                ],
-                args=[
-                    len(batch),
-                    keys.TASK_FIELD,
-                    *ids,
-                    *encoded,
-                    *scores,
-                    *queued_,
-                    *updates,
-                    *dues,
-                ],
-            )
-        )
 
     async def wake_promoters(self) -> None:
         """Tell every promoter a schedule changed (it plans its next wake-up again)."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
+from backend import actions
+from backend.errors import TaskConflict, TaskExists, TaskNotFound
 from backend.manager.auth import Authorized
 from backend.manager.schemas import (
     SUBMIT_BODY,
@@ -17,11 +21,12 @@ from backend.manager.schemas import (
     parse_submit,
 )
 from backend.manager.services import Svc
-from backend.policy import SubmitRefused, due_time, retry_problem
+from backend.policy import SubmitRefused, due_time
 from backend.protocol import TaskStatus
 from backend.state import TaskState
 
 router = APIRouter(tags=["tasks"])
+ALREADY_QUEUED = "Task already queued (same task_id, not finished): nothing new queued"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 404, 422, 503)
@@ -59,6 +64,8 @@ async def submit(svc: Svc, raw: Annotated[bytes, Depends(_raw_body)]) -> SubmitR
     over = over_budget(request, svc.settings.max_submit_bytes)
     if over is not None:
         raise HTTPException(413, over)
+    if request.task_id is not None and request.count != 1:
+        raise HTTPException(422, "body.task_id: names one task (count must be 1)")
     try:
         due = due_time(request.delay, request.at)
         tasks = svc.policy.tasks(
@@ -69,13 +76,19 @@ async def submit(svc: Svc, raw: Annotated[bytes, Depends(_raw_body)]) -> SubmitR
             timeout=request.timeout,
             queue=request.queue,
             due=due,
+            task_id=request.task_id,
         )
     except SubmitRefused as exc:
         raise HTTPException(422, f"body.{exc}") from None
-    states = await svc.store.submit(tasks)
-    svc.board.load(states)  # a GET /tasks right after shows them
-    ids = [state.id for state in states]
+    try:
+        done = await svc.store.enqueue(tasks, replace=request.replace)
+    except TaskExists as exc:
+        raise HTTPException(409, str(exc)) from None
+    svc.board.load(done.states)  # a GET /tasks right after shows them
+    ids = [task.id for task in tasks]
     detailed = body is not None and bool(body.model_fields_set)
+    if done.duplicates:
+        return SubmitResponse(id=ids[0], ids=ids, message=ALREADY_QUEUED, duplicate=True)
     return SubmitResponse(id=ids[0], ids=ids if detailed else None)
 
 
@@ -162,10 +175,8 @@ async def get_task(svc: Svc, task_id: TaskId) -> TaskState:
     summary="Cancel a task (a queued one at once, a running one is interrupted)",
 )
 async def cancel_task(svc: Svc, task_id: TaskId) -> TaskState:
-    state = await _known(svc, task_id)
-    if state.status.terminal:
-        raise HTTPException(409, f"task {task_id} is already {state.status.value}")
-    cancelled = await svc.store.request_cancel(task_id) or state
+    with _answered():
+        cancelled = await actions.cancel(svc.store, task_id)
     svc.board.load([cancelled])
     return cancelled
 
@@ -180,17 +191,23 @@ async def cancel_task(svc: Svc, task_id: TaskId) -> TaskState:
     summary="Queue a failed or cancelled task again, as a new attempt",
 )
 async def retry_task(svc: Svc, task_id: TaskId) -> TaskState:
-    state = await _known(svc, task_id)
-    problem = retry_problem(task_id, state.status)
-    if problem is not None:
-        raise HTTPException(409, problem)
-    queued = await svc.store.requeue(state)
+    with _answered():
+        queued = await actions.retry(svc.store, task_id)
     svc.board.load([queued])
     return queued
 
 
 async def _known(svc: Svc, task_id: str) -> TaskState:
-    state = await svc.store.get(task_id)
-    if state is None:
-        raise HTTPException(404, f"no task {task_id!r}")
-    return state
+    with _answered():
+        return await actions.known(svc.store, task_id)
+
+
+@contextlib.contextmanager
+def _answered() -> Iterator[None]:
+    """The shared actions' refusals as HTTP answers: unknown 404, not now 409."""
+    try:
+        yield
+    except TaskNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except TaskConflict as exc:
+        raise HTTPException(409, str(exc)) from None

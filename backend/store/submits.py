@@ -1,0 +1,252 @@
+"""Submitting: tasks recorded pending, added to their queue's stream (a delayed one to
+its queue's schedule) and announced, one script per :data:`SUBMIT_BATCH` tasks of one
+queue, each batch done whole or not at all (:data:`backend.scripts.SUBMIT`).
+
+**Delays.** A task whose ``due`` is in the future waits in its queue's schedule (the
+sorted set the retries use, moved by :mod:`backend.promoter`) and is announced as
+``pending`` with the message "Scheduled for HH:MM:SS" and the extras ``due`` and
+``scheduled``; one already due is queued at once.
+
+**Ids.** A task whose id the caller chose is queued once: the script (atomically, so
+two submitters cannot both queue it) leaves alone an id whose task is still
+unfinished (a *duplicate*: nothing new is queued) and refuses one whose task has
+finished (:class:`~backend.errors.TaskExists`) unless ``replace``. Fresh ids are not
+checked.
+
+**Two ways in.** :meth:`Submits.enqueue` takes :class:`~backend.protocol.Task` models
+and answers with the pending states (the manager shows them at once);
+:meth:`Submits.enqueue_new` takes plain :class:`NewTask` values and encodes them
+without building any model, which is what makes ``Client.submit_many`` of 100,000
+tasks quick. Both encode through the same functions (the pending state and update of
+:func:`backend.transition.queued`, the task of :func:`backend.protocol.new_task_json`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic_core import to_json
+
+from backend import keys, messages, transition
+from backend.errors import TaskExists
+from backend.protocol import (
+    DEFAULT_QUEUE,
+    StatusUpdate,
+    Task,
+    clock,
+    encode_task,
+    encode_update,
+    new_task_json,
+)
+from backend.state import TaskState, encode_state, queued, requeued, scheduled_for
+from backend.store.base import text
+from backend.store.queue import SUBMIT_BATCH, SUBMIT_SOURCE, Queue
+
+
+@dataclass(slots=True)
+class NewTask:
+    """A task to submit, as plain values (see :meth:`Submits.enqueue_new`)."""
+
+    task_id: str
+    name: str
+    wire: str | None
+    """The payload as the stream carries it (:func:`backend.protocol.wire_payload`)."""
+    payload: Any
+    max_retries: int
+    created: float
+    timeout: float | None = None
+    own_id: bool = False
+    """Whether the caller chose the id (then it is checked for duplicates)."""
+
+
+@dataclass(slots=True)
+class Submitted:
+    """What a submit did: the pending states it queued (from :meth:`Submits.enqueue`
+    only), and the ids it left alone because those tasks were already queued and
+    unfinished."""
+
+    states: list[TaskState]
+    duplicates: list[str]
+
+
+def _pending_json(task: NewTask, by: str, stamp: str) -> tuple[bytes, bytes]:
+    """The pending state (``encode_state``'s form: no nulls) and update of ``task``."""
+    state, update = transition.queued(
+        task_id=task.task_id,
+        name=task.name,
+        payload=task.payload,
+        max_retries=task.max_retries,
+        attempt=1,
+        created=task.created,
+        stamp=stamp,
+        by=by,
+        message=messages.QUEUED,
+    )
+    return to_json({k: v for k, v in state.items() if v is not None}), to_json(update)
+
+
+class Submits(Queue):
+    """Queueing new tasks (and finished ones again)."""
+
+    async def submit(
+        self, tasks: Sequence[Task], *, source: str = SUBMIT_SOURCE, replace: bool = False
+    ) -> list[TaskState]:
+        """Queue ``tasks``; the pending states of those queued (see :meth:`enqueue`)."""
+        return (await self.enqueue(tasks, source=source, replace=replace)).states
+
+    async def enqueue(
+        self, tasks: Sequence[Task], *, source: str = SUBMIT_SOURCE, replace: bool = False
+    ) -> Submitted:
+        """Queue ``tasks`` (their ids checked where the caller set ``id``); the pending
+        states of those queued, in order, and the duplicates. :class:`TaskExists` for
+        the id of a finished task unless ``replace`` (then that batch queues nothing)."""
+        now = time.time()
+        ready: list[Task] = []
+        pending: list[tuple[TaskState, StatusUpdate]] = []
+        for task in tasks:
+            if task.due is not None and task.due > now:
+                state, update = queued(task, by=source, message=scheduled_for(task.due))
+                update.due, update.scheduled = task.due, True
+                pending.append((state, update))
+            else:
+                if task.due is not None:  # due already: queued now
+                    task = task.model_copy(update={"due": None})
+                pending.append(queued(task, by=source))
+            ready.append(task)
+        groups: dict[tuple[str, bool], list[int]] = {}
+        for index, task in enumerate(ready):
+            groups.setdefault((task.queue, task.due is not None), []).append(index)
+        await self.note_queues({queue for queue, _ in groups})
+        codes = ["q"] * len(ready)
+        for (queue, delayed), members in groups.items():
+            for first in range(0, len(members), SUBMIT_BATCH):
+                chosen = members[first : first + SUBMIT_BATCH]
+                batch = [ready[i] for i in chosen]
+                pairs = [pending[i] for i in chosen]
+                replies = await self._batch(
+                    [task.id for task in batch],
+                    [encode_state(state) for state, _ in pairs],
+                    [
+                        state.created or task.created_ts
+                        for task, (state, _) in zip(batch, pairs, strict=True)
+                    ],
+                    [encode_task(task) for task in batch],
+                    [encode_update(update) for _, update in pairs],
+                    _mode(replace, any("id" in task.model_fields_set for task in batch)),
+                    queue=queue,
+                    dues=[task.due or now for task in batch] if delayed else (),
+                )
+                for index, code in zip(chosen, replies, strict=False):
+                    codes[index] = code
+        if any(delayed for _, delayed in groups):
+            await self.wake_promoters()
+        done = Submitted([], [])
+        for (state, _), code in zip(pending, codes, strict=True):
+            if code == "d":
+                done.duplicates.append(state.id)
+            else:
+                done.states.append(state)
+        return done
+
+    async def enqueue_new(
+        self, tasks: Sequence[NewTask], *, source: str = SUBMIT_SOURCE, replace: bool = False
+    ) -> Submitted:
+        """:meth:`enqueue` for plain values, without models (its ``states`` stay empty)."""
+        done = Submitted([], [])
+        for first in range(0, len(tasks), SUBMIT_BATCH):
+            batch = tasks[first : first + SUBMIT_BATCH]
+            states: list[bytes] = []
+            updates: list[bytes] = []
+            for task in batch:
+                state, update = _pending_json(task, source, clock(task.created))
+                states.append(state)
+                updates.append(update)
+            codes = await self._batch(
+                [task.task_id for task in batch],
+                states,
+                [task.created for task in batch],
+                [
+                    new_task_json(t.task_id, t.name, t.wire, t.max_retries, t.created, t.timeout)
+                    for t in batch
+                ],
+                updates,
+                _mode(replace, any(task.own_id for task in batch)),
+            )
+            done.duplicates += [
+                t.task_id for t, code in zip(batch, codes, strict=False) if code == "d"
+            ]
+        return done
+
+    async def requeue(self, state: TaskState) -> TaskState:
+        """Queue a finished task again as a new attempt (the manager's and panel's Retry).
+
+        The state carries on: its creation time and timeline stay, the new attempt's
+        rows follow the old ones (see :func:`backend.state.requeued`).
+        """
+        created = datetime.fromtimestamp(state.created, UTC) if state.created else None
+        task = Task(
+            id=state.id,
+            name=state.name,
+            payload=state.payload,
+            max_retries=state.max_retries or 0,
+            # At least 2, even for a Go task recorded at 0: a worker resumes the
+            # stored state (and its timeline) only for attempts after the first.
+            attempt=max(state.attempt, 1) + 1,
+            queue=state.queue,
+            **({"created_at": created} if created else {}),
+        )
+        again, update = requeued(state, task)
+        await self._batch(
+            [task.id],
+            [encode_state(again)],
+            [again.created or task.created_ts],
+            [encode_task(task)],
+            [encode_update(update)],
+            "replace",
+            queue=task.queue,
+        )
+        return again
+
+    async def _batch(
+        self,
+        ids: list[str],
+        states: Sequence[bytes | str],
+        scores: Sequence[float],
+        tasks: Sequence[bytes | str],
+        updates: Sequence[bytes | str],
+        mode: str,
+        *,
+        queue: str = DEFAULT_QUEUE,
+        dues: Sequence[float] = (),
+    ) -> str:
+        """One submit script for tasks of ``queue`` (with ``dues``: delayed, into its
+        schedule); the per-task codes (``""`` when ids were not checked)."""
+        reply = await self._submit(
+            keys=[
+                keys.TASK_STATES,
+                keys.TASK_INDEX,
+                keys.due(queue) if dues else keys.stream(queue),
+                keys.UPDATES_CHANNEL,
+                keys.COUNTERS,
+                keys.CANCELLED,
+            ],
+            args=[len(ids), keys.TASK_FIELD, *ids, *states, *scores, *tasks, *updates, mode, *dues],
+        )
+        indexed, codes = int(reply[0]), text(reply[1])
+        finished = [task_id for task_id, code in zip(ids, codes, strict=False) if code == "f"]
+        if finished:
+            raise TaskExists(finished[0], len(finished) - 1)
+        if indexed > self.retention * 1.1:
+            await self.trim()
+        return codes
+
+
+def _mode(replace: bool, own_ids: bool) -> str:
+    """The submit script's id check: none for fresh ids, else check or replace."""
+    if replace:
+        return "replace"
+    return "check" if own_ids else ""

@@ -1,0 +1,100 @@
+"""Results through the client, against the real server and real worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from backend.client import BlockingClient, Client, TaskCancelled, TaskFailed, TaskNotFound
+from backend.protocol import TaskStatus
+from backend.results import INLINE_LIMIT
+from backend.store import TaskStore
+from tests.backend.client import result_tasks
+from tests.backend.client.conftest import StartWorker, wait_online
+from tests.waiting import eventually
+
+assert result_tasks  # imported: its handlers' names may be submitted from here
+
+
+async def test_a_result_round_trip_through_the_async_client(
+    client: Client, store: TaskStore, start_worker: StartWorker
+) -> None:
+    start_worker()
+    await wait_online(store)
+    payload = {"hello": ["world", 1, 2.5, None, True]}
+    task_id = await client.submit("echo", payload)
+    assert await client.result(task_id, timeout=20) == payload
+    state = await client.get(task_id)
+    assert state is not None and state.status is TaskStatus.COMPLETED
+    assert state.result == payload
+    # one subscription serves every waiting call, whatever finishes first
+    ids = [await client.submit("echo", n) for n in range(50)]
+    assert await asyncio.gather(*(client.result(i, timeout=20) for i in ids)) == list(range(50))
+
+
+def test_a_result_round_trip_through_the_blocking_client(
+    redis_url: str, sync_redis: object, start_worker: StartWorker
+) -> None:
+    start_worker()
+    with BlockingClient(redis_url) as client:
+        task_id = client.submit("echo", "ping")
+        assert client.result(task_id, timeout=30) == "ping"
+        got = client.get(task_id)
+        assert got is not None and got.result == "ping"
+        assert [s.id for s in client.list_tasks(status="completed")] == [task_id]
+        with pytest.raises(TaskFailed, match="boom"):
+            client.result(client.submit("fail", {"message": "boom"}, max_retries=0), 30)
+
+
+async def test_failed_and_cancelled_tasks_raise(
+    client: Client, store: TaskStore, start_worker: StartWorker
+) -> None:
+    start_worker()
+    await wait_online(store)
+    failing = await client.submit("fail", {"message": "disk full"}, max_retries=1)
+    with pytest.raises(TaskFailed) as failed:
+        await client.result(failing, timeout=20)
+    assert "disk full" in failed.value.error
+    assert failed.value.task_id == failing
+
+    sleeping = await client.submit("sleep", 30)
+    waiting = asyncio.create_task(client.result(sleeping, timeout=20))
+
+    async def running() -> bool:
+        state = await client.get(sleeping)
+        return state is not None and state.status is TaskStatus.PROCESSING
+
+    await eventually(running, within=20)
+    await client.cancel(sleeping)
+    with pytest.raises(TaskCancelled):
+        await waiting
+    # a task that had already finished answers at once, from its state
+    with pytest.raises(TaskCancelled):
+        await client.result(sleeping, timeout=1)
+
+
+async def test_no_task_and_no_result_in_time(client: Client) -> None:
+    with pytest.raises(TaskNotFound):
+        await client.result("no-such-task", timeout=1)
+    queued = await client.submit("noop")  # no worker runs it
+    with pytest.raises(TimeoutError, match="did not finish"):
+        await client.result(queued, timeout=0.2)
+
+
+async def test_results_that_are_not_json_or_too_large_fail_the_task_saying_so(
+    client: Client, store: TaskStore, start_worker: StartWorker
+) -> None:
+    start_worker(env={"DISTRITASK_MAX_RESULT": str(64 * 1024)})
+    await wait_online(store)
+    with pytest.raises(TaskFailed, match="not JSON-serialisable") as not_json:
+        await client.result(await client.submit("not_json"), timeout=20)
+    assert "set" in not_json.value.error
+    too_big = await client.submit("sized", 64 * 1024 + 1)
+    with pytest.raises(TaskFailed, match=r"over the limit of 65,536 .*DISTRITASK_MAX_RESULT"):
+        await client.result(too_big, timeout=20)
+    state = await client.get(too_big)
+    assert state is not None and state.status is TaskStatus.FAILED and state.result is None
+    # larger than a status update carries, within the limit: read from the state
+    large = await client.submit("sized", INLINE_LIMIT + 10)
+    assert await client.result(large, timeout=20) == "x" * (INLINE_LIMIT + 10)
