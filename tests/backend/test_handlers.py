@@ -95,7 +95,7 @@ def test_importing_the_worker_registers_nothing() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout.splitlines()
     assert out[0] == "[]"
-    assert out[1] == "['deploy_node', 'fail', 'noop', 'sleep']"
+    assert out[1] == "['deploy_node', 'echo', 'fail', 'noop', 'sleep']"
 
 
 def test_a_user_handler_takes_a_builtin_name_over_the_builtin() -> None:
@@ -107,3 +107,9 @@ def test_a_user_handler_takes_a_builtin_name_over_the_builtin() -> None:
     handler = local.get("noop")
     assert handler is not None and handler.func is mine
     assert Registry().get("noop") is None
+
+
+async def test_echo_returns_its_payload() -> None:
+    echo = Registry(builtins=True).get("echo")
+    assert echo is not None
+    assert await echo(TaskContext("t", {"a": [1, 2]})) == {"a": [1, 2]}
