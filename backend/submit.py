@@ -1,7 +1,10 @@
 """``distritask submit``: queue tasks straight through Redis (no manager needed).
 
 Prints each queued id on its own line (stdout). With ``--wait`` it then shows a
-progress bar on stderr until every task has finished, and says how they ended.
+progress bar on stderr until every task has finished, and says how they ended. With
+``--json`` stdout has one JSON object per task instead, in submit order: its ``id``
+and ``status`` and (with ``--wait``) the ``result`` of a completed task or the
+``error`` of a failed or cancelled one.
 
 Tasks are built and queued a thousand at a time, and their ends are counted from
 their status events (:mod:`backend.outcomes`), so memory follows the tasks in
@@ -118,6 +121,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=_seconds, default=None, metavar="SECONDS", help="with --wait: give up"
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per task (id, status; with --wait also result or error) "
+        "instead of the ids",
+    )
     add_setting_flags(
         parser, "max_retries", "allowed_tasks", "retention", "data_dir", "broker_port"
     )
@@ -161,9 +170,11 @@ class Progress:
 
 async def _queue(
     store: TaskStore, args: argparse.Namespace, policy: SubmitPolicy, progress: Progress | None
-) -> None:
-    """Build and queue the tasks a chunk at a time; print their ids."""
+) -> list[str]:
+    """Build and queue the tasks a chunk at a time; print their ids (unless ``--json``
+    with ``--wait``: then they are printed when done); the ids."""
     due = due_time(args.delay, args.at)
+    queued: list[str] = []
     for first in range(0, args.count, SUBMIT_CHUNK):
         count = min(SUBMIT_CHUNK, args.count - first)
         tasks = policy.tasks(args.name, args.payload, count, queue=args.queue, due=due)
@@ -171,9 +182,34 @@ async def _queue(
         if progress is not None:
             progress.outcomes.expect(ids)  # before they are queued: no event is missed
         await store.submit(tasks)
-        print("\n".join(ids), flush=True)
+        if not args.json:
+            print("\n".join(ids), flush=True)
+        elif progress is None:
+            print("\n".join(json.dumps({"id": i, "status": "pending"}) for i in ids), flush=True)
+        else:
+            queued += ids
         if progress is not None:
             await progress.catch_up()
+    return queued
+
+
+async def _print_outcomes(store: TaskStore, ids: list[str]) -> None:
+    """One JSON object per task, in order: id, status, and its result or error."""
+    for first in range(0, len(ids), SUBMIT_CHUNK):
+        chunk = ids[first : first + SUBMIT_CHUNK]
+        states = {state.id: state for state in await store.get_many(chunk)}
+        lines = []
+        for task_id in chunk:
+            state = states.get(task_id)
+            out: dict[str, Any] = {"id": task_id, "status": "unknown"}
+            if state is not None:
+                out["status"] = state.status.value
+                if state.status is TaskStatus.COMPLETED:
+                    out["result"] = state.result
+                elif state.status.terminal:
+                    out["error"] = state.error or state.message
+            lines.append(json.dumps(out))
+        print("\n".join(lines), flush=True)
 
 
 async def submit(settings: Settings, url: str, args: argparse.Namespace) -> int:
@@ -192,8 +228,9 @@ async def submit(settings: Settings, url: str, args: argparse.Namespace) -> int:
         async with await store.subscribe(keys.UPDATES_CHANNEL) as updates:
             with _progress_bar(args.count) as bar:
                 progress = Progress(store, updates, bar)
-                await _queue(store, args, policy, progress)
+                ids = await _queue(store, args, policy, progress)
                 await progress.wait(args.count, args.timeout)
+        await _print_outcomes(store, ids)
         return _report(progress.outcomes, args.count)
     except connection.BROKER_DOWN as exc:
         raise BrokerError(f"lost the broker {connection.describe(url)}: {exc}") from None
