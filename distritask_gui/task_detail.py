@@ -1,4 +1,5 @@
-"""The task detail dialog: every field, the payload, the status timeline, the error.
+"""The task detail dialog: every field, the payload, the status timeline, the result
+or the error.
 
 The dialog keeps its own copy of the task and follows it live: the window gives it
 the model's state when it opens (a copy: the model's may lack the timeline and
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend.policy import retry_problem
-from backend.protocol import StatusUpdate
+from backend.protocol import StatusUpdate, TaskStatus
 from backend.state import TaskState
 from distritask_gui import theme
 
@@ -76,6 +77,8 @@ class TaskDetail(QDialog):
         self.timeline.setHeaderLabels(["Time", "Status", "Worker", "Attempt", "Message"])
         self.timeline.setRootIsDecorated(False)
         self.timeline.setMinimumHeight(150)
+        self.result_view = QPlainTextEdit(readOnly=True)
+        self.result_view.setMaximumHeight(110)
         self.error = theme.named(QPlainTextEdit(readOnly=True), "errorText")
         self.error.setMaximumHeight(80)
         self.cancel_button = QPushButton("Cancel task")
@@ -97,6 +100,9 @@ class TaskDetail(QDialog):
         layout.addWidget(self.payload)
         layout.addWidget(QLabel("Timeline"))
         layout.addWidget(self.timeline, 1)
+        self.result_title = QLabel("Result")
+        layout.addWidget(self.result_title)
+        layout.addWidget(self.result_view)
         self.error_title = QLabel("Error")
         layout.addWidget(self.error_title)
         layout.addWidget(self.error)
@@ -165,6 +171,12 @@ class TaskDetail(QDialog):
             self.timeline.addTopLevelItem(item)
         for column in range(4):
             self.timeline.resizeColumnToContents(column)
+        done = state.status is TaskStatus.COMPLETED
+        self.result_view.setPlainText(
+            json.dumps(state.result, indent=2, default=str) if done else ""
+        )
+        self.result_view.setVisible(done)
+        self.result_title.setVisible(done)
         self.error.setPlainText(state.error or "")
         self.error.setVisible(bool(state.error))
         self.error_title.setVisible(bool(state.error))
