@@ -1,4 +1,4 @@
-"""Idempotent ids: a caller-given task id is queued once, through the client and HTTP."""
+"""Duplicate ids (client and HTTP) and the result in GET /tasks/{id}."""
 
 from __future__ import annotations
 
@@ -63,3 +63,19 @@ def test_duplicate_ids_over_http(
     assert state["status"] == "pending"
     many = httpx.post(manager + "/submit", json={**body, "count": 2})
     assert many.status_code == 422
+
+
+async def test_the_result_is_in_get_task(
+    manager: str,  # noqa: F811 - the fixture
+    client: Client,
+    store: TaskStore,
+    start_worker: StartWorker,
+) -> None:
+    start_worker()
+    await wait_online(store)
+    async with httpx.AsyncClient(base_url=manager, timeout=10) as http:
+        answer = await http.post("/submit", json={"name": "echo", "payload": {"k": "v"}})
+        task_id = answer.json()["id"]
+        assert await client.result(task_id, timeout=20) == {"k": "v"}
+        state = (await http.get(f"/tasks/{task_id}")).json()
+    assert state["status"] == "completed" and state["result"] == {"k": "v"}
