@@ -16,7 +16,12 @@ Modules, one concept each:
 - ``policy``    the submit policy: accepted task names, default retries, what may be retried
 - ``waiting``   ``wait_until``: the one helper that polls a condition with a deadline
 - ``outcomes``  following submitted tasks to their end from status events (``submit --wait``)
-- ``store``     the gateway to Redis (a package): stream and group (``queue``), named
+- ``results``   a handler's return value, checked (JSON, size) before it is stored
+- ``actions``   cancel and retry one task (the manager's routes and the client)
+- ``client``    the client applications use (a package): ``Client``, ``BlockingClient``,
+  ``result()`` woken by one subscription (``waiting``), ``submit_many`` (``submitting``)
+- ``store``     the gateway to Redis (a package): submitting, ids checked and batches
+  pipelined (``submits``; ``templates`` encodes many), stream and group (``queue``), named
   queues, priority reads, pause and figures (``queues``; held entry ids: ``ids``), task
   states and cancels (``states``), workers (``workers``), confirmed pub/sub (``channels``),
   periodic schedules (``schedules``),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .client import ClientResult
 from .end_to_end import EndToEnd
 from .raw import CONSUMERS, RawResult
 from .report import Row, at_least, at_most
@@ -16,6 +17,9 @@ TARGET_LAG_MS = 50.0
 """Event-loop lag p99 at 20k updates per second."""
 TARGET_RSS_MB = 400.0
 TARGET_SNAPSHOT_S = 2.0
+TARGET_SUBMIT_MANY = 0.40
+"""``submit_many``'s rate over the pipelined XADD rate of the same run (issue 12)."""
+TARGET_RESULT_P50_MS, TARGET_RESULT_P99_MS = 1.0, 3.0
 FULL_SNAPSHOT = 100_000
 """The targets for memory and snapshot time are for this many tasks."""
 
@@ -95,3 +99,18 @@ def panel_rows(result: dict[str, Any]) -> list[Row]:
     peak = max((phase["rss_mb"] for phase in result["phases"]), default=math.nan)
     rows.append(Row("panel", "resident memory at the end", peak, "MB"))
     return rows
+
+
+def client_rows(result: ClientResult, xadd_per_s: float) -> list[Row]:
+    ratio = _ratio(result.submit_many_per_s, xadd_per_s)
+    submit = Row(
+        "client", f"submit_many of {result.tasks:,}", result.submit_many_per_s, "/s", ratio
+    )
+    share = Row("client", "submit_many / pipelined XADD", ratio * 100, "%")
+    at_least(share, TARGET_SUBMIT_MANY * 100)
+    what = "submit -> result() returned (noop, idle worker)"
+    p50 = Row("client", f"{what}, p50", result.result_p50_ms, "ms")
+    p99 = Row("client", f"{what}, p99", result.result_p99_ms, "ms")
+    at_most(p50, TARGET_RESULT_P50_MS)
+    at_most(p99, TARGET_RESULT_P99_MS)
+    return [submit, share, p50, p99]

@@ -27,12 +27,12 @@ from backend.config import Settings
 from backend.connection import describe
 from backend.errors import ConfigError
 
-from . import console, end_to_end, panel, queues, raw
+from . import client, console, end_to_end, panel, queues, raw
 from .end_to_end import BenchError
 from .report import Row, machine, markdown, write_json
-from .rows import e2e_rows, panel_rows, raw_rows
+from .rows import client_rows, e2e_rows, panel_rows, raw_rows
 
-PARTS = ("raw", "e2e", "queues", "panel", "console")
+PARTS = ("raw", "client", "e2e", "queues", "panel", "console")
 HERE = Path(__file__).resolve().parent
 
 
@@ -80,8 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_parts,
         default=list(PARTS),
         metavar="PARTS",
-        help="run only these parts: raw, e2e, queues, panel, console (comma separated; "
-        "default all)",
+        help="run only these parts: raw, client, e2e, queues, panel, console (comma "
+        "separated; default all; client compares with raw's XADD rate)",
     )
     parser.add_argument(
         "--tasks",
@@ -197,14 +197,19 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-        limit = math.nan
+        limit = xadd = math.nan
 
         def do_raw() -> list[Row]:
-            nonlocal limit
+            nonlocal limit, xadd
             result = raw.measure(url, chosen["raw_entries"], chosen["latency_samples"])
-            limit = result.consume_per_s
+            limit, xadd = result.consume_per_s, result.xadd_per_s
             details["raw"] = result.details()
             return raw_rows(result)
+
+        def do_client() -> list[Row]:
+            result = client.measure(url, chosen["raw_entries"], chosen["latency_samples"])
+            details["client"] = result.details()
+            return client_rows(result, xadd)
 
         def do_e2e() -> list[Row]:
             results = end_to_end.measure(
@@ -237,6 +242,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
         parts = (
             ("raw", do_raw),
+            ("client", do_client),
             ("e2e", do_e2e),
             ("queues", do_queues),
             ("panel", do_panel),

@@ -24,27 +24,31 @@ tasks quick. Both encode through the same functions (the pending state and updat
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic_core import to_json
-
-from backend import keys, messages, transition
+from backend import keys, scripts
 from backend.errors import TaskExists
-from backend.protocol import (
-    DEFAULT_QUEUE,
-    StatusUpdate,
-    Task,
-    clock,
-    encode_task,
-    encode_update,
-    new_task_json,
-)
+from backend.protocol import DEFAULT_QUEUE, StatusUpdate, Task, encode_task, encode_update
 from backend.state import TaskState, encode_state, queued, requeued, scheduled_for
 from backend.store.base import text
 from backend.store.queue import SUBMIT_BATCH, SUBMIT_SOURCE, Queue
+from backend.store.templates import Encoder
+
+SUBMIT_KEYS = [
+    keys.TASK_STATES,
+    keys.TASK_INDEX,
+    keys.TASK_STREAM,
+    keys.UPDATES_CHANNEL,
+    keys.COUNTERS,
+    keys.CANCELLED,
+]
+"""The keys of :data:`backend.scripts.SUBMIT`, in its order."""
+IN_FLIGHT = 2
+"""Submit scripts sent ahead of their replies when pipelining (see ``_stream``)."""
+Encoded = tuple[list[str], list[bytes], list[float], list[bytes], list[bytes]]
 
 
 @dataclass(slots=True)
@@ -71,22 +75,6 @@ class Submitted:
 
     states: list[TaskState]
     duplicates: list[str]
-
-
-def _pending_json(task: NewTask, by: str, stamp: str) -> tuple[bytes, bytes]:
-    """The pending state (``encode_state``'s form: no nulls) and update of ``task``."""
-    state, update = transition.queued(
-        task_id=task.task_id,
-        name=task.name,
-        payload=task.payload,
-        max_retries=task.max_retries,
-        attempt=1,
-        created=task.created,
-        stamp=stamp,
-        by=by,
-        message=messages.QUEUED,
-    )
-    return to_json({k: v for k, v in state.items() if v is not None}), to_json(update)
 
 
 class Submits(Queue):
@@ -155,31 +143,53 @@ class Submits(Queue):
     async def enqueue_new(
         self, tasks: Sequence[NewTask], *, source: str = SUBMIT_SOURCE, replace: bool = False
     ) -> Submitted:
-        """:meth:`enqueue` for plain values, without models (its ``states`` stay empty)."""
+        """:meth:`enqueue` for plain values, without models (its ``states`` stay empty).
+
+        Fresh ids cannot be refused, so several batches of them are pipelined: the
+        next is encoded while the server runs the one before (:meth:`_stream`)."""
         done = Submitted([], [])
-        for first in range(0, len(tasks), SUBMIT_BATCH):
-            batch = tasks[first : first + SUBMIT_BATCH]
-            states: list[bytes] = []
-            updates: list[bytes] = []
-            for task in batch:
-                state, update = _pending_json(task, source, clock(task.created))
-                states.append(state)
-                updates.append(update)
-            codes = await self._batch(
-                [task.task_id for task in batch],
-                states,
-                [task.created for task in batch],
-                [
-                    new_task_json(t.task_id, t.name, t.wire, t.max_retries, t.created, t.timeout)
-                    for t in batch
-                ],
-                updates,
-                _mode(replace, any(task.own_id for task in batch)),
-            )
+        chunks = [
+            tasks[first : first + SUBMIT_BATCH] for first in range(0, len(tasks), SUBMIT_BATCH)
+        ]
+        encoder = Encoder(source)
+        if len(chunks) > 1 and not replace and not any(task.own_id for task in tasks):
+            await self._stream(_encoded(batch, encoder) for batch in chunks)
+            return done
+        for batch in chunks:
+            codes = await self._batch(*_encoded(batch, encoder), _mode(replace, True))
             done.duplicates += [
                 t.task_id for t, code in zip(batch, codes, strict=False) if code == "d"
             ]
         return done
+
+    async def _stream(self, batches: Iterable[Encoded]) -> None:
+        """Submit scripts for fresh ids, sent on one connection without waiting for
+        each reply: up to :data:`IN_FLIGHT` are sent ahead, in order."""
+        await self.redis.script_load(scripts.SUBMIT)  # so EVALSHA finds it
+        pool = self.redis.connection_pool
+        connection = await pool.get_connection()
+        indexed = sent = 0
+        try:
+            for ids, states, scores, queued, updates in batches:
+                head = ["EVALSHA", self._submit.sha, len(SUBMIT_KEYS), *SUBMIT_KEYS, len(ids)]
+                command = _resp(
+                    [*head, keys.TASK_FIELD, *ids, *states, *scores, *queued, *updates, ""]
+                )
+                await connection.send_packed_command(command, check_health=False)
+                sent += 1
+                if sent >= IN_FLIGHT:
+                    indexed = int((await connection.read_response())[0])
+                    sent -= 1
+            while sent:
+                indexed = int((await connection.read_response())[0])
+                sent -= 1
+        except BaseException:
+            await connection.disconnect()  # replies may be left unread
+            raise
+        finally:
+            await pool.release(connection)
+        if indexed > self.retention * 1.1:
+            await self.trim()
 
     async def requeue(self, state: TaskState) -> TaskState:
         """Queue a finished task again as a new attempt (the manager's and panel's Retry).
@@ -200,13 +210,14 @@ class Submits(Queue):
             **({"created_at": created} if created else {}),
         )
         again, update = requeued(state, task)
+        await self.redis.hdel(keys.CANCELLED, state.id)
         await self._batch(
             [task.id],
             [encode_state(again)],
             [again.created or task.created_ts],
             [encode_task(task)],
             [encode_update(update)],
-            "replace",
+            "",  # queued whatever the state: the callers decided it may run again
             queue=task.queue,
         )
         return again
@@ -243,6 +254,30 @@ class Submits(Queue):
         if indexed > self.retention * 1.1:
             await self.trim()
         return codes
+
+
+def _encoded(batch: Sequence[NewTask], encoder: Encoder) -> Encoded:
+    """A batch's ids, pending states, scores, tasks and pending updates, as JSON."""
+    states: list[bytes] = []
+    updates: list[bytes] = []
+    queued: list[bytes] = []
+    for t in batch:
+        state, update, entry = encoder.encode(
+            t.task_id, t.name, t.wire, t.payload, t.max_retries, t.created, t.timeout
+        )
+        states.append(state)
+        updates.append(update)
+        queued.append(entry)
+    return [t.task_id for t in batch], states, [t.created for t in batch], queued, updates
+
+
+def _resp(words: list[Any]) -> bytes:
+    """A command as the wire carries it (RESP), as redis-py's ``pack_command`` makes
+    it from bytes, str, int and float arguments; much quicker for thousands."""
+    args = [w if type(w) is bytes else str(w).encode() for w in words]
+    parts = [b"*%d\r\n" % len(args)]
+    parts += [b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args]
+    return b"".join(parts)
 
 
 def _mode(replace: bool, own_ids: bool) -> str:

@@ -1,0 +1,84 @@
+"""The client (:mod:`backend.client`): ``submit_many`` and ``result()``.
+
+1. **submit_many**: one call queues ``count`` ``noop`` tasks (no worker running); the
+   figure is tasks per second, compared with the pipelined XADD rate of the same run
+   (the raw part's).
+2. **result()**: with one idle worker process, one ``noop`` at a time: the time from
+   calling ``submit`` to ``result()`` returning its value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from backend.client import Client
+from backend.store import TaskStore
+
+from .end_to_end import BenchError, Workers
+from .stats import ms, percentile, rate
+
+WARM_UP = 10
+
+
+@dataclass
+class ClientResult:
+    tasks: int
+    submit_many_per_s: float
+    result_p50_ms: float
+    result_p99_ms: float
+
+    def details(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+async def _online(store: TaskStore, within: float, workers: Workers) -> None:
+    deadline = time.monotonic() + within
+    while not any(worker.online for worker in await store.workers()):
+        workers.check()
+        if time.monotonic() > deadline:
+            raise BenchError(f"the worker did not come online within {within:g} s")
+        await asyncio.sleep(0.05)
+
+
+async def _measure(url: str, count: int, samples: int, logs: Path) -> ClientResult:
+    redis = aioredis.from_url(url)
+    try:
+        await redis.flushdb()
+        async with Client(url) as client:
+            specs = [("noop",)] * count
+            started = time.perf_counter()
+            await client.submit_many(specs)
+            submit_rate = rate(count, time.perf_counter() - started)
+            await redis.flushdb()
+            store = await client.store()
+            await store.ensure_group()
+            took: list[float] = []
+            with Workers(url, 1, None, logs) as workers:
+                await _online(store, 30.0, workers)
+                for _ in range(samples + WARM_UP):
+                    began = time.perf_counter()
+                    await client.result(await client.submit("noop", max_retries=0), 10.0)
+                    took.append(time.perf_counter() - began)
+                workers.check()
+        took = took[WARM_UP:]
+        return ClientResult(
+            tasks=count,
+            submit_many_per_s=submit_rate,
+            result_p50_ms=ms(percentile(took, 50)),
+            result_p99_ms=ms(percentile(took, 99)),
+        )
+    finally:
+        await redis.flushdb()
+        await redis.aclose()
+
+
+def measure(url: str, count: int, samples: int) -> ClientResult:
+    with tempfile.TemporaryDirectory(prefix="distritask-bench-logs-") as logs:
+        return asyncio.run(_measure(url, count, samples, Path(logs)))
