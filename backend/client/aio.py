@@ -15,24 +15,21 @@ manager's routes.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 from backend import actions, connection
 from backend.broker import use_broker
-from backend.client.submitting import TaskSpec, build_tasks
+from backend.client.submitting import TaskSpec, build_routed, build_tasks, routed
 from backend.client.waiting import Waiters
 from backend.config import Settings, load_settings
 from backend.policy import SubmitPolicy
 from backend.protocol import TaskStatus
+from backend.schedules import Schedule
 from backend.state import TaskState
 from backend.store import TaskStore
-
-SCHEDULES_PENDING = (
-    "schedules are not available yet: they arrive with periodic tasks (issue 12, part 4)"
-)
 
 
 class Client:
@@ -149,10 +146,24 @@ class Client:
         batches (of :data:`backend.store.SUBMIT_BATCH`) are queued by then.
         """
         store = await self.store()
-        assert self._policy is not None
-        built = build_tasks(tasks, self._policy)
-        await store.enqueue_new(built, replace=replace)
-        return [task.task_id for task in built]
+        policy = self._policy
+        assert policy is not None
+        items = list(tasks)
+        plain = [spec for spec in items if not routed(spec)]
+        built = build_tasks(plain, policy)
+        models = []
+        for index, spec in enumerate(items):
+            if routed(spec):
+                try:
+                    models.append(build_routed(spec, policy))  # type: ignore[arg-type]
+                except ValueError as exc:
+                    raise ValueError(f"task {index}: {exc}") from None
+        if built:
+            await store.enqueue_new(built, replace=replace)
+        if models:  # a queue of their own or a delay: routed by the store
+            await store.enqueue(models, replace=replace)
+        fast, slow = iter(built), iter(models)
+        return [next(slow).id if routed(spec) else next(fast).task_id for spec in items]
 
     # -- looking ----------------------------------------------------------------------
 
@@ -222,16 +233,20 @@ class Client:
         queue: str | None = None,
         schedule_id: str | None = None,
     ) -> str:
-        """Run ``name`` on a cron expression or ``every`` seconds; the schedule's id."""
-        raise NotImplementedError(SCHEDULES_PENDING)
+        """Run ``name`` on a cron expression (5 fields, UTC) or ``every`` seconds; the
+        schedule's id (``schedule_id`` replaces the schedule of that id)."""
+        store = await self.store()
+        return await store.schedule(
+            name, cron=cron, every=every, payload=payload, queue=queue, schedule_id=schedule_id
+        )
 
-    async def unschedule(self, schedule_id: str) -> None:
-        """Remove a schedule."""
-        raise NotImplementedError(SCHEDULES_PENDING)
+    async def unschedule(self, schedule_id: str) -> bool:
+        """Remove a schedule; whether there was one."""
+        return await (await self.store()).unschedule(schedule_id)
 
-    async def schedules(self) -> list[Mapping[str, Any]]:
-        """Every schedule."""
-        raise NotImplementedError(SCHEDULES_PENDING)
+    async def schedules(self) -> list[Schedule]:
+        """Every schedule, oldest first."""
+        return await (await self.store()).schedules()
 
 
 __all__ = ["Client"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Coroutine, Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -17,6 +17,7 @@ from backend.client.aio import Client
 from backend.client.submitting import TaskSpec
 from backend.config import Settings
 from backend.protocol import TaskStatus
+from backend.schedules import Schedule
 from backend.state import TaskState
 
 T = TypeVar("T")
@@ -171,10 +172,10 @@ class BlockingClient:
             )
         )
 
-    def unschedule(self, schedule_id: str) -> None:
+    def unschedule(self, schedule_id: str) -> bool:
         """See :meth:`Client.unschedule`."""
-        self._run(self._client.unschedule(schedule_id))
+        return self._run(self._client.unschedule(schedule_id))
 
-    def schedules(self) -> list[Mapping[str, Any]]:
+    def schedules(self) -> list[Schedule]:
         """See :meth:`Client.schedules`."""
         return self._run(self._client.schedules())

@@ -17,18 +17,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from backend.handlers import registry
-from backend.policy import SubmitPolicy
-from backend.protocol import new_task_ids, wire_payload
+from backend.policy import SubmitPolicy, due_time
+from backend.protocol import DEFAULT_QUEUE, Task, new_task_ids, wire_payload
 from backend.store import NewTask
 
 TaskSpec = Mapping[str, Any] | tuple[Any, ...]
 """A task to submit: a dict of :meth:`Client.submit`'s keywords, or ``(name, payload)``."""
 
-DEFAULT_QUEUE = "default"
 KEYWORDS = frozenset(
     {"name", "payload", "queue", "delay", "at", "task_id", "max_retries", "timeout"}
 )
-NOT_YET = "{} is not available yet: it arrives with named queues and delayed tasks (issue 12)"
 MAX_ID = 200
 """The longest id (as :class:`~backend.protocol.Task` allows)."""
 MAX_RETRIES = 100
@@ -81,8 +79,38 @@ def _task_id(value: Any) -> str:
     return value
 
 
+def routed(spec: TaskSpec) -> bool:
+    """Whether ``spec`` names a queue other than ``default``, a delay or a time: such a
+    task is submitted as a model (:func:`build_routed`), not by the fast path."""
+    return isinstance(spec, Mapping) and (
+        spec.get("delay") is not None
+        or spec.get("at") is not None
+        or spec.get("queue") not in (None, DEFAULT_QUEUE)
+    )
+
+
+def build_routed(spec: Mapping[str, Any], policy: SubmitPolicy) -> Task:
+    """The task of a :func:`routed` spec; ``ValueError`` (SubmitRefused) naming the problem."""
+    unknown = set(spec) - KEYWORDS
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}")
+    given = spec.get("task_id")
+    [task] = policy.tasks(
+        spec.get("name"),  # type: ignore[arg-type]
+        spec.get("payload"),
+        1,
+        max_retries=spec.get("max_retries"),
+        timeout=spec.get("timeout"),
+        queue=spec.get("queue"),
+        due=due_time(spec.get("delay"), spec.get("at")),
+        task_id=None if given is None else _task_id(given),
+    )
+    return task
+
+
 def build_tasks(specs: Iterable[TaskSpec], policy: SubmitPolicy) -> list[NewTask]:
-    """One :class:`NewTask` per item; ``ValueError`` naming the first bad one."""
+    """One :class:`NewTask` per item (none :func:`routed`); ``ValueError`` naming the
+    first bad one."""
     items = list(specs)
     fresh = iter(new_task_ids(len(items)))
     checks = _Checks(policy)
@@ -101,11 +129,6 @@ def build_tasks(specs: Iterable[TaskSpec], policy: SubmitPolicy) -> list[NewTask
                 unknown = set(spec) - KEYWORDS
                 if unknown:
                     raise ValueError(f"unknown keys {sorted(unknown)}")
-                for key in ("delay", "at"):
-                    if spec.get(key) is not None:
-                        raise NotImplementedError(NOT_YET.format(key))
-                if spec.get("queue") not in (None, DEFAULT_QUEUE):
-                    raise NotImplementedError(NOT_YET.format("queue"))
                 name = checks.name(spec.get("name"))
                 payload = spec.get("payload")
                 retries = checks.max_retries(spec.get("max_retries"))

@@ -22,7 +22,7 @@ from backend import messages, transition
 from backend.protocol import clock, new_task_json
 
 _MARK = re.compile(rb'"@@([A-Z])@@"')
-_MAYBE_NONE = ("started", "finished", "error", "payload", "result", "max_retries")
+_MAYBE_NONE = ("started", "finished", "error", "payload", "result", "max_retries", "due")
 """The fields of a pending state that may be null (``encode_state`` leaves nulls out)."""
 _MARKS = 10
 """Marks in the three documents: the id 3 times, the creation time 4, the clock 2,

@@ -37,8 +37,8 @@ async def test_submit_many_refuses_bad_items_before_queuing_any(
         await client.submit_many([("echo", {1, 2})])
     with pytest.raises(ValueError, match="max_retries"):
         await client.submit_many([{"name": "noop", "max_retries": -1}])
-    with pytest.raises(NotImplementedError, match="delay"):
-        await client.submit("noop", delay=5)
+    with pytest.raises(ValueError, match="task 1: delay"):  # nothing queued: not even task 0
+        await client.submit_many([("noop",), {"name": "noop", "delay": -1}])
     assert await store.redis.xlen(keys.TASK_STREAM) == 0
     await client.submit("noop", task_id="x")
     await client.cancel("x")
