@@ -20,7 +20,8 @@ from PySide6.QtCore import QObject, Signal
 from redis.exceptions import RedisError
 
 from backend.connection import client, describe
-from backend.policy import SubmitPolicy, retry_problem
+from backend.policy import SubmitPolicy, due_time, retry_problem
+from backend.protocol import DEFAULT_QUEUE
 from backend.state import TaskState
 from backend.store import TaskStore
 from distritask_gui.connection import cancel_all
@@ -80,21 +81,42 @@ class Actions(QObject):
             raise ConnectionError(f"not connected to {self.address}")
         return store
 
-    def submit(self, name: str, payload: Any = None, count: int = 1) -> None:
-        self._spawn(self.submit_tasks(name, payload, count))
+    def submit(
+        self,
+        name: str,
+        payload: Any = None,
+        count: int = 1,
+        queue: str = DEFAULT_QUEUE,
+        delay: float = 0.0,
+    ) -> None:
+        self._spawn(self.submit_tasks(name, payload, count, queue=queue, delay=delay))
 
     async def submit_tasks(
-        self, name: str, payload: Any, count: int, *, max_retries: int | None = None
+        self,
+        name: str,
+        payload: Any,
+        count: int,
+        *,
+        max_retries: int | None = None,
+        queue: str = DEFAULT_QUEUE,
+        delay: float = 0.0,
     ) -> list[TaskState]:
-        """Queue ``count`` tasks ``name`` with ``payload``; their states."""
+        """Queue ``count`` tasks ``name`` with ``payload`` on ``queue``, runnable after
+        ``delay`` seconds (0: now); their states."""
         store = self._connected_store()
-        tasks = self.policy.tasks(name, payload, count, max_retries=max_retries)  # ValueError
-        states = await store.submit(tasks)
-        self.message.emit(
-            f"Queued {count} \N{MULTIPLICATION SIGN} {name}"
-            if count > 1
-            else f"Queued #{states[0].id[:6]} {name}"
+        due = due_time(delay) if delay > 0 else None
+        tasks = self.policy.tasks(  # ValueError
+            name, payload, count, max_retries=max_retries, queue=queue, due=due
         )
+        states = await store.submit(tasks)
+        what = (
+            f"{count} \N{MULTIPLICATION SIGN} {name}"
+            if count > 1
+            else f"#{states[0].id[:6]} {name}"
+        )
+        where = "" if queue == DEFAULT_QUEUE else f" on {queue}"
+        when = f", to run in {delay:g} s" if due is not None else ""
+        self.message.emit(f"Queued {what}{where}{when}")
         return states
 
     def cancel(self, task_id: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QWidget
 
+from backend.store import QueueInfo
 from distritask_gui import theme
 from distritask_gui.task_model import QUEUE, TaskModel
 from distritask_gui.worker_column import CLAIM_IDLE, WorkerColumn
@@ -113,6 +114,10 @@ class Board(QScrollArea):
         """How many of the group's consumers read the queue (Go's ``dispatcher`` too)."""
         self._reading = count
         self._count_consumers()
+
+    def set_queues(self, infos: list[QueueInfo]) -> None:
+        """The named queues' depths, shown by the Queue column."""
+        self.columns[QUEUE].set_queue_depths(infos)
 
     def _count_consumers(self, *_: object) -> None:
         online = sum(1 for entry in self.workers.entries() if entry.online)

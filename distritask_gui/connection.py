@@ -96,6 +96,8 @@ class BrokerConnection(QObject):
     workers_received = Signal(list)
     """Every known :class:`WorkerInfo` (each poll)."""
     consumers_received = Signal(int)
+    queues_received = Signal(list)
+    """Every named queue's figures (:class:`~backend.store.QueueInfo`), each poll."""
     """How many of the group's consumers are reading (XINFO CONSUMERS; each poll): who
     takes tasks, Go workers (the consumer ``dispatcher``) included."""
 
@@ -273,6 +275,7 @@ class BrokerConnection(QObject):
             self.workers_received.emit(await store.workers())
             consumers = await store.consumers()
             self.consumers_received.emit(sum(1 for c in consumers if c["reading"]))
+            self.queues_received.emit(await store.queue_infos())
             await asyncio.sleep(self.poll_interval)
 
 

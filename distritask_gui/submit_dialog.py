@@ -1,10 +1,12 @@
-"""The advanced submit dialog: task name, JSON payload and count, checked before sending.
+"""The advanced submit dialog: task name, JSON payload, count, queue and delay, checked
+before sending.
 
 It opens with the values last submitted (kept in QSettings)."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
@@ -12,21 +14,25 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from backend.policy import name_problem
-from backend.protocol import DEFAULT_TASK
+from backend.policy import MAX_DELAY, name_problem
+from backend.protocol import DEFAULT_QUEUE, DEFAULT_TASK, QUEUE_PATTERN
 from distritask_gui import theme
 
 KNOWN_TASKS = (DEFAULT_TASK, "noop")
 LAST_NAME, LAST_PAYLOAD, LAST_COUNT = "submit/name", "submit/payload", "submit/count"
-"""QSettings keys of the last submitted values."""
+LAST_QUEUE = "submit/queue"
+"""QSettings keys of the last submitted values (the delay is not kept: a delay is
+meant for one submit)."""
 
 
 def parse_payload(text: str) -> Any:
@@ -50,8 +56,19 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_queue(queue: str) -> str:
+    """The queue name, stripped; ``ValueError`` saying what is wrong with it."""
+    queue = queue.strip() or DEFAULT_QUEUE
+    if not re.match(QUEUE_PATTERN, queue):
+        raise ValueError(
+            f"queue {queue!r}: letters, digits, _ . - (at most 64, starting with a letter or digit)"
+        )
+    return queue
+
+
 class SubmitDialog(QDialog):
-    """Name, payload and count; remembers what was last submitted (QSettings)."""
+    """Name, payload, count, queue and delay; remembers what was last submitted
+    (QSettings)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +85,16 @@ class SubmitDialog(QDialog):
         self.count = QSpinBox(minimum=1, maximum=10_000, value=1)
         self.count.setMinimumWidth(120)
         self.count.setToolTip("How many identical tasks to queue")
+        self.queue = QLineEdit(DEFAULT_QUEUE)
+        self.queue.setToolTip(
+            "The named queue (workers take their queues in the order they were given; "
+            "'default' is the one the Go services share)"
+        )
+        self.delay = QDoubleSpinBox(minimum=0, maximum=MAX_DELAY, decimals=1, value=0)
+        self.delay.setSuffix(" s")
+        self.delay.setSpecialValueText("run now")
+        self.delay.setMinimumWidth(120)
+        self.delay.setToolTip("Seconds before the tasks may run (0: now); shown as scheduled")
         self.error = theme.named(QLabel(), "error")
         self.error.setWordWrap(True)
         # room for two lines kept at all times: an error never moves or covers a field
@@ -88,11 +115,14 @@ class SubmitDialog(QDialog):
         self._restore()
         self.payload.textChanged.connect(self.validate)
         self.name.currentTextChanged.connect(self.validate)
+        self.queue.textChanged.connect(self.validate)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Task name", self.name)
         form.addRow("Payload (JSON)", self.payload)
         form.addRow("Count", self.count)
+        form.addRow("Queue", self.queue)
+        form.addRow("Delay", self.delay)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)
@@ -105,6 +135,8 @@ class SubmitDialog(QDialog):
         name = settings.value(LAST_NAME, DEFAULT_TASK)
         payload = settings.value(LAST_PAYLOAD, "")
         count = settings.value(LAST_COUNT, 1)
+        queue = settings.value(LAST_QUEUE, DEFAULT_QUEUE)
+        self.queue.setText(queue if isinstance(queue, str) else DEFAULT_QUEUE)
         self.name.setEditText(name if isinstance(name, str) else DEFAULT_TASK)
         self.payload.setPlainText(payload if isinstance(payload, str) else "")
         try:
@@ -117,6 +149,7 @@ class SubmitDialog(QDialog):
         try:
             check_name(self.name.currentText())
             parse_payload(self.payload.toPlainText())
+            check_queue(self.queue.text())
         except ValueError as exc:
             self.error.setText(str(exc))
             ok = False
@@ -132,6 +165,7 @@ class SubmitDialog(QDialog):
             settings.setValue(LAST_NAME, self.name.currentText().strip())
             settings.setValue(LAST_PAYLOAD, self.payload.toPlainText())
             settings.setValue(LAST_COUNT, self.count.value())
+            settings.setValue(LAST_QUEUE, self.queue.text().strip())
             super().accept()
 
     def result_values(self) -> tuple[str, Any, int]:
@@ -140,3 +174,7 @@ class SubmitDialog(QDialog):
             parse_payload(self.payload.toPlainText()),
             self.count.value(),
         )
+
+    def routing(self) -> tuple[str, float]:
+        """The queue and the delay (seconds; 0: run now) the tasks go with."""
+        return check_queue(self.queue.text()), self.delay.value()

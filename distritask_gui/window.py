@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         connection.updates_received.connect(self._updates)
         connection.workers_received.connect(self._workers)
         connection.consumers_received.connect(self.board.set_reading_consumers)
+        connection.queues_received.connect(self.board.set_queues)
         actions.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         actions.task_loaded.connect(self._task_loaded)
         self._connection_changed(connection.state, connection.address)

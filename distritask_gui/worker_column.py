@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from backend.config import Settings
 from backend.protocol import TaskStatus, WorkerInfo
+from backend.store import QueueInfo
 from distritask_gui import theme
 from distritask_gui.task_card import TaskCardDelegate
 from distritask_gui.task_model import QUEUE, TaskModel
@@ -91,6 +92,8 @@ class WorkerColumn(QFrame):
         self._entry: WorkerEntry | None = None
         self.online = True
         self.broker_up = True
+        self.queue_depths = ""
+        """The Queue column's per-queue depths (empty while only ``default`` is used)."""
 
         self.dot = theme.named(QLabel(), "dot")
         self.dot.setFixedSize(8, 8)
@@ -210,6 +213,26 @@ class WorkerColumn(QFrame):
             "none (Go workers)"
         )
 
+    def set_queue_depths(self, infos: list[QueueInfo]) -> None:
+        """Queue column: each named queue's depth, once there is more than ``default``."""
+        text = " · ".join(
+            f"{info.name} {info.depth:,}"
+            + (f" +{info.scheduled:,} later" if info.scheduled else "")
+            + (" (paused)" if info.paused else "")
+            for info in infos
+        )
+        if len(infos) < 2:
+            text = ""
+        if text != self.queue_depths:
+            self.queue_depths = text
+            self.stats.setToolTip(
+                "Depth per queue: waiting plus running, from the streams; 'later': delayed "
+                "tasks not yet due (paused queues are not read)"
+                if text
+                else ""
+            )
+            self.refresh()
+
     def set_broker_up(self, up: bool) -> None:
         """``False``: the broker is gone, so this column's state is unknown (grey dot)."""
         self.broker_up = up
@@ -240,7 +263,8 @@ class WorkerColumn(QFrame):
         self.more.setText(f"+{hidden:,} more")
         if self.key == QUEUE:
             waiting = counts[TaskStatus.PENDING] + counts[TaskStatus.RETRYING]
-            self.stats.setText(f"{waiting} waiting")
+            depths = f" · {self.queue_depths}" if self.queue_depths else ""
+            self.stats.setText(f"{waiting} waiting{depths}")
             return
         entry = self._entry
         info = entry.info if entry is not None else None
