@@ -27,6 +27,10 @@ Modules, one concept each:
   periodic schedules (``schedules``),
   filtered listings and bulk actions over the indexes (``query``), dead letters
   (``deadletters``), pending entries per consumer (``pending``)
+- ``scripts``   the Lua scripts the store runs (a package): their shared helpers, the
+  indexes and per-minute history (``indexing``), storing states (``writes``), queue
+  reads (``reads``), the console's queries and bulk actions (``console``), cancels and
+  consumers (``housekeeping``)
 - ``task_filter`` a filter over the retained tasks and its short text form
 - ``promoter``  keeps time in every worker and manager: moves due delayed tasks and retries
   into their queues and queues one task per tick of each periodic schedule
