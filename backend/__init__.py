@@ -4,7 +4,9 @@ Modules, one concept each:
 
 - ``config``    the settings object every part reads (environment and flags)
 - ``keys``      every Redis key, stream, group and channel name
-- ``protocol``  the messages that cross Redis (wire-compatible with the Go services)
+- ``protocol``  the messages that cross Redis (wire-compatible with the Go services);
+  it re-exports ``task_status`` (a task's status and its Go codes) and ``task_json``
+  (task ids, the ``time`` clock, a new task's JSON without the model)
 - ``state``     a task's current state (a model), as queued, re-queued and updated
 - ``transition`` the one rule that moves a state by an update, over plain data
 - ``messages``  the status messages users see

@@ -18,11 +18,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import time
-import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import (
@@ -35,9 +32,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import to_json
 
 from backend.errors import ProtocolError
+from backend.task_json import Clock as Clock
+from backend.task_json import clock, new_task_id, wire_payload
+from backend.task_json import new_task_ids as new_task_ids
+from backend.task_json import new_task_json as new_task_json
+from backend.task_status import TERMINAL as TERMINAL
+from backend.task_status import TaskStatus, _status_from_wire
 
 M = TypeVar("M", bound=BaseModel)
 _WIRE = "wire"
@@ -50,92 +52,6 @@ QUEUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 """A queue name: letters, digits, ``_``, ``.``, ``-``; at most 64 characters."""
 GO_DEFAULT_TASK = "ExampleTask"
 """The name the Go manager gives every task; our workers run it as ``deploy_node``."""
-
-
-class TaskStatus(StrEnum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    RETRYING = "retrying"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in TERMINAL
-
-    @property
-    def go_code(self) -> int:
-        """The int the Go ``task.Status`` field carries."""
-        return _GO_CODES[self]
-
-
-TERMINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
-_GO_CODES = {
-    TaskStatus.PENDING: 0,
-    TaskStatus.PROCESSING: 1,
-    TaskStatus.COMPLETED: 2,
-    TaskStatus.FAILED: 3,
-    TaskStatus.RETRYING: 1,
-    TaskStatus.CANCELLED: 3,
-}
-_FROM_GO_CODE = {
-    0: TaskStatus.PENDING,
-    1: TaskStatus.PROCESSING,
-    2: TaskStatus.COMPLETED,
-    3: TaskStatus.FAILED,
-}
-
-
-def _status_from_wire(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("status must be a string or an int")
-    if isinstance(value, int):
-        try:
-            return _FROM_GO_CODE[value]
-        except KeyError:
-            raise ValueError(f"unknown status code {value}") from None
-    if isinstance(value, str):
-        return value.lower()
-    return value
-
-
-def new_task_id() -> str:
-    return str(uuid.uuid4())
-
-
-def new_task_ids(count: int) -> list[str]:
-    """``count`` fresh ids like :func:`new_task_id`'s (random version-4 UUIDs), made
-    from one read of the random source (quicker for many)."""
-    raw = os.urandom(16 * count).hex()
-    ids = []
-    for at in range(0, 32 * count, 32):
-        h = raw[at : at + 32]
-        variant = "89ab"[int(h[16], 16) & 3]
-        ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
-    return ids
-
-
-class Clock:
-    """The ``HH:MM:SS`` local time the original writes in ``time``, cached per second
-    (formatting a time is the costly part; a busy worker stamps thousands a second)."""
-
-    __slots__ = ("_second", "_text")
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._text = ""
-
-    def __call__(self, ts: float | None = None) -> str:
-        second = int(time.time() if ts is None else ts)
-        if self._second != second:
-            self._text = time.strftime("%H:%M:%S", time.localtime(second))
-            self._second = second
-        return self._text
-
-
-clock = Clock()
-"""``clock(ts=None)``: the ``time`` field for epoch seconds ``ts`` (default: now)."""
 
 
 class Task(BaseModel):
@@ -333,40 +249,6 @@ def make_update(
 
 def encode_task(task: Task) -> str:
     return task.model_dump_json()
-
-
-def wire_payload(payload: Any) -> str | None:
-    """A task's payload as Go's ``[]byte`` field carries it: base64 of its JSON."""
-    if payload is None:
-        return None
-    return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
-
-
-def new_task_json(
-    task_id: str,
-    name: str,
-    wire: str | None,
-    max_retries: int,
-    created: float,
-    timeout: float | None = None,
-) -> bytes:
-    """:func:`encode_task` of a new task (first attempt) from plain values, without
-    building the model: the fast path for submitting many (the same bytes, pinned by
-    ``tests/backend/test_protocol.py``). ``wire``: :func:`wire_payload` of the payload.
-    """
-    return to_json(
-        {
-            "id": task_id,
-            "name": name,
-            "payload": wire,
-            "status": 0,
-            "retries": 0,
-            "max_retries": max_retries,
-            "created_at": datetime.fromtimestamp(created, UTC),
-            "timeout": timeout,
-            "attempt": 1,
-        }
-    )
 
 
 def decode_task(raw: bytes | str) -> Task:
