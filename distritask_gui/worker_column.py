@@ -13,13 +13,11 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QListView,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -27,39 +25,22 @@ from PySide6.QtWidgets import (
 )
 
 from backend.config import Settings
-from backend.protocol import TaskStatus, WorkerInfo
+from backend.protocol import TaskStatus
 from backend.store import QueueInfo
 from distritask_gui import theme
+from distritask_gui.card_list import CardList
 from distritask_gui.task_card import TaskCardDelegate
 from distritask_gui.task_model import QUEUE, TaskModel
 from distritask_gui.worker_model import WorkerEntry
 from distritask_gui.worker_orders import WorkerOrders
+from distritask_gui.worker_text import identity, uptime
 
 CLAIM_IDLE = float(Settings.model_fields["claim_idle"].default)
 """The workers' default claim-idle time (seconds before a dead worker's tasks move)."""
 COLUMN_WIDTH = 260
 COLUMN_MAX_WIDTH = 420
 
-
-class CardList(QListView):
-    """A column's list of cards, driven by the keyboard too: Up/Down move between
-    cards, Left/Right ask for the neighbouring column (``step_requested``), Enter
-    opens the current card (``activated``)."""
-
-    step_requested = Signal(int)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        key = event.key()
-        if key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
-            self.step_requested.emit(-1 if key == Qt.Key.Key_Left else 1)
-            event.accept()
-            return
-        super().keyPressEvent(event)
-
-    def focusInEvent(self, event: QFocusEvent) -> None:
-        if not self.currentIndex().isValid() and self.model().rowCount() > 0:
-            self.setCurrentIndex(self.model().index(0, 0))
-        super().focusInEvent(event)
+__all__ = ["CLAIM_IDLE", "CardList", "WorkerColumn", "identity", "uptime"]
 
 
 class WorkerColumn(QFrame):
@@ -292,24 +273,3 @@ class WorkerColumn(QFrame):
         task_id = index.data(TaskModel.IdRole)
         if task_id:
             self.task_clicked.emit(task_id)
-
-
-def identity(info: WorkerInfo) -> str:
-    """A worker's header line: host, pid, version, concurrency."""
-    version = f" · v{info.version}" if info.version else ""
-    return f"{info.host or '?'} · pid {info.pid}{version} · {info.concurrency} slots"
-
-
-def uptime(seconds: float) -> str:
-    """``42 s``, ``5 min``, ``3 h 20 min``, ``2 d 4 h``."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
