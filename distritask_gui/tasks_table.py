@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from backend.protocol import TaskStatus
 from backend.state import TaskState
@@ -127,3 +128,21 @@ class TasksTable(QAbstractTableModel):
         if role == self.IdRole:
             return state.id
         return None
+
+
+def table_view(model: TasksTable) -> QTableView:
+    """The Tasks view's table: whole rows selected (several at once), no grid."""
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(26)
+    table.setWordWrap(False)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    table.horizontalHeader().setStretchLastSection(True)
+    for column, width in enumerate((250, 110, 80, 90, 110, 72, 130, 80, 280)):
+        table.setColumnWidth(column, width)
+    return table

@@ -1,9 +1,7 @@
 """The Tasks view: every retained task, a page at a time, filtered, sorted, acted on.
 
-Filters (status, name, queue, worker, a time range, free text) and the sort build a
-:class:`~backend.task_filter.TaskFilter`; its short text form (``status:failed
-name:resize q:timeout``) is shown in an editable line, so a filter can be copied and
-pasted back. Ctrl+F focuses the search; Enter or a double click opens the task.
+The filter comes from :class:`~distritask_gui.task_filter_bar.TaskFilterBar`.
+Ctrl+F focuses the search; Enter or a double click opens the task.
 Bulk actions (on the selection, or on every task matching) are confirmed with the
 count and run in batches behind a progress dialog.
 """
@@ -16,40 +14,28 @@ from functools import partial
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
-    QLineEdit,
     QMenu,
     QMessageBox,
     QProgressDialog,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from backend.protocol import TaskStatus
 from backend.store import Page
 from backend.store.query import BULK_ACTIONS, BulkAction
-from backend.task_filter import FilterError, TaskFilter, parse_time
+from backend.task_filter import FilterError, TaskFilter
 from distritask_gui.console_actions import ConsoleActions
-from distritask_gui.tasks_table import TasksTable
+from distritask_gui.task_filter_bar import RANGES, SORT_LABELS, TaskFilterBar
+from distritask_gui.tasks_table import TasksTable, table_view
 
 PAGE_SIZE = 100
 REFRESH_MS = 2000
-SORT_LABELS = {
-    "-created": "newest first",
-    "created": "oldest first",
-    "-finished": "last finished first",
-    "finished": "first finished first",
-    "-duration": "longest first",
-    "duration": "shortest first",
-}
-RANGES = {"any time": None, "last hour": "-1h", "last 24 hours": "-24h", "last 7 days": "-7d"}
+
+__all__ = ["PAGE_SIZE", "RANGES", "REFRESH_MS", "SORT_LABELS", "TaskFilterBar", "TasksView"]
 
 
 class TasksView(QWidget):
@@ -65,7 +51,6 @@ class TasksView(QWidget):
         self.exact = True
         self._request = 0
         self._pending_bulk: tuple[BulkAction, str] | None = None
-        self._since_text: float | None = None
         self.confirm_box: QMessageBox | None = None
         self.progress: QProgressDialog | None = None
         self._build()
@@ -81,49 +66,19 @@ class TasksView(QWidget):
     # -- layout ------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.status = QComboBox()
-        self.status.addItems(["any status", *(s.value for s in TaskStatus)])
-        self.name = self._edit("name")
-        self.queue = self._edit("queue")
-        self.worker = self._edit("worker")
-        self.range = QComboBox()
-        self.range.addItems(list(RANGES))
-        self.sort = QComboBox()
-        for sort, label in SORT_LABELS.items():
-            self.sort.addItem(label, sort)
-        self.search = self._edit("search id, message, error (Ctrl+F)")
-        self.search.setMinimumWidth(240)
-        for combo in (self.status, self.range, self.sort):
-            combo.currentIndexChanged.connect(self._filters_changed)
-        bar = QHBoxLayout()
-        for widget in (self.status, self.name, self.queue, self.worker, self.range, self.sort):
-            bar.addWidget(widget)
-        bar.addWidget(self.search, 1)
-        self.filter_text = QLineEdit()
-        self.filter_text.setPlaceholderText("status:failed name:resize q:timeout")
-        self.filter_text.setToolTip("The filter as text: copy it, or paste one and press Enter")
-        self.filter_text.returnPressed.connect(self._text_entered)
-        text_row = QHBoxLayout()
-        text_row.addWidget(QLabel("Filter"))
-        text_row.addWidget(self.filter_text, 1)
+        self.count = QLabel()
+        self.filters = TaskFilterBar()
+        self.filters.changed.connect(self._filters_changed)
+        self.filters.invalid.connect(self.count.setText)
+        bar = self.filters
+        self.status, self.name, self.queue = bar.status, bar.name, bar.queue
+        self.worker, self.range, self.sort = bar.worker, bar.range, bar.sort
+        self.search, self.filter_text = bar.search, bar.filter_text
 
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(26)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((250, 110, 80, 90, 110, 72, 130, 80, 280)):
-            self.table.setColumnWidth(column, width)
+        self.table = table_view(self.model)
         self.table.doubleClicked.connect(self._open)
         self.table.activated.connect(self._open)
 
-        self.count = QLabel()
         self.prev = QPushButton("◀")
         self.next = QPushButton("▶")
         self.prev.clicked.connect(lambda: self._turn(-1))
@@ -154,13 +109,6 @@ class TasksView(QWidget):
         self.purge = QPushButton("Purge finished older than…")
         self.purge.clicked.connect(self.ask_purge)
         tips: dict[QWidget, str] = {
-            self.status: "Only tasks in this status",
-            self.name: "Only tasks with this name",
-            self.queue: "Only tasks of this queue",
-            self.worker: "Only tasks this worker ran",
-            self.range: "Only tasks created in this time range",
-            self.sort: "The order of the rows",
-            self.search: "Free text over id, message and error (Ctrl+F)",
             self.table: "Select rows for a bulk action; Enter or a double-click opens a task",
             self.prev: "Previous page",
             self.next: "Next page",
@@ -186,94 +134,27 @@ class TasksView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(bar)
-        layout.addLayout(text_row)
+        layout.addWidget(self.filters)
         layout.addWidget(self.table, 1)
         layout.addLayout(actions_row)
         QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
-        self._show_text()
-
-    def _edit(self, placeholder: str) -> QLineEdit:
-        edit = QLineEdit()
-        edit.setPlaceholderText(placeholder)
-        edit.setClearButtonEnabled(True)
-        edit.editingFinished.connect(self._filters_changed)
-        edit.returnPressed.connect(self._filters_changed)
-        return edit
 
     def focus_search(self) -> None:
-        self.search.setFocus()
-        self.search.selectAll()
+        self.filters.focus_search()
 
     # -- the filter ----------------------------------------------------------------------
 
     def current_filter(self) -> TaskFilter:
         """The filter the widgets describe."""
-        status = self.status.currentText()
-        relative = RANGES[self.range.currentText()]
-        since = self._since_text if relative is None else parse_time(relative)
-        return TaskFilter(
-            status=None if status == "any status" else status,
-            name=self.name.text().strip() or None,
-            queue=self.queue.text().strip() or None,
-            worker=self.worker.text().strip() or None,
-            id_prefix=self._id_prefix,
-            since=since,
-            until=self._until_text,
-            q=self.search.text().strip() or None,
-            sort=self.sort.currentData() or "-created",
-        )
-
-    _id_prefix: str | None = None
-    _until_text: float | None = None
+        return self.filters.current_filter()
 
     def set_filter(self, wanted: TaskFilter) -> None:
         """Show ``wanted`` in the widgets and list what it matches."""
-        widgets = (self.status, self.range, self.sort, self.name, self.queue, self.worker)
-        for widget in widgets:
-            widget.blockSignals(True)
-        self.status.setCurrentText(wanted.status or "any status")
-        self.name.setText(wanted.name or "")
-        self.queue.setText(wanted.queue or "")
-        self.worker.setText(wanted.worker or "")
-        self.search.setText(wanted.q or "")
-        self.sort.setCurrentIndex(max(0, self.sort.findData(wanted.sort)))
-        self.range.setCurrentText("any time")
-        self._since_text, self._until_text, self._id_prefix = (
-            wanted.since,
-            wanted.until,
-            wanted.id_prefix,
-        )
-        for widget in widgets:
-            widget.blockSignals(False)
-        self._filters_changed(keep_text_range=True)
+        self.filters.set_filter(wanted)
 
-    def _text_entered(self) -> None:
-        try:
-            wanted = TaskFilter.parse(self.filter_text.text())
-        except FilterError as exc:
-            self.count.setText(f"⚠ {exc}")
-            return
-        self.set_filter(wanted)
-
-    def _filters_changed(self, *_: object, keep_text_range: bool = False) -> None:
-        if not keep_text_range and RANGES[self.range.currentText()] is not None:
-            self._since_text = self._until_text = None
+    def _filters_changed(self) -> None:
         self.offset = 0
-        self._show_text()
         self.reload()
-
-    def _show_text(self) -> None:
-        try:
-            wanted = self.current_filter()
-        except FilterError as exc:
-            self.count.setText(f"⚠ {exc}")
-            return
-        relative = RANGES[self.range.currentText()]
-        if relative is None:
-            self.filter_text.setText(wanted.text())
-        else:
-            self.filter_text.setText(f"{wanted.with_(since=None).text()} since:{relative}".strip())
 
     # -- pages -------------------------------------------------------------------------
 
