@@ -8,11 +8,11 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
+    QAbstractSpinBox,
     QApplication,
     QComboBox,
     QLineEdit,
     QPlainTextEdit,
-    QSpinBox,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -94,7 +94,14 @@ def test_the_window_is_usable_at_900_by_600(qtbot: QtBot) -> None:
 
 
 def _controls(widget: QWidget) -> list[QWidget]:
-    kinds = (QAbstractButton, QAbstractItemView, QComboBox, QLineEdit, QPlainTextEdit, QSpinBox)
+    kinds = (
+        QAbstractButton,
+        QAbstractItemView,
+        QComboBox,
+        QLineEdit,
+        QPlainTextEdit,
+        QAbstractSpinBox,
+    )
     return [
         w for w in widget.findChildren(QWidget) if isinstance(w, kinds) and w.isVisibleTo(widget)
     ]
@@ -112,7 +119,7 @@ def test_every_control_has_a_tooltip(qtbot: QtBot, qloop: asyncio.AbstractEventL
             f"{type(w).__name__} {w.objectName() or getattr(w, 'text', lambda: '')()}"
             for w in _controls(top)
             if not w.toolTip()
-            and not isinstance(w.parent(), (QComboBox, QSpinBox, QAbstractItemView))
+            and not isinstance(w.parent(), (QComboBox, QAbstractSpinBox, QAbstractItemView))
         ]
         assert not bare, (top.windowTitle(), bare)
     for view in (window.console.tasks_view, window.console.dead_view, window.console.pending_view):
@@ -120,7 +127,7 @@ def test_every_control_has_a_tooltip(qtbot: QtBot, qloop: asyncio.AbstractEventL
             f"{type(w).__name__} {getattr(w, 'text', lambda: '')()}"
             for w in _controls(view)
             if not w.toolTip()
-            and not isinstance(w.parent(), (QComboBox, QSpinBox, QAbstractItemView))
+            and not isinstance(w.parent(), (QComboBox, QAbstractSpinBox, QAbstractItemView))
         ]
         assert not bare, (type(view).__name__, bare)
     dialog.close()
