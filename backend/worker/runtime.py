@@ -18,7 +18,8 @@ process is gone within the grace period + 5 s: handler threads and handlers that
 ignore cancellation are left behind (the caller exits without waiting for them), and
 a timer thread ends a process whose event loop is held. The control channel's
 orders: ``drain`` is such a stop with no time limit; ``stop`` is one with no grace at
-all (running tasks are left to be reclaimed by other workers), also exiting 0.
+all (running tasks are left to be reclaimed by other workers), also exiting 0. The
+stop sequence itself is :mod:`~backend.worker.shutdown`.
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from backend.config import Settings
-from backend.connection import client, describe, is_broker_down, wait_until_up
+from backend.connection import client, describe, wait_until_up
 from backend.handlers import Registry
 from backend.handlers import registry as default_registry
 from backend.outage import Outage
 from backend.promoter import Promoter
 from backend.store import TaskStore
-from backend.worker import parent, signals, watchdog
+from backend.worker import parent, shutdown, signals, watchdog
 from backend.worker.control import Cancels
 from backend.worker.executor import Executor
 from backend.worker.heartbeat import Heartbeat, default_name
@@ -45,26 +46,13 @@ from backend.worker.housekeeping import housekeeping_loop
 from backend.worker.intake import Intake
 from backend.worker.keeper import Keeper
 from backend.worker.outbox import Outbox
-from backend.worker.prefetch import (
-    Prefetch,
-    hand_back_loop,
-    hand_back_waiting,
-)
+from backend.worker.prefetch import Prefetch, hand_back_loop
 from backend.worker.reader import Reader
 from backend.worker.reclaim import Reclaimer, refresh_interval
 from backend.worker.slots import Slots
 from backend.worker.threads import HandlerThreads
 
 log = logging.getLogger("backend.worker")
-
-SHUTDOWN_WRITE = 3.0
-"""Seconds the final outcomes get to be written when the grace period is over."""
-CANCEL_WAIT = 0.5
-"""Seconds cancelled slots get to end when the grace period is over."""
-HARD_STOP_AFTER = 4.5
-"""Seconds past the grace period after which a stop signal ends the process whatever
-its handlers do (even one holding the event loop): the whole stop stays within grace
-period + 5 s."""
 
 
 class Worker:
@@ -216,7 +204,7 @@ class Worker:
         """Run until stopped; the exit status."""
         loop = asyncio.get_running_loop()
         loop.set_default_executor(self.threads)
-        hard_stop = self.settings.grace_period + HARD_STOP_AFTER
+        hard_stop = self.settings.grace_period + shutdown.HARD_STOP_AFTER
         signals.install(loop, self.stop, self._abort, hard_stop_after=hard_stop)
         if self.settings.parent_pid is not None:
             self._spawn(parent.watch(self.settings.parent_pid, self.stop))
@@ -229,37 +217,9 @@ class Worker:
         finally:
             self.keeper.stop()
             signals.uninstall()
-            await self._close()
-        self.leftovers = self._leftovers()
+            await shutdown.close(self)
+        self.leftovers = shutdown.leftovers(self)
         return self.exit_code
-
-    async def _close(self) -> None:
-        """Cancel the background loops and close the client, each within a bound (a
-        stop never hangs on them)."""
-        await self._cancel_background()
-        try:
-            async with asyncio.timeout(SHUTDOWN_WRITE):
-                await self.redis.aclose()
-        except TimeoutError:
-            log.warning("closing the broker connection timed out")
-
-    async def _cancel_background(self) -> None:
-        """Cancel the background loops; those that do not end within a bound are left."""
-        for task in self._background:
-            task.cancel()
-        if self._background:
-            _, self._unstopped = await asyncio.wait(self._background, timeout=CANCEL_WAIT)
-
-    def _leftovers(self) -> str:
-        """What handlers still run now that the worker is done (a thread that finished
-        is no longer counted by the time its slot saw the result)."""
-        stuck = self.slots.stuck
-        left = [f"{len(stuck)} handler(s) that ignored cancellation"] if stuck else []
-        if self._unstopped:
-            left.append(f"{len(self._unstopped)} loop(s) that did not stop")
-        if self.threads.busy:
-            left.append(f"{self.threads.busy} handler thread(s)")
-        return " and ".join(left)
 
     async def _serve(self) -> None:
         store, outage, reclaimer = self.store, self.outage, self.reclaimer
@@ -299,37 +259,7 @@ class Worker:
             ", ".join(self.registry.names()),
         )
         await self.stopping.wait()
-        await self._drain(intake)
-
-    async def _drain(self, intake: list[asyncio.Task[Any]]) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.grace  # inf when draining
-        await asyncio.wait(intake)
-        await self._hand_back()
-        self.slots.close()
-        # A stop-now order during the wait cancels the slots itself.
-        timeout = None if math.isinf(deadline) else max(0.0, deadline - loop.time())
-        _, unfinished = await asyncio.wait(self.slots.tasks, timeout=timeout)
-        if math.isinf(deadline):
-            deadline = loop.time()
-        if unfinished:
-            log.warning("grace period over: leaving %d task(s) to be reclaimed", len(self.running))
-            for slot in unfinished:
-                slot.cancel()
-            _, stuck = await asyncio.wait(unfinished, timeout=CANCEL_WAIT)
-            self.slots.stuck.extend(stuck)
-        try:
-            async with asyncio.timeout(max(SHUTDOWN_WRITE, deadline - loop.time())):
-                await self.outbox.drain()
-                await self.heartbeat.gone()
-        except TimeoutError:
-            log.warning("could not write the last outcomes; those tasks will run again")
-        except Exception as exc:
-            if not is_broker_down(exc):
-                raise
-            log.warning("could not say goodbye to the broker: %s", exc)
-        await self._cancel_background()
-        log.info("worker %s stopped", self.name)
+        await shutdown.drain(self, intake)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Start a background loop (cancelled at the end of the drain), supervised."""
@@ -356,10 +286,6 @@ class Worker:
     def _stats(self) -> tuple[list[str], int, int]:
         running = [job.task_id for job in self.running.values()]
         return running, self.executor.completed, self.executor.failed
-
-    async def _hand_back(self) -> None:
-        """Give every queued job back to the stream (the worker is stopping)."""
-        await hand_back_waiting(self.store, self.outage, self.queue)
 
     def _on_cancel(self, task_id: str) -> None:
         for job in [*self.running.values(), *self.queue]:
