@@ -8,7 +8,8 @@ one concept each:
 - :mod:`~backend.store.submits`   queueing tasks (ids checked, pipelined batches, routed
   to their queue's stream, or its schedule when delayed)
 - :mod:`~backend.store.queue`     the task streams and worker group: read,
-  claim, keep, hand back, retries, dead letters, depth, the task index
+  claim, keep, hand back, retries, dead letters, the task index
+- :mod:`~backend.store.consumers` the group's consumers and the stream's depth
 - :mod:`~backend.store.queues`    named queues: strict-priority reads, pause, figures
   (entry ids of queues other than ``default`` name their queue: :mod:`~backend.store.ids`)
 - :mod:`~backend.store.states`    task states, counters and cancel requests

@@ -1,6 +1,6 @@
 """Who holds which delivered, unacknowledged task entries (the group's pending list),
 and moving or releasing a stuck one. The consumers themselves (with how many entries
-each holds) are :meth:`~backend.store.queue.Queue.consumers`."""
+each holds) are :meth:`~backend.store.consumers.Consumers.consumers`."""
 
 from __future__ import annotations
 

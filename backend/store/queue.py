@@ -1,6 +1,7 @@
 """The task stream and its worker group: submit, read, claim, hand back, dead-letter.
 
-Submits are in :mod:`backend.store.submits`. Workers read with XREADGROUP, find
+Submits are in :mod:`backend.store.submits`; the group's consumers and the stream's
+depth in :mod:`backend.store.consumers`. Workers read with XREADGROUP, find
 abandoned entries with XPENDING … IDLE, take them over and keep their own fresh with
 XCLAIM; all of it
 is here, so no other module issues a stream command.
@@ -35,8 +36,6 @@ DEAD_LETTER_ERROR_MAX = 4096
 """Characters of the reason a dead letter keeps."""
 SUBMIT_BATCH = 1000
 """Tasks per submit command (a script: the server is busy ~1 ms per thousand)."""
-CONSUMER_ACTIVE = 60.0
-"""Seconds since its last read within which a consumer counts as reading."""
 FORGET_CHUNK = 2000
 """Task ids per forget command when trimming."""
 KEEP_CHUNK = 1000
@@ -237,7 +236,7 @@ class Queue(Base):
                 pipe.xack(keys.stream(queue), keys.WORKER_GROUP, *bare)
             await pipe.execute()
 
-    # -- dead letters and depth --------------------------------------------------------
+    # -- dead letters -----------------------------------------------------------------
 
     async def dead_letter(self, task_id: str, raw: bytes | str, error: str, worker: str) -> None:
         """Keep a copy of a task that could not run, and why; each entry's size is
@@ -264,50 +263,6 @@ class Queue(Base):
             {text(k): text(v) for k, v in fields.items()} | {"entry": text(entry_id)}
             for entry_id, fields in entries
         ]
-
-    async def queue_depth(self) -> dict[str, int]:
-        """Entries in the stream, not yet delivered (lag) and delivered but unacked;
-        and the group's consumers that are reading (see :meth:`consumers`)."""
-        depth = {
-            "length": int(await self.redis.xlen(keys.TASK_STREAM)),
-            "lag": 0,
-            "pending": 0,
-            "consumers": 0,
-        }
-        try:
-            groups = await self.redis.xinfo_groups(keys.TASK_STREAM)
-        except ResponseError:
-            return depth
-        for group in groups:
-            if text(group.get("name", b"")) == keys.WORKER_GROUP:
-                depth["lag"] = int(group.get("lag") or 0)
-                depth["pending"] = int(group.get("pending") or 0)
-        depth["consumers"] = sum(c["reading"] for c in await self.consumers())
-        return depth
-
-    async def consumers(self) -> list[dict[str, Any]]:
-        """The group's consumers (XINFO CONSUMERS): ``name``, ``pending`` (entries held),
-        ``idle`` (seconds since it last read) and ``reading``: whether it holds entries
-        or read within :data:`CONSUMER_ACTIVE` seconds. This is who consumes the queue,
-        Go workers (each process the consumer ``dispatcher``) included, whether or
-        not they send heartbeats."""
-        try:
-            found = await self.redis.xinfo_consumers(keys.TASK_STREAM, keys.WORKER_GROUP)
-        except ResponseError:  # no stream or no group yet
-            return []
-        consumers = []
-        for consumer in found:
-            pending = int(consumer.get("pending") or 0)
-            idle = int(consumer.get("idle") or 0) / 1000
-            consumers.append(
-                {
-                    "name": text(consumer.get("name", b"")),
-                    "pending": pending,
-                    "idle": idle,
-                    "reading": pending > 0 or idle <= CONSUMER_ACTIVE,
-                }
-            )
-        return consumers
 
 
 def keep_sync(redis: SyncRedis, consumer: str, ids: Sequence[bytes | str]) -> None:

@@ -13,6 +13,7 @@ from redis.exceptions import ResponseError
 
 from backend import keys
 from backend.store.base import text
+from backend.store.consumers import Consumers
 from backend.store.queue import Queue
 
 
@@ -21,7 +22,7 @@ def _stream_id(value: bytes | str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-class Upkeep(Queue):
+class Upkeep(Queue, Consumers):
     """Trimming the stream, forgetting consumers that are gone."""
 
     _forget_consumer: AsyncScript
