@@ -118,9 +118,11 @@ class Queues(Queue):
             await self._idle(block_ms)
             return []
         streams = {keys.stream(queue): ">" for queue in active}
-        got = await self.redis.xreadgroup(
-            keys.WORKER_GROUP, consumer, streams, count=count, block=block_ms
-        )
+        got = None
+        async with self._group_kept(active):  # a stream deleted while we block
+            got = await self.redis.xreadgroup(
+                keys.WORKER_GROUP, consumer, streams, count=count, block=block_ms
+            )
         if not got:
             return []
         by_stream = {text(stream): batch for stream, batch in got}

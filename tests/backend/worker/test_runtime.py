@@ -126,8 +126,10 @@ async def test_a_worker_whose_reader_dies_exits_non_zero_not_online_idle(
         return "ready" in log_file.read_text()
 
     await eventually(ready, within=15)
-    await aredis.delete(keys.TASK_STREAM)
-    await aredis.set(keys.TASK_STREAM, "not a stream")  # every read now answers WRONGTYPE
+    async with aredis.pipeline(transaction=True) as replace:  # no read sees it missing
+        replace.delete(keys.TASK_STREAM)
+        replace.set(keys.TASK_STREAM, "not a stream")  # every read now answers WRONGTYPE
+        await replace.execute()
     assert wait_exit(worker, within=20) == 1
     log = log_file.read_text()
     assert "internal error" in log and "WRONGTYPE" in log, log[-2000:]
