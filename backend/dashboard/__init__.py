@@ -26,8 +26,11 @@ worst a duplicate, and the last message about a task is always its latest state.
 Clients that order by ``(attempt, seq)`` (ours) drop the duplicates.
 
 A client more than :data:`~backend.dashboard.hub.SEND_BUFFER` bytes behind (its own
-unsent bytes, :mod:`.hub`) is closed with code 1013 and one INFO line rather than
-slowing the others; clients that read are never dropped for a burst. When the broker
+unsent bytes, :mod:`.hub`) that takes no byte for
+:data:`~backend.dashboard.hub.STALL_SECONDS`, or more than
+:data:`~backend.dashboard.hub.MOST_BEHIND` behind at all, is closed with code 1013
+and one INFO line rather than slowing the others; clients that read are not dropped
+for a burst. When the broker
 goes away the bridge says so once, reconnects with backoff, and sends every client a
 fresh snapshot. Implemented on the ``websockets`` asyncio server: one purpose, no
 HTTP framework needed, and a connection dropped during its opening handshake is
@@ -149,6 +152,7 @@ async def serve_dashboard(
     store = TaskStore(redis, retention=settings.retention)
     hub = hub or Hub()
     relaying = asyncio.create_task(relay(listener, store, hub), name="relay")
+    watching = asyncio.create_task(hub.watch(), name="watch")
     try:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(5.0):
@@ -165,9 +169,10 @@ async def serve_dashboard(
             log.info("dashboard on ws://%s:%d%s", settings.host, port, PATH)
             await stop.wait()
     finally:
-        relaying.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await relaying
+        for task in (relaying, watching):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await listener.aclose()
         await redis.aclose()
 

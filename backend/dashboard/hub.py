@@ -1,14 +1,19 @@
-"""The connected clients, and the one rule for dropping one: its own unsent bytes.
+"""The connected clients, and the one rule for dropping one: it stopped taking bytes.
 
 Each update is written at once to every live client's connection (websockets'
 :func:`~websockets.asyncio.server.broadcast`: encoded once, no task per client, no
 shared queue). What a client does not read stays in its own connection's write
 buffer (after the operating system's socket buffers are full), so how far a client
-is behind is that buffer's size. A client more than :data:`SEND_BUFFER` bytes behind
-is closed with 1013 ("try again later"; it reconnects and gets a fresh snapshot) and
-one INFO line; a client that reads keeps up, however large the burst, since writing
-to it never waits. Until a new client's snapshot is out, its updates are held in its
-own backlog, counted against the same limit.
+is behind is that buffer's size.
+
+A client is closed with 1013 ("try again later"; it reconnects and gets a fresh
+snapshot) and one INFO line when it is more than :data:`SEND_BUFFER` bytes behind
+and has taken no byte for :data:`STALL_SECONDS`, or whatever it does once it is more
+than :data:`MOST_BEHIND` bytes behind (so a client costs the process at most that).
+A client that reads is not dropped for a burst, even one that outruns it for a
+while: writing to it never waits, and what it has not read yet waits in its own
+buffer. Until a new client's snapshot is out, its updates are held in its own
+backlog, counted the same way.
 """
 
 from __future__ import annotations
@@ -25,7 +30,11 @@ from websockets.exceptions import ConnectionClosed
 log = logging.getLogger("backend.dashboard")
 
 SEND_BUFFER = 1 << 20
-"""Bytes a client may have unsent (beyond the OS socket buffers) before it is dropped."""
+"""Bytes a client may have unsent (beyond the OS socket buffers) without taking any."""
+STALL_SECONDS = 5.0
+"""How long a client over :data:`SEND_BUFFER` may take no byte before it is dropped."""
+MOST_BEHIND = 16 * SEND_BUFFER
+"""Bytes a client may have unsent at all, reading or not."""
 REPLAY_SECONDS = 2.0
 REPLAY_SIZE = 1000
 """Updates kept for replay to a new client: the last :data:`REPLAY_SECONDS`, at most this many."""
@@ -33,12 +42,17 @@ SLOW = 1013  # "try again later"
 
 
 class Client:
-    """One connected page: its connection, and its backlog until its snapshot is out."""
+    """One connected page: its connection, its backlog until its snapshot is out, and
+    when it last took bytes."""
 
     def __init__(self, ws: ServerConnection) -> None:
         self.ws = ws
         self.backlog: list[str] | None = []
         self.held = 0
+        self.mark = 0
+        """Its unsent bytes right after the last write to it."""
+        self.moved = time.monotonic()
+        """When it last took bytes, or was within its limit."""
 
     @property
     def live(self) -> bool:
@@ -58,8 +72,10 @@ class Client:
 class Hub:
     """The connected clients, and the updates relayed in the last few seconds."""
 
-    def __init__(self, limit: int = SEND_BUFFER) -> None:
-        self.limit = limit
+    def __init__(
+        self, limit: int = SEND_BUFFER, stall: float = STALL_SECONDS, most: int = MOST_BEHIND
+    ) -> None:
+        self.limit, self.stall, self.most = limit, stall, max(most, limit)
         self.clients: set[Client] = set()
         self.recent: deque[tuple[float, str]] = deque(maxlen=REPLAY_SIZE)
         self.subscribed = asyncio.Event()
@@ -84,29 +100,52 @@ class Hub:
         self.clients.discard(client)
 
     def broadcast(self, message: str) -> None:
-        """``message`` to every client, dropping those too far behind."""
+        """``message`` to every client, dropping those that stopped taking bytes."""
         self.recent.append((time.monotonic(), message))
-        targets = []
+        now, targets = time.monotonic(), []
         for client in list(self.clients):
-            if client.unsent() > self.limit:
+            if self._stuck(client, now):
                 self.drop(client)
             elif client.live:
-                targets.append(client.ws)
+                targets.append(client)
             else:
                 client.hold(message)
-        broadcast(targets, message)
+        broadcast([client.ws for client in targets], message)
+        for client in targets:
+            client.mark = client.unsent()
 
     def send(self, client: Client, messages: list[str]) -> None:
         """``messages`` to one client (a snapshot), in order."""
+        now = time.monotonic()
         for message in messages:
             if client not in self.clients:
                 return
-            if client.unsent() > self.limit:
+            if self._stuck(client, now):
                 self.drop(client)
             elif client.live:
                 broadcast([client.ws], message)
+                client.mark = client.unsent()
             else:
                 client.hold(message)
+
+    async def watch(self) -> None:
+        """Drop the clients that stopped taking bytes while nothing is relayed (the
+        end of a burst), until cancelled."""
+        while True:
+            await asyncio.sleep(self.stall / 2)
+            now = time.monotonic()
+            for client in list(self.clients):
+                if self._stuck(client, now):
+                    self.drop(client)
+
+    def _stuck(self, client: Client, now: float) -> bool:
+        """Whether ``client`` is to be dropped: over :attr:`most` bytes behind, or over
+        :attr:`limit` with no byte taken for :attr:`stall` seconds."""
+        unsent = client.unsent()
+        if unsent < client.mark or unsent <= self.limit:
+            client.moved = now
+        client.mark = unsent
+        return unsent > self.most or now - client.moved > self.stall
 
     def drop(self, client: Client) -> None:
         """Close a client that cannot keep up, without waiting for it."""
@@ -114,10 +153,10 @@ class Hub:
             return
         self.clients.discard(client)
         log.info(
-            "dropping a client at %s: %d bytes unsent, over its limit of %d; it may reconnect",
+            "dropping a client at %s: %d bytes unsent, the last taken %.1f s ago; it may reconnect",
             _peer(client.ws),
             client.unsent(),
-            self.limit,
+            time.monotonic() - client.moved,
         )
         task = asyncio.create_task(_close(client.ws))
         self._closing.add(task)

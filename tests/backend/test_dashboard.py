@@ -40,7 +40,7 @@ def free_port() -> int:
 @pytest.fixture
 async def dashboard(redis_url: str) -> AsyncIterator[tuple[str, Hub]]:
     """A running dashboard: its ``ws://`` URL and its hub."""
-    port, stop, hub = free_port(), asyncio.Event(), Hub(limit=64 * 1024)
+    port, stop, hub = free_port(), asyncio.Event(), Hub(limit=64 * 1024, stall=0.5)
     settings = load_settings(redis_url=redis_url, port=port)
     serving = asyncio.create_task(serve_dashboard(settings, redis_url, stop, hub))
     url = f"ws://127.0.0.1:{port}/ws"
