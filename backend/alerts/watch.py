@@ -33,12 +33,21 @@ DEAD_LETTER_ALERTS = 100
 
 
 async def gather(store: TaskStore, now: float) -> Facts:
-    """The facts of one check, read through the gateway."""
-    depth = await store.queue_depth()
+    """The facts of one check, read through the gateway: every queue's waiting tasks
+    and readers (a paused queue is left unread on purpose, so it is not counted), and
+    what each consumer holds over all the queues."""
+    held: dict[str, int] = {}
+    queues: dict[str, tuple[int, int]] = {}
+    for info in await store.queue_infos():
+        consumers = await store.consumers(info.name)
+        for consumer in consumers:
+            held[consumer["name"]] = held.get(consumer["name"], 0) + consumer["pending"]
+        if not info.paused:
+            queues[info.name] = (info.lag, sum(c["reading"] for c in consumers))
     return Facts(
         workers=await store.workers(),
-        held={c["name"]: c["pending"] for c in await store.consumers()},
-        queues={"default": (depth["lag"], depth["consumers"])},
+        held=held,
+        queues=queues,
         last_minute=await store.last_minute(),
         dead=await store.recent_dead_letters(now - DEAD_LETTER_WINDOW, DEAD_LETTER_ALERTS),
         memory=await store.memory(),

@@ -37,14 +37,15 @@ class Consumers(Base):
         depth["consumers"] = sum(c["reading"] for c in await self.consumers())
         return depth
 
-    async def consumers(self) -> list[dict[str, Any]]:
-        """The group's consumers (XINFO CONSUMERS): ``name``, ``pending`` (entries held),
+    async def consumers(self, queue: str = "default") -> list[dict[str, Any]]:
+        """The group's consumers of ``queue``'s stream (XINFO CONSUMERS): ``name``,
+        ``pending`` (entries held),
         ``idle`` (seconds since it last read) and ``reading``: whether it holds entries
         or read within :data:`CONSUMER_ACTIVE` seconds. This is who consumes the queue,
         Go workers (each process the consumer ``dispatcher``) included, whether or
         not they send heartbeats."""
         try:
-            found = await self.redis.xinfo_consumers(keys.TASK_STREAM, keys.WORKER_GROUP)
+            found = await self.redis.xinfo_consumers(keys.stream(queue), keys.WORKER_GROUP)
         except ResponseError:  # no stream or no group yet
             return []
         consumers = []

@@ -88,6 +88,23 @@ def test_tasks_waiting_in_a_queue_no_worker_reads(
     resolves(base, alert)
 
 
+def test_a_named_queue_no_worker_reads_and_a_paused_one(
+    start_manager: StartManager, spawn: Spawn
+) -> None:
+    """Every queue is watched, not only ``default``; a paused queue is unread on purpose."""
+    base = start_manager(alert_no_consumer_after=1)
+    spawn("worker")  # reads default only
+    assert httpx.post(base + "/queues/later/pause", timeout=5).status_code == 200
+    submit(base, name="noop", count=2, queue="later")
+    submit(base, name="noop", count=3, queue="reports")
+    alert = fires(base, "no_consumer", "reports")
+    assert "3 task(s) wait in queue reports" in alert["message"]
+    spawn("worker", "--queues", "reports")
+    resolves(base, alert)
+    assert alerts_of(base, "no_consumer", "later") == []
+    assert alerts_of(base, "no_consumer", "default") == []
+
+
 def test_a_dead_lettered_task_and_the_failure_rate(
     start_manager: StartManager, spawn: Spawn
 ) -> None:
