@@ -65,8 +65,15 @@ class Bridge(QObject):
         return self.connection.store
 
     def start(self) -> None:
+        """Connect; the alert checks start once the first attempt has an answer
+        (connected, or not), so the wait for it is not reported as the broker lost."""
+        self.connection.connection_changed.connect(self._answered)
         self.connection.start()
-        self.alerts.start()
+
+    def _answered(self, state: ConnectionState, _address: str) -> None:
+        if state is not ConnectionState.CONNECTING:
+            self.connection.connection_changed.disconnect(self._answered)
+            self.alerts.start()
 
     async def stop(self) -> None:
         """End the session and every intent still running."""

@@ -3,6 +3,7 @@ batching, and what it says when the broker is unreachable or a bug ends a sessio
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import redis
@@ -14,6 +15,7 @@ from backend.protocol import StatusUpdate, Task, TaskStatus, encode_update, make
 from backend.state import TaskState, encode_state
 from backend.store import TaskStore
 from distritask_gui.app import _free_port
+from distritask_gui.bridge import Bridge
 from distritask_gui.cause import Cause
 from distritask_gui.connection import BrokerConnection, ConnectionState
 from distritask_gui.task_model import TaskModel
@@ -141,3 +143,28 @@ def test_a_programming_error_fails_the_session_instead_of_reconnecting_forever(
         qtbot.waitUntil(lambda: connection.state is ConnectionState.CONNECTED, timeout=10_000)
     finally:
         run_async(connection.stop())
+
+
+def test_the_alert_checks_wait_for_the_first_answer_and_report_no_outage(
+    redis_url: str, qloop: Any, qtbot: QtBot, run_async: Run[Any], caplog: Any
+) -> None:
+    """Opening the panel is not reported as losing the broker: the alert checks start
+    once the connection is up, and their rounds find nothing wrong."""
+    caplog.set_level(logging.WARNING)
+    bridge = Bridge(redis_url, poll_interval=0.2)
+    watch = bridge.alerts.watch
+    watch.every, rounds = 0.05, []
+    check = watch.check
+
+    async def counted() -> float:
+        rounds.append(bridge.state)
+        return await check()
+
+    watch.check = counted  # type: ignore[method-assign]
+    bridge.start()
+    try:
+        qtbot.waitUntil(lambda: len(rounds) >= 3, timeout=10_000)
+        assert set(rounds) == {ConnectionState.CONNECTED}
+        assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    finally:
+        run_async(bridge.stop())
