@@ -4,16 +4,17 @@ drain or stop a worker.
 Widgets never await: they call the intent slots (:meth:`Actions.submit`,
 :meth:`Actions.cancel`, :meth:`Actions.retry`, :meth:`Actions.load_task`,
 :meth:`Actions.test_url`), which start background tasks kept referenced until they
-finish. Results and errors come back as signals. The store comes from the
-connection (:class:`~distritask_gui.connection.BrokerConnection`): an intent while it
-is not connected fails with a clear message.
+finish (:class:`~distritask_gui.intents.Intents`, shared with the console's). Results
+and errors come back as signals. The store comes from the connection
+(:class:`~distritask_gui.connection.BrokerConnection`): an intent while it is not
+connected fails with a clear message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -24,7 +25,7 @@ from backend.policy import SubmitPolicy, due_time, retry_problem
 from backend.protocol import DEFAULT_QUEUE
 from backend.state import TaskState
 from backend.store import TaskStore
-from distritask_gui.connection import cancel_all
+from distritask_gui.intents import Intents
 from distritask_gui.local_cluster import LocalCluster
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,9 @@ log = logging.getLogger(__name__)
 TEST_TIMEOUT = 5.0
 
 
-class Actions(QObject):
+class Actions(Intents):
     task_loaded = Signal(object)
     """A :class:`TaskState` fetched for the detail dialog (or changed by an intent)."""
-    message = Signal(str)
-    """A short note for the status bar (results and errors of intents)."""
     test_result = Signal(bool, str)
     history_loaded = Signal(object)
     """A :class:`~backend.history.History` range asked for with :meth:`load_history`."""
@@ -49,37 +48,9 @@ class Actions(QObject):
         *,
         policy: SubmitPolicy | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(store, address, parent)
         self.policy = policy or SubmitPolicy()
         """The one submit policy (names, default retries, what may be retried)."""
-        self._store = store
-        self.address = address
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    async def stop(self) -> None:
-        """Cancel every intent still running; wait for them."""
-        await cancel_all(self._tasks)
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            log.warning("request failed: %s", exc)
-            self.message.emit(f"Request failed: {exc}")
-
-    def _connected_store(self) -> TaskStore:
-        store = self._store()
-        if store is None:
-            raise ConnectionError(f"not connected to {self.address}")
-        return store
 
     def submit(
         self,
@@ -103,7 +74,7 @@ class Actions(QObject):
     ) -> list[TaskState]:
         """Queue ``count`` tasks ``name`` with ``payload`` on ``queue``, runnable after
         ``delay`` seconds (0: now); their states."""
-        store = self._connected_store()
+        store = self.store()
         due = due_time(delay) if delay > 0 else None
         tasks = self.policy.tasks(  # ValueError
             name, payload, count, max_retries=max_retries, queue=queue, due=due
@@ -123,7 +94,7 @@ class Actions(QObject):
         self._spawn(self._cancel(task_id))
 
     async def _cancel(self, task_id: str) -> None:
-        state = await self._connected_store().request_cancel(task_id)
+        state = await self.store().request_cancel(task_id)
         if state is None:
             self.message.emit(f"#{task_id[:6]} is not known to the broker")
         else:
@@ -134,7 +105,7 @@ class Actions(QObject):
         self._spawn(self._retry(task_id))
 
     async def _retry(self, task_id: str) -> None:
-        store = self._connected_store()
+        store = self.store()
         state = await store.get(task_id)
         if state is None:
             self.message.emit(f"#{task_id[:6]} is not known to the broker")
@@ -153,7 +124,7 @@ class Actions(QObject):
         self._spawn(self._order(order, name))
 
     async def _order(self, order: str, name: str) -> None:
-        store = self._connected_store()
+        store = self.store()
         send = store.drain_worker if order == "drain" else store.stop_worker
         heard = await send(name)
         what = "Drain" if order == "drain" else "Stop"
@@ -167,14 +138,14 @@ class Actions(QObject):
         self._spawn(self._scale(cluster, workers, concurrency))
 
     async def _scale(self, cluster: LocalCluster, workers: int, concurrency: int) -> None:
-        await cluster.scale(workers, concurrency, self._connected_store().drain_worker)
+        await cluster.scale(workers, concurrency, self.store().drain_worker)
         self.message.emit(f"Local cluster: {workers} worker(s), concurrency {concurrency}")
 
     def load_task(self, task_id: str) -> None:
         self._spawn(self._load(task_id))
 
     async def _load(self, task_id: str) -> None:
-        state = await self._connected_store().get(task_id)
+        state = await self.store().get(task_id)
         if state is not None:
             self.task_loaded.emit(state)
 
@@ -183,7 +154,7 @@ class Actions(QObject):
         self._spawn(self._load_history(range_name))
 
     async def _load_history(self, range_name: str) -> None:
-        self.history_loaded.emit(await self._connected_store().history(range_name))
+        self.history_loaded.emit(await self.store().history(range_name))
 
     def test_url(self, url: str) -> None:
         self._spawn(self._test(url))

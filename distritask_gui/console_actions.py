@@ -9,9 +9,8 @@ view ignores answers to requests it has since replaced.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -20,11 +19,12 @@ from backend.store import TaskStore
 from backend.store.deadletters import UNCHANGED
 from backend.store.query import BulkAction
 from backend.task_filter import TaskFilter
+from distritask_gui.intents import Intents
 
 log = logging.getLogger(__name__)
 
 
-class ConsoleActions(QObject):
+class ConsoleActions(Intents):
     page_loaded = Signal(int, object)
     """Request number, :class:`~backend.store.Page`."""
     matched = Signal(int, list)
@@ -39,53 +39,17 @@ class ConsoleActions(QObject):
     """The group's consumers (dicts: name, pending, idle) and :class:`PendingEntry` list."""
     changed = Signal(str)
     """What changed (``tasks``, ``dead``, ``pending``): views showing it reload."""
-    message = Signal(str)
-    """A short note for the status bar (results and errors)."""
 
     def __init__(
         self, store: Callable[[], TaskStore | None], parent: QObject | None = None
     ) -> None:
-        super().__init__(parent)
-        self._store = store
-        self._tasks: set[asyncio.Task[Any]] = set()
+        super().__init__(store, parent=parent)
         self._bulk: asyncio.Task[Any] | None = None
-
-    # -- plumbing ----------------------------------------------------------------------
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is None:
-            return
-        log.warning("console request failed: %s", exc)
-        with contextlib.suppress(RuntimeError):  # the window is gone: nobody to tell
-            self.message.emit(f"Request failed: {exc}")
-
-    def store(self) -> TaskStore:
-        store = self._store()
-        if store is None:
-            raise ConnectionError("not connected to the broker")
-        return store
-
-    async def stop(self) -> None:
-        """Cancel every request still running; wait for them."""
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=5)
 
     # -- tasks -------------------------------------------------------------------------
 
     def load_page(self, request: int, wanted: TaskFilter, limit: int, offset: int) -> None:
-        if self._store() is None:  # not connected: nothing to show yet
+        if not self.connected:  # nothing to show yet
             return
 
         async def go() -> None:
@@ -126,7 +90,7 @@ class ConsoleActions(QObject):
     # -- dead letters ------------------------------------------------------------------
 
     def load_dead(self, offset: int = 0, limit: int = 200) -> None:
-        if self._store() is None:  # not connected: nothing to show yet
+        if not self.connected:  # nothing to show yet
             return
 
         async def go() -> None:
@@ -167,7 +131,7 @@ class ConsoleActions(QObject):
     # -- pending entries ---------------------------------------------------------------
 
     def load_pending(self) -> None:
-        if self._store() is None:  # not connected: nothing to show yet
+        if not self.connected:  # nothing to show yet
             return
 
         async def go() -> None:
