@@ -11,9 +11,7 @@ import json
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -28,7 +26,7 @@ from backend.errors import ProtocolError
 from backend.protocol import decode_task
 from backend.store import DeadLetter
 from distritask_gui.console_actions import ConsoleActions
-from distritask_gui.tasks_table import stamp
+from distritask_gui.tasks_table import stamp, style_table
 
 COLUMNS = ("time", "task", "worker", "reason")
 
@@ -44,17 +42,7 @@ class DeadLettersView(QWidget):
         self.total = 0
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(26)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((150, 290, 120)):
-            self.table.setColumnWidth(column, width)
+        style_table(self.table, (150, 290, 120))
         self.table.itemSelectionChanged.connect(self._selected)
         self.raw = QPlainTextEdit()
         self.raw.setReadOnly(True)

@@ -12,10 +12,8 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -26,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from backend.store import PendingEntry
 from distritask_gui.console_actions import ConsoleActions
-from distritask_gui.tasks_table import seconds
+from distritask_gui.tasks_table import seconds, style_table
 
 COLUMNS = ("worker", "entry", "task", "name", "idle", "deliveries")
 STUCK = QColor("#7f1d1d")
@@ -46,17 +44,7 @@ class PendingView(QWidget):
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(26)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((140, 170, 290, 120, 90)):
-            self.table.setColumnWidth(column, width)
+        style_table(self.table, (140, 170, 290, 120, 90))
         self.target = QComboBox()
         self.target.setEditable(True)
         self.target.setMinimumWidth(180)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -131,11 +132,19 @@ class TasksTable(QAbstractTableModel):
 
 
 def table_view(model: TasksTable) -> QTableView:
-    """The Tasks view's table: whole rows selected (several at once), no grid."""
+    """The Tasks view's table."""
     table = QTableView()
     table.setModel(model)
+    style_table(table, (250, 110, 80, 90, 110, 72, 130, 80, 280))
+    return table
+
+
+def style_table(table: QTableView, widths: Sequence[int]) -> None:
+    """How every console table looks and selects: whole rows (several at once), read
+    only, no grid, alternating rows, the last column stretched, these first widths."""
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.verticalHeader().hide()
     table.verticalHeader().setDefaultSectionSize(26)
     table.setWordWrap(False)
@@ -143,6 +152,5 @@ def table_view(model: TasksTable) -> QTableView:
     table.setShowGrid(False)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     table.horizontalHeader().setStretchLastSection(True)
-    for column, width in enumerate((250, 110, 80, 90, 110, 72, 130, 80, 280)):
+    for column, width in enumerate(widths):
         table.setColumnWidth(column, width)
-    return table
