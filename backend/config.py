@@ -25,10 +25,11 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from backend import sentinel
 from backend.errors import ConfigError
 from backend.protocol import DEFAULT_QUEUE, QUEUE_PATTERN
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://", "rediss+sentinel://")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 QueueName = Annotated[str, StringConstraints(pattern=QUEUE_PATTERN)]
 
@@ -54,8 +55,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None,
         validation_alias=_env("REDIS_URL", "redis_url"),
-        description="Redis to join (redis://, rediss:// with TLS, unix://); "
-        "unset: start the embedded server",
+        description="Redis to join (redis://, rediss:// with TLS, unix://, or through "
+        "Sentinel: redis+sentinel://[:PASSWORD@]HOST:26379,HOST:26379/SERVICE, "
+        "rediss+sentinel:// with TLS); unset: start the embedded server",
     )
     host: str = Field(
         "127.0.0.1",
@@ -177,6 +179,8 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(REDIS_SCHEMES):
             raise ValueError("must start with " + ", ".join(REDIS_SCHEMES))
+        if sentinel.is_sentinel_url(value):
+            sentinel.parse(value)  # InvalidSentinelURL (a ValueError) says what is wrong
         return value
 
     @field_validator("api_token", mode="before")
@@ -257,6 +261,7 @@ SECRETS = frozenset({"api_token"})
 
 def mask_url(url: str) -> str:
     """``url`` with any user and password replaced by ``***`` (for messages)."""
+    url = re.sub(r"(sentinel_password=)[^&#]*", r"\1***", url)
     return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@", r"\1***@", url)
 
 

@@ -1,8 +1,10 @@
 """Connecting to Redis: one client factory, one definition of "broker down", and
 waiting for a broker with backoff.
 
-Every part gets its client from :func:`client`, so timeouts, keep-alive and the
-retry policy for single commands are the same everywhere. :func:`is_broker_down` is
+Every part gets its client from :func:`client` (blocking code: :func:`sync_client`),
+so timeouts, keep-alive and the retry policy for single commands are the same
+everywhere; a ``redis+sentinel://`` URL gives a client that follows the master
+through failovers (:mod:`backend.sentinel`). :func:`is_broker_down` is
 the one test of whether an error means the broker is away (retry) or a bug (report);
 :mod:`backend.outage` builds the loop every long-running part uses on it.
 :func:`connect` waits for the broker to answer, logging one clear line while it does not.
@@ -14,14 +16,26 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
+import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import ClusterDownError, RedisError, ResponseError, TryAgainError
+from redis.exceptions import (
+    ClusterDownError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry as SyncRetry
+
+from backend import sentinel
+from backend.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +44,15 @@ BROKER_DOWN = (
     RedisTimeoutError,
     ClusterDownError,  # includes MasterDownError: a replica whose master is away
     TryAgainError,
-    ConnectionError,
+    ReadOnlyError,  # a master demoted to replica by a failover (sentinel clients move on)
+    ConnectionError,  # includes MasterNotFoundError: no sentinel names a master (yet)
     OSError,
 )
 """What a lost, unreachable, loading or failing-over broker raises."""
-_BUSY = "BUSY "
-"""The reply of a server running a long script (not ``BUSYGROUP``)."""
+_TRANSIENT_REPLIES = ("BUSY ", "UNBLOCKED ", "NOREPLICAS ")
+"""Error replies that mean "not now": a server running a long script (not
+``BUSYGROUP``), a blocked read ended by the server turning replica in a failover, a
+master short of the replicas ``min-replicas-to-write`` asks for."""
 
 
 def is_broker_down(exc: BaseException) -> bool:
@@ -45,11 +62,13 @@ def is_broker_down(exc: BaseException) -> bool:
     """
     if isinstance(exc, BROKER_DOWN):
         return True
-    return isinstance(exc, ResponseError) and str(exc).startswith(_BUSY)
+    return isinstance(exc, ResponseError) and str(exc).startswith(_TRANSIENT_REPLIES)
 
 
 def describe(url: str) -> str:
     """The broker's address for people: scheme, host and port, never the password."""
+    if sentinel.is_sentinel_url(url):
+        return sentinel.describe(url)
     parts = urlsplit(url)
     if parts.scheme == "unix":
         return f"unix:{parts.path}"
@@ -58,16 +77,43 @@ def describe(url: str) -> str:
 
 
 def client(url: str, *, timeout: float | None = 5.0) -> aioredis.Redis:
-    """An asyncio client for ``url``; the socket timeout is off for blocking reads."""
-    return aioredis.from_url(
-        url,
-        socket_connect_timeout=5.0,
-        socket_timeout=timeout,
-        socket_keepalive=True,
-        health_check_interval=15,
-        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=2),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )
+    """An asyncio client for ``url``; the socket timeout is off for blocking reads.
+
+    Raises ConfigError for a malformed ``redis+sentinel://`` URL.
+    """
+    settings: dict[str, Any] = {
+        "socket_connect_timeout": 5.0,
+        "socket_timeout": timeout,
+        "socket_keepalive": True,
+        "health_check_interval": 15,
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=2),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
+    if sentinel.is_sentinel_url(url):
+        return sentinel.async_master(_sentinel_url(url), **settings)
+    return aioredis.from_url(url, **settings)
+
+
+def sync_client(url: str, *, timeout: float | None = 5.0) -> redis.Redis:
+    """A blocking client for ``url`` (threads, scripts), set up as :func:`client`'s."""
+    settings: dict[str, Any] = {
+        "socket_connect_timeout": 5.0,
+        "socket_timeout": timeout,
+        "socket_keepalive": True,
+        "health_check_interval": 15,
+        "retry": SyncRetry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=2),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
+    if sentinel.is_sentinel_url(url):
+        return sentinel.sync_master(_sentinel_url(url), **settings)
+    return redis.Redis.from_url(url, **settings)
+
+
+def _sentinel_url(url: str) -> sentinel.SentinelURL:
+    try:
+        return sentinel.parse(url)
+    except sentinel.InvalidSentinelURL as exc:
+        raise ConfigError("REDIS_URL", describe(url), str(exc)) from None
 
 
 def backoff(attempt: int, *, base: float = 0.2, cap: float = 5.0) -> float:

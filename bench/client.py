@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
-
+from backend import connection
 from backend.client import Client
 from backend.store import TaskStore
 
@@ -48,7 +47,7 @@ async def _online(store: TaskStore, within: float, workers: Workers) -> None:
 
 
 async def _measure(url: str, count: int, samples: int, logs: Path) -> ClientResult:
-    redis = aioredis.from_url(url)
+    redis = connection.client(url, timeout=None)
     try:
         await redis.flushdb()
         async with Client(url) as client:

@@ -31,7 +31,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from backend import keys
+from backend import connection, keys
 from backend.processes import terminate_all
 from backend.protocol import Task
 from backend.store import TaskStore
@@ -205,7 +205,7 @@ async def _one(
     logs: Path,
     profile: Path | None,
 ) -> EndToEnd:
-    redis = aioredis.from_url(url)
+    redis = connection.client(url, timeout=None)
     try:
         await redis.flushdb()
         store = TaskStore(redis)

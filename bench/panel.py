@@ -13,8 +13,7 @@ import subprocess
 import sys
 from typing import Any
 
-import redis.asyncio as aioredis
-
+from backend import connection
 from backend import messages as said
 from backend.protocol import Task, TaskStatus, make_update
 from backend.state import TaskState
@@ -48,7 +47,7 @@ def _finished(index: int) -> list[tuple[TaskState, Any]]:
 
 
 async def write_snapshot(url: str, tasks: int) -> None:
-    redis = aioredis.from_url(url)
+    redis = connection.client(url, timeout=None)
     try:
         store = TaskStore(redis, retention=max(tasks, 100))
         for first in range(0, tasks, CHUNK):

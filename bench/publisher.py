@@ -16,9 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
-import redis
-
-from backend import keys
+from backend import connection, keys
 from backend import messages as said
 from backend.protocol import TaskStatus, clock, encode_update, make_update
 
@@ -64,7 +62,7 @@ def messages() -> Iterator[str]:
 
 
 def publish(url: str, per_second: float, seconds: float) -> dict[str, float]:
-    client = redis.Redis.from_url(url)
+    client = connection.sync_client(url, timeout=None)
     client.ping()
     stream = messages()
     sent = 0

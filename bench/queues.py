@@ -18,9 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
-
-from backend import keys
+from backend import connection, keys
 from backend.protocol import Task, decode_task
 from backend.store import TaskStore
 
@@ -50,7 +48,7 @@ class QueueWorkers(Workers):
 
 
 async def _delayed(url: str, logs: Path) -> dict[str, float]:
-    redis = aioredis.from_url(url)
+    redis = connection.client(url, timeout=None)
     try:
         await redis.flushdb()
         store = TaskStore(redis)
@@ -91,7 +89,7 @@ async def _online(store: TaskStore, workers: Workers, within: float = 60.0) -> N
 
 
 async def _throughput(url: str, logs: Path, tasks: int, queues: tuple[str, ...]) -> float:
-    redis = aioredis.from_url(url)
+    redis = connection.client(url, timeout=None)
     try:
         await redis.flushdb()
         store = TaskStore(redis)

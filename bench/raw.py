@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from backend import keys
+from backend import connection, keys
 from backend.protocol import Task, TaskStatus, encode_task, encode_update, make_update
 
 from .stats import ms, percentile, rate
@@ -58,7 +58,7 @@ class RawResult:
 
 def _consume(url: str, name: str, go: Event, results: Any) -> None:
     """One consumer process: drain the group, acknowledging and publishing each entry."""
-    client = redis.Redis.from_url(url)
+    client = connection.sync_client(url, timeout=None)
     template = _message(b"0-0")
     client.ping()
     results.put(("ready", 0.0))
@@ -81,7 +81,7 @@ def _consume(url: str, name: str, go: Event, results: Any) -> None:
 
 def _answer(url: str, ready: Event) -> None:
     """The latency consumer: block on the group, answer each entry with XACK + PUBLISH."""
-    client = redis.Redis.from_url(url)
+    client = connection.sync_client(url, timeout=None)
     ready.set()
     while True:
         reply = client.xreadgroup(
@@ -120,7 +120,7 @@ def _reset(client: redis.Redis) -> None:
 def throughput(url: str, count: int) -> tuple[float, float]:
     """(XADD rate, consume rate) for ``count`` entries and :data:`CONSUMERS` processes."""
     context = multiprocessing.get_context("spawn")
-    client = redis.Redis.from_url(url)
+    client = connection.sync_client(url, timeout=None)
     try:
         _reset(client)
         xadd_rate = _fill(client, count)
@@ -155,7 +155,7 @@ def throughput(url: str, count: int) -> tuple[float, float]:
 def latency(url: str, samples: int) -> list[float]:
     """Seconds from XADD to receiving the answering PUBLISH, one entry at a time."""
     context = multiprocessing.get_context("spawn")
-    client = redis.Redis.from_url(url)
+    client = connection.sync_client(url, timeout=None)
     listener = client.pubsub(ignore_subscribe_messages=True)
     _reset(client)
     listener.subscribe(keys.UPDATES_CHANNEL)

@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import redis
 from redis.exceptions import RedisError
 
+from backend import connection
 from backend.broker import use_broker
 from backend.config import Settings
 from backend.connection import describe
@@ -141,7 +141,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
 def server(settings: Settings) -> Iterator[str]:
     """The URL to bench against: ``REDIS_URL`` (empty database) or a fresh embedded one."""
     if settings.redis_url:
-        with redis.Redis.from_url(settings.redis_url) as client:
+        with connection.sync_client(settings.redis_url, timeout=None) as client:
             if client.dbsize():
                 raise ConfigError(
                     "REDIS_URL",
@@ -162,7 +162,7 @@ def server(settings: Settings) -> Iterator[str]:
 
 
 def _server_info(url: str) -> dict[str, Any]:
-    with redis.Redis.from_url(url) as client:
+    with connection.sync_client(url, timeout=None) as client:
         info = client.info("server")
     return {
         "address": describe(url),
@@ -262,5 +262,5 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _flush(url: str) -> None:
-    with redis.Redis.from_url(url) as client:
+    with connection.sync_client(url, timeout=None) as client:
         client.flushdb()

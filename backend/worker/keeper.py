@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import redis
 
-from backend.connection import is_broker_down
+from backend.connection import is_broker_down, sync_client
 from backend.store import keep_sync
 
 log = logging.getLogger("backend.worker")
@@ -73,9 +73,7 @@ class Keeper(threading.Thread):
         self._stop.set()
 
     def run(self) -> None:
-        client = redis.Redis.from_url(
-            self.url, socket_timeout=5.0, socket_connect_timeout=5.0, socket_keepalive=True
-        )
+        client = sync_client(self.url)
         try:
             self._keep(client)
         except Exception as exc:  # a bug: stop the worker, never carry on without a hold

@@ -1,0 +1,144 @@
+"""``redis+sentinel://`` URLs: parsed as documented, refused clearly when malformed, and
+clients that reach the master through real sentinels with both passwords."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio.sentinel import MasterNotFoundError
+from redis.exceptions import ReadOnlyError, ResponseError
+
+from backend import connection
+from backend.cli import main
+from backend.client import Client
+from backend.config import load_settings
+from backend.errors import ConfigError
+from backend.sentinel import InvalidSentinelURL, parse
+from tests.sentinel_fixtures import (
+    MASTER_PASSWORD,
+    SENTINEL_PASSWORD,
+    SERVICE,
+    SentinelSetup,
+    running_sentinels,
+)
+
+
+@pytest.fixture
+def sentinels(tmp_path: Path) -> Iterator[SentinelSetup]:
+    with running_sentinels(tmp_path / "sentinel") as setup:
+        yield setup
+
+
+def test_the_documented_url_forms() -> None:
+    url = parse("redis+sentinel://h1:26380,h2/mymaster")
+    assert url.sentinels == [("h1", 26380), ("h2", 26379)]
+    assert (url.service, url.db, url.password, url.ssl) == ("mymaster", 0, None, False)
+
+    url = parse(
+        "rediss+sentinel://app:p%40ss@[::1]:5000,h2:5001/cache/3"
+        "?sentinel_password=s3&sentinel_username=watcher&ssl_cert_reqs=none"
+    )
+    assert url.sentinels == [("::1", 5000), ("h2", 5001)]
+    assert (url.username, url.password, url.db) == ("app", "p@ss", 3)
+    assert (url.sentinel_username, url.sentinel_password) == ("watcher", "s3")
+    assert url.ssl and url.sentinel_ssl
+    assert url.master_kwargs()["ssl_cert_reqs"] == "none"
+    assert url.sentinel_kwargs(5.0)["ssl"] is True
+
+    url = parse("rediss+sentinel://:pw@h1/m?db=2&sentinel_ssl=no")
+    assert (url.db, url.ssl, url.sentinel_ssl) == (2, True, False)
+    assert "ssl" not in url.sentinel_kwargs(5.0)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("redis+sentinel://h1:26379,h2:26379", "no service name"),
+        ("redis+sentinel://h1:26379/", "no service name"),
+        ("redis+sentinel://h1:port/mymaster", "the port must be a number"),
+        ("redis+sentinel://h1:70000/mymaster", "the port must be a number"),
+        ("redis+sentinel://h1,,h2/mymaster", "no sentinel address"),
+        ("redis+sentinel:///mymaster", "no sentinel address"),
+        ("redis+sentinel://h1/mymaster/x", "db must be a whole number"),
+        ("redis+sentinel://h1/mymaster?sentinel_pasword=x", "unknown option 'sentinel_pasword'"),
+        ("redis+sentinel://h1/mymaster?ssl_cert_reqs=none", "use rediss+sentinel://"),
+    ],
+)
+def test_a_malformed_url_is_refused_with_the_reason(url: str, reason: str) -> None:
+    with pytest.raises(InvalidSentinelURL, match=re.escape(reason)):
+        parse(url)
+    with pytest.raises(ConfigError, match=re.escape(reason)) as refused:
+        load_settings(redis_url=url)
+    assert refused.value.setting == "--redis-url"
+    with pytest.raises(ConfigError, match=re.escape(reason)):
+        connection.client(url)  # the client API's path, without settings
+
+
+def test_the_cli_says_what_is_wrong_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    bad = "redis+sentinel://:secret@h1:26379,h2:x/mymaster?sentinel_password=hidden"
+    try:
+        code = main(["submit", "--name", "noop", "--redis-url", bad])
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    assert code == 2
+    said = capsys.readouterr().err
+    assert "the port must be a number" in said and "Traceback" not in said
+    assert "secret" not in said and "hidden" not in said, said
+
+
+def test_addresses_shown_to_people_never_carry_a_password() -> None:
+    url = "redis+sentinel://:pw@h1:1,h2:2/mymaster?sentinel_password=spw"
+    assert connection.describe(url) == "redis+sentinel://h1:1,h2:2/mymaster"
+    assert connection.describe("redis+sentinel://:pw@h1:bad/m?sentinel_password=spw") == (
+        "redis+sentinel://h1:bad/m"
+    )
+
+
+def test_failover_errors_mean_the_broker_is_away() -> None:
+    assert connection.is_broker_down(MasterNotFoundError("No master found for 'mymaster'"))
+    assert connection.is_broker_down(ReadOnlyError("You can't write against a read only replica."))
+    assert connection.is_broker_down(
+        ResponseError("UNBLOCKED force unblock from blocking operation, instance state changed")
+    )
+    assert not connection.is_broker_down(ResponseError("WRONGTYPE Operation against a key"))
+
+
+async def test_clients_reach_the_master_through_the_sentinels(sentinels: SentinelSetup) -> None:
+    url = sentinels.url
+    async with Client(url) as client:
+        task_id = await client.submit("noop")
+        assert (await client.get(task_id)) is not None
+    master = sentinels.master_port()
+    assert master is not None
+    with sentinels.node(master) as node:
+        assert node.dbsize() > 0, "the task went to the master the sentinels name"
+    blocking = connection.sync_client(url)
+    try:
+        assert blocking.ping()
+    finally:
+        blocking.close()
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        f"sentinel_password=nope#{MASTER_PASSWORD}",  # the sentinels refuse us
+        f"sentinel_password={SENTINEL_PASSWORD}#nope",  # the master refuses us
+    ],
+)
+async def test_each_password_is_checked_where_it_belongs(
+    sentinels: SentinelSetup, wrong: str
+) -> None:
+    query, password = wrong.split("#")
+    hosts = ",".join(f"127.0.0.1:{port}" for port in sentinels.sentinel_ports)
+    redis = connection.client(f"redis+sentinel://:{password}@{hosts}/{SERVICE}?{query}")
+    try:
+        with pytest.raises(Exception) as refused:
+            await redis.ping()
+        assert connection.is_broker_down(refused.value)
+        assert "auth" in str(refused.value).lower() or "password" in str(refused.value).lower()
+    finally:
+        await redis.aclose()
