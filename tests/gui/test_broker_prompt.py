@@ -11,17 +11,22 @@ from distritask_gui.app import ask_for_broker
 from distritask_gui.settings_dialog import SettingsDialog, saved_url
 
 
-def _dialog() -> SettingsDialog | None:
-    found = [w for w in QApplication.topLevelWidgets() if isinstance(w, SettingsDialog)]
-    return next((w for w in found if w.isVisible()), None)
+def _dialogs() -> set[SettingsDialog]:
+    return {w for w in QApplication.topLevelWidgets() if isinstance(w, SettingsDialog)}
+
+
+def _asked(before: set[SettingsDialog]) -> SettingsDialog | None:
+    """The prompt ``ask_for_broker`` opened (not a dialog an earlier test left)."""
+    return next((w for w in _dialogs() - before if w.isVisible()), None)
 
 
 def test_the_url_entered_and_tested_is_saved_and_used(
     qloop: asyncio.AbstractEventLoop, qtbot: QtBot, redis_url: str
 ) -> None:
+    before = _dialogs()
     asked = qloop.create_task(ask_for_broker())
-    qtbot.waitUntil(lambda: _dialog() is not None, timeout=5_000)
-    dialog = _dialog()
+    qtbot.waitUntil(lambda: _asked(before) is not None, timeout=5_000)
+    dialog = _asked(before)
     assert dialog is not None
     dialog.url.setText(redis_url)
     dialog.test.click()
@@ -32,9 +37,10 @@ def test_the_url_entered_and_tested_is_saved_and_used(
 
 
 def test_cancelling_the_prompt_gives_no_url(qloop: asyncio.AbstractEventLoop, qtbot: QtBot) -> None:
+    before = _dialogs()
     asked = qloop.create_task(ask_for_broker())
-    qtbot.waitUntil(lambda: _dialog() is not None, timeout=5_000)
-    dialog = _dialog()
+    qtbot.waitUntil(lambda: _asked(before) is not None, timeout=5_000)
+    dialog = _asked(before)
     assert dialog is not None
     dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
     qtbot.waitUntil(asked.done, timeout=5_000)

@@ -130,7 +130,8 @@ def test_every_control_has_a_tooltip(qtbot: QtBot, qloop: asyncio.AbstractEventL
             and not isinstance(w.parent(), (QComboBox, QAbstractSpinBox, QAbstractItemView))
         ]
         assert not bare, (type(view).__name__, bare)
-    dialog.close()
+    for top in (dialog, submit, settings, about):  # not left open for the next test
+        top.close()
 
 
 def test_the_window_title_names_the_app_once(qtbot: QtBot) -> None:
