@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         "Sentinel: redis+sentinel://[:PASSWORD@]HOST:26379,HOST:26379/SERVICE, "
         "rediss+sentinel:// with TLS); unset: start the embedded server",
     )
+    cluster: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="whether REDIS_URL is a node of a Redis/Valkey Cluster: auto asks the "
+        "server (INFO cluster), on/off say so",
+    )
     host: str = Field(
         "127.0.0.1",
         validation_alias=_env("HOST", "host"),

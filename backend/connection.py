@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import (
@@ -34,10 +36,16 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry as SyncRetry
 
-from backend import sentinel
+from backend import keys, sentinel
 from backend.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+ClusterMode = Literal["auto", "on", "off"]
+"""``DISTRITASK_CLUSTER``: ``auto`` asks the server (``INFO cluster``), ``on``/``off`` say."""
+PROBE_TIMEOUT = 2.0
+"""Seconds the ``auto`` probe waits for the server."""
+_probed: dict[str, bool] = {}
 
 BROKER_DOWN = (
     RedisConnectionError,  # includes BusyLoadingError: the server is loading its data
@@ -76,37 +84,54 @@ def describe(url: str) -> str:
     return f"{parts.scheme}://{host}:{parts.port or 6379}"
 
 
-def client(url: str, *, timeout: float | None = 5.0) -> aioredis.Redis:
+def client(
+    url: str, *, timeout: float | None = 5.0, cluster: ClusterMode = "auto"
+) -> aioredis.Redis:
     """An asyncio client for ``url``; the socket timeout is off for blocking reads.
 
-    Raises ConfigError for a malformed ``redis+sentinel://`` URL.
+    For a node of a Redis/Valkey Cluster (:func:`is_cluster`) it is a ``RedisCluster``:
+    the same commands, routed by key to the node that owns it, and the store names its
+    keys by the cluster layout (:func:`layout`). Raises ConfigError for a malformed
+    ``redis+sentinel://`` URL.
     """
     settings: dict[str, Any] = {
         "socket_connect_timeout": 5.0,
         "socket_timeout": timeout,
         "socket_keepalive": True,
-        "health_check_interval": 15,
         "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=2),
-        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
     }
     if sentinel.is_sentinel_url(url):
-        return sentinel.async_master(_sentinel_url(url), **settings)
-    return aioredis.from_url(url, **settings)
+        return sentinel.async_master(_sentinel_url(url), **settings, **_SINGLE)
+    if is_cluster(url, cluster):
+        cluster_client: aioredis.Redis = RedisCluster.from_url(url, **settings)
+        return cluster_client
+    return aioredis.from_url(url, **settings, **_SINGLE)
 
 
-def sync_client(url: str, *, timeout: float | None = 5.0) -> redis.Redis:
-    """A blocking client for ``url`` (threads, scripts), set up as :func:`client`'s."""
+_SINGLE: dict[str, Any] = {
+    "health_check_interval": 15,
+    "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+}
+"""Options of a client of one server (a cluster client retries and checks by itself)."""
+
+
+def sync_client(
+    url: str, *, timeout: float | None = 5.0, cluster: ClusterMode = "auto"
+) -> redis.Redis:
+    """A blocking client for ``url`` (threads, scripts), set up as :func:`client`'s (a
+    ``redis.RedisCluster`` for a cluster node)."""
     settings: dict[str, Any] = {
         "socket_connect_timeout": 5.0,
         "socket_timeout": timeout,
         "socket_keepalive": True,
-        "health_check_interval": 15,
         "retry": SyncRetry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=2),
-        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
     }
     if sentinel.is_sentinel_url(url):
-        return sentinel.sync_master(_sentinel_url(url), **settings)
-    return redis.Redis.from_url(url, **settings)
+        return sentinel.sync_master(_sentinel_url(url), **settings, **_SINGLE)
+    if is_cluster(url, cluster):
+        cluster_client: redis.Redis = redis.RedisCluster.from_url(url, **settings)
+        return cluster_client
+    return redis.Redis.from_url(url, **settings, **_SINGLE)
 
 
 def _sentinel_url(url: str) -> sentinel.SentinelURL:
@@ -114,6 +139,86 @@ def _sentinel_url(url: str) -> sentinel.SentinelURL:
         return sentinel.parse(url)
     except sentinel.InvalidSentinelURL as exc:
         raise ConfigError("REDIS_URL", describe(url), str(exc)) from None
+
+
+def is_cluster(url: str, mode: ClusterMode = "auto") -> bool:
+    """Whether ``url`` is a node of a Redis/Valkey Cluster: ``on``/``off`` say so;
+    ``auto`` asks the server once per process (``INFO cluster``: ``cluster_enabled``).
+
+    A server that does not answer the probe within :data:`PROBE_TIMEOUT` is taken as a
+    single server (and asked again next time), with a warning: set
+    ``DISTRITASK_CLUSTER=on`` where a cluster may be down when a part starts.
+    """
+    if sentinel.is_sentinel_url(url):
+        return False
+    if mode != "auto":
+        return mode == "on"
+    if url.startswith("unix:"):
+        return False
+    known = _probed.get(url)
+    if known is not None:
+        return known
+    probe = redis.Redis.from_url(
+        url, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
+    )
+    try:
+        enabled = int(probe.info("cluster").get("cluster_enabled", 0)) == 1
+    except (RedisError, OSError) as exc:
+        log.warning(
+            "broker %s did not answer whether it is a cluster (%s); taking it as a single "
+            "server (set DISTRITASK_CLUSTER=on for a cluster)",
+            describe(url),
+            exc,
+        )
+        return False
+    finally:
+        probe.close()
+    _probed[url] = enabled
+    return enabled
+
+
+def layout(redis: Any) -> keys.Layout:
+    """The key layout for a client made by :func:`client` or :func:`sync_client`."""
+    if isinstance(redis, RedisCluster | _SyncCluster):
+        return keys.cluster()
+    return keys.STANDALONE
+
+
+_SyncCluster = redis.RedisCluster
+
+
+async def pubsub(redis: Any) -> Any:
+    """A new pub/sub object of ``redis`` (a cluster client learns its nodes first)."""
+    if isinstance(redis, RedisCluster):
+        await redis.initialize()
+    return redis.pubsub()
+
+
+@contextlib.asynccontextmanager
+async def dedicated(redis: Any, key: str) -> AsyncIterator[Connection]:
+    """A connection of its own to the server that holds ``key``, for pipelining raw
+    commands; disconnected on error (replies may be left unread)."""
+    if isinstance(redis, RedisCluster):
+        await redis.initialize()
+        node = redis.get_node_from_key(key)
+        link = node.acquire_connection()
+        try:
+            yield link
+        except BaseException:
+            await link.disconnect()
+            raise
+        finally:
+            node.release(link)
+        return
+    pool = redis.connection_pool
+    link = await pool.get_connection()
+    try:
+        yield link
+    except BaseException:
+        await link.disconnect()
+        raise
+    finally:
+        await pool.release(link)
 
 
 def backoff(attempt: int, *, base: float = 0.2, cap: float = 5.0) -> float:
@@ -127,19 +232,20 @@ async def connect(
     *,
     give_up_after: float | None = None,
     on_waiting: Callable[[str], Awaitable[None] | None] | None = None,
+    cluster: ClusterMode = "auto",
 ) -> aioredis.Redis:
     """A client whose broker answered PING; wait with backoff while it does not.
 
     ``give_up_after`` bounds the wait (seconds) (``None``: wait for ever); past it the last error is
-    raised. ``on_waiting`` is told the reason each time an attempt fails.
+    raised. ``on_waiting`` is told the reason each time an attempt fails. The client is
+    made once the broker answers, so ``auto`` finds out whether it is a cluster.
     """
-    redis = client(url)
+    probe = client(url, cluster="off")
     try:
-        await _wait_until_up(redis, url, give_up_after, on_waiting)
-    except BaseException:
-        await redis.aclose()
-        raise
-    return redis
+        await _wait_until_up(probe, url, give_up_after, on_waiting)
+    finally:
+        await probe.aclose()
+    return client(url, cluster=cluster)
 
 
 async def wait_until_up(

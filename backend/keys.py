@@ -117,3 +117,97 @@ def due(queue: str) -> str:
 def tick(schedule_id: str, tick: float) -> str:
     """String set (NX, with an expiry) by the one scheduler that runs this tick."""
     return f"{TICK_PREFIX}{schedule_id}:{round(tick * 1000)}"
+
+
+# -- layouts: where the keys live ---------------------------------------------------------
+CLUSTER_TAG = "dt"
+"""The hash tag of every key in a cluster layout (all of them in one slot, so each script
+and transaction stays on one node)."""
+
+
+class Layout:
+    """The names of every key, for one kind of server: the module's names above (the
+    standalone layout, :data:`STANDALONE`: exactly the Go services' and today's), or, in
+    a Redis/Valkey Cluster (:func:`cluster`), the same names under one hash tag
+    (``distritask:{dt}:tasks``, ``distritask:{dt}:task_stream``...), so that every key a
+    script or a transaction touches is in one hash slot. Channel names are not keys and
+    stay the module's (pub/sub is not sharded by slot). Built once, when connecting; the
+    store and the scripts (:func:`backend.scripts.render`) take names only from here.
+    """
+
+    def __init__(self, tag: str | None = None) -> None:
+        self.tag = tag
+        self.cluster = tag is not None
+        self.prefix = PREFIX if tag is None else f"{PREFIX}{{{tag}}}:"
+        self.TASK_STREAM = TASK_STREAM if tag is None else self.prefix + TASK_STREAM
+        self.TASK_STATES = self._name(TASK_STATES)
+        self.TASK_INDEX = self._name(TASK_INDEX)
+        self.COUNTERS = self._name(COUNTERS)
+        self.WORKERS = self._name(WORKERS)
+        self.WORKER_ALIVE_PREFIX = self._name(WORKER_ALIVE_PREFIX)
+        self.SEEN_WORKERS = self._name(SEEN_WORKERS)
+        self.RETRY_SCHEDULE = self._name(RETRY_SCHEDULE)
+        self.QUEUES = self._name(QUEUES)
+        self.PAUSED_QUEUES = self._name(PAUSED_QUEUES)
+        self.QUEUE_PREFIX = self._name(QUEUE_PREFIX)
+        self.DUE_PREFIX = self._name(DUE_PREFIX)
+        self.SCHEDULES = self._name(SCHEDULES)
+        self.SCHEDULE_TIMES = self._name(SCHEDULE_TIMES)
+        self.TICK_PREFIX = self._name(TICK_PREFIX)
+        self.DEAD_LETTERS = self._name(DEAD_LETTERS)
+        self.CANCELLED = self._name(CANCELLED)
+        self.WORKER_ORDER_PREFIX = self._name(WORKER_ORDER_PREFIX)
+        self.INDEX_PREFIX = self._name(INDEX_PREFIX)
+        self.INDEX_META = self._name(INDEX_META)
+        self.INDEX_IDS = self._name(INDEX_IDS)
+        self.INDEX_FINISHED = self._name(INDEX_FINISHED)
+        self.INDEX_DURATION = self._name(INDEX_DURATION)
+        self.INDEX_TEMP_PREFIX = self._name(INDEX_TEMP_PREFIX)
+        self.MINUTE_PREFIX = self._name(MINUTE_PREFIX)
+
+    def _name(self, standalone: str) -> str:
+        return self.prefix + standalone.removeprefix(PREFIX)
+
+    def __repr__(self) -> str:
+        return "Layout()" if self.tag is None else f"Layout({self.tag!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Layout) and other.tag == self.tag
+
+    def __hash__(self) -> int:
+        return hash(self.tag)
+
+    def stream(self, queue: str) -> str:
+        """The stream of a named queue (see :func:`stream`)."""
+        return self.TASK_STREAM if queue == "default" else self.QUEUE_PREFIX + queue
+
+    def due(self, queue: str) -> str:
+        """The sorted set of a queue's delayed tasks and retries (see :func:`due`)."""
+        return self.RETRY_SCHEDULE if queue == "default" else self.DUE_PREFIX + queue
+
+    def index(self, field: str, value: str) -> str:
+        """The sorted set of the tasks whose ``field`` is ``value`` (see :func:`index`)."""
+        return f"{self.INDEX_PREFIX}{field}:{value}"
+
+    def minute(self, epoch_minute: int) -> str:
+        """The history hash of one minute (see :func:`minute`)."""
+        return f"{self.MINUTE_PREFIX}{epoch_minute}"
+
+    def worker_alive(self, name: str) -> str:
+        return self.WORKER_ALIVE_PREFIX + name
+
+    def worker_order(self, name: str) -> str:
+        return self.WORKER_ORDER_PREFIX + name
+
+    def tick(self, schedule_id: str, tick: float) -> str:
+        """The key one scheduler sets to claim a tick (see :func:`tick`)."""
+        return f"{self.TICK_PREFIX}{schedule_id}:{round(tick * 1000)}"
+
+
+STANDALONE = Layout()
+"""The layout on one Redis: the names above, unchanged (Go-compatible)."""
+
+
+def cluster(tag: str = CLUSTER_TAG) -> Layout:
+    """The layout in a Redis/Valkey Cluster: every key under the hash tag ``{tag}``."""
+    return Layout(tag)

@@ -97,9 +97,11 @@ async def _act(store: TaskStore, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run(url: str, args: argparse.Namespace) -> int:
+async def _run(url: str, args: argparse.Namespace, settings: Settings) -> int:
     try:
-        redis = await connection.connect(url, give_up_after=CONNECT_WITHIN)
+        redis = await connection.connect(
+            url, give_up_after=CONNECT_WITHIN, cluster=settings.cluster
+        )
     except connection.BROKER_DOWN as exc:
         raise BrokerError(f"broker {connection.describe(url)} unreachable: {exc}") from None
     try:
@@ -130,7 +132,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from backend.broker import use_broker
 
     with use_broker(settings) as broker:
-        return asyncio.run(_run(broker.url, args))
+        return asyncio.run(_run(broker.url, args, settings))
 
 
 def _reason(exc: Exception) -> str:

@@ -214,10 +214,12 @@ async def _print_outcomes(store: TaskStore, ids: list[str]) -> None:
 
 async def submit(settings: Settings, url: str, args: argparse.Namespace) -> int:
     try:
-        redis = await connection.connect(url, give_up_after=CONNECT_WITHIN)
+        redis = await connection.connect(
+            url, give_up_after=CONNECT_WITHIN, cluster=settings.cluster
+        )
     except connection.BROKER_DOWN as exc:
         raise BrokerError(f"broker {connection.describe(url)} unreachable: {exc}") from None
-    listener: aioredis.Redis = connection.client(url, timeout=None)
+    listener: aioredis.Redis = connection.client(url, timeout=None, cluster=settings.cluster)
     policy = SubmitPolicy.from_settings(settings)
     try:
         store = TaskStore(redis, retention=settings.retention, listener=listener)

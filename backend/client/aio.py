@@ -61,9 +61,9 @@ class Client:
             url = self._url
             if url is None:
                 url = stack.enter_context(use_broker(settings)).url
-            redis = connection.client(url)
+            redis = connection.client(url, cluster=settings.cluster)
             stack.push_async_callback(redis.aclose)
-            listener = connection.client(url, timeout=None)
+            listener = connection.client(url, timeout=None, cluster=settings.cluster)
             stack.push_async_callback(listener.aclose)
             store = TaskStore(redis, retention=settings.retention, listener=listener)
             await store.ensure_group()

@@ -147,8 +147,8 @@ async def serve_dashboard(
     settings: Settings, redis_url: str, stop: asyncio.Event, hub: Hub | None = None
 ) -> None:
     """Serve until ``stop`` is set (``hub``: to look at the clients from outside)."""
-    redis = connection.client(redis_url)
-    listener = connection.client(redis_url, timeout=None)
+    redis = connection.client(redis_url, cluster=settings.cluster)
+    listener = connection.client(redis_url, timeout=None, cluster=settings.cluster)
     store = TaskStore(redis, retention=settings.retention)
     hub = hub or Hub()
     relaying = asyncio.create_task(relay(listener, store, hub), name="relay")

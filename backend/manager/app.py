@@ -63,8 +63,8 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = connection.client(redis_url)
-        listener = connection.client(redis_url, timeout=None)
+        redis = connection.client(redis_url, cluster=settings.cluster)
+        listener = connection.client(redis_url, timeout=None, cluster=settings.cluster)
         store = TaskStore(redis, retention=settings.retention)
         board = Board(settings.retention)
         thresholds = Thresholds.from_settings(settings)

@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 REQUEST_CANCEL = """
--- KEYS: states, cancelled, control channel. ARGV: task id, now, the control message.
+-- KEYS: states, cancelled. ARGV: task id, now, the control message (published on
+-- @CONTROL@, filled in per layout).
 -- Records and announces a cancel request unless the task is unknown or finished, in
 -- one step: a request that races the task's outcome leaves nothing behind. Returns
 -- the task's stored state (nil for an unknown task).
@@ -19,7 +20,7 @@ if ok and type(state) == 'table' then
     end
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('PUBLISH', KEYS[3], ARGV[3])
+redis.call('PUBLISH', '@CONTROL@', ARGV[3])
 return raw
 """
 

@@ -5,7 +5,7 @@ history (``_MINUTE``: ``mn_task``, ``mn_flush``).
 
 from __future__ import annotations
 
-from backend import history, keys
+from backend import history
 from backend.protocol import DEFAULT_TASK
 
 # -- the console's indexes (see backend.keys: INDEX_*) ----------------------------------
@@ -138,21 +138,14 @@ local function ix_forget(ids)
     ix_call('HDEL', IX_META, ids, 2000)
 end
 """
-for _name, _value in {
-    "@IX@": keys.INDEX_PREFIX,
-    "@META@": keys.INDEX_META,
-    "@IDS@": keys.INDEX_IDS,
-    "@FINISHED@": keys.INDEX_FINISHED,
-    "@DURATION@": keys.INDEX_DURATION,
-    "@TASKS@": keys.TASK_INDEX,
-}.items():
-    _INDEX = _INDEX.replace(_name, _value)
+# The key names (@IX@...) are filled in per layout: backend.scripts.render.
 
 # -- the per-minute history (see backend.history) ------------------------------------
 # ``mn_task(what, state)`` counts ``what`` (submitted, completed, failed, retried) for
 # the task whose state JSON is ``state``: in total, per queue and per name, and, for a
 # finished task, its latency in the histogram. ``mn_flush()`` adds what was counted to
 # the current minute's hash (one HINCRBY per field) and renews its expiry. Needs _INDEX.
+# @MN@ (the minute prefix) is filled in per layout, like _INDEX's names.
 _MINUTE = """
 local MN_PREFIX, MN_KEEP, MN_FIELDS, MN_OTHER = '@MN@', @KEEP@, @FIELDS@, '@OTHER@'
 local MN_BOUNDS = {@BOUNDS@}
@@ -195,7 +188,6 @@ local function mn_flush()
 end
 """
 for _name, _value in {
-    "@MN@": keys.MINUTE_PREFIX,
     "@KEEP@": str(history.MINUTE_KEEP),
     "@FIELDS@": str(history.MINUTE_FIELDS),
     "@OTHER@": history.OTHER,

@@ -11,9 +11,10 @@ SUBMIT = (
     + _MINUTE
     + """
 -- KEYS: states, index, stream (or, for delayed tasks, the queue's schedule: a sorted
--- set), channel, counters, cancelled. ARGV: n, the task field, then n ids, n states,
--- n creation times, n tasks, n pending updates, then the id check: '' (none: fresh
--- ids), 'check' or 'replace', then for delayed tasks n due times. The states come
+-- set), counters, cancelled (the status channel is the layout's, @UPDATES@).
+-- ARGV: n, the task field, then n ids, n states, n creation times, n tasks, n pending
+-- updates, then the id check: '' (none: fresh ids), 'check' or 'replace', then for
+-- delayed tasks n due times. The states come
 -- first: a worker's update must never be overwritten by the pending one.
 -- With a check, a task whose id has an unfinished state is a duplicate (left alone),
 -- one whose task finished is refused ('check': then nothing is queued) or queued
@@ -66,7 +67,7 @@ for first = 1, #take, 1000 do
     end
     redis.call('HSET', KEYS[1], unpack(hset))
     redis.call('ZADD', KEYS[2], unpack(zadd))
-    if #del > 0 then redis.call('HDEL', KEYS[6], unpack(del)) end
+    if #del > 0 then redis.call('HDEL', KEYS[5], unpack(del)) end
     ix_reindex(rid, rstate, true)
 end
 for _, i in ipairs(take) do mn_task('submitted', ARGV[states + i]) end
@@ -77,8 +78,8 @@ if #ARGV > dues then
 else
     for _, i in ipairs(take) do redis.call('XADD', KEYS[3], '*', field, ARGV[tasks + i]) end
 end
-for _, i in ipairs(take) do redis.call('PUBLISH', KEYS[4], ARGV[updates + i]) end
-if #take > 0 then redis.call('HINCRBY', KEYS[5], 'submitted', #take) end
+for _, i in ipairs(take) do redis.call('PUBLISH', '@UPDATES@', ARGV[updates + i]) end
+if #take > 0 then redis.call('HINCRBY', KEYS[4], 'submitted', #take) end
 return {redis.call('ZCARD', KEYS[2]), table.concat(codes)}
 """
 )
@@ -115,7 +116,7 @@ WRITE = (
     + _ORDER
     + _MINUTE
     + """
--- KEYS: channel, states, counters, stream, cancelled, index. ARGV: group, then how
+-- KEYS: states, counters, stream, cancelled, index. ARGV: group, then how
 -- many updates, state fields+values, counter names+increments, acks, forgotten
 -- cancels, then those lists in that order.
 -- A state is stored unless the stored one is newer (see newer). A stored state that
@@ -132,13 +133,13 @@ local function each(size, step, call)
     end
     at = at + size
 end
-each(sizes[1], 1, function(i) redis.call('PUBLISH', KEYS[1], ARGV[i]) end)
+each(sizes[1], 1, function(i) redis.call('PUBLISH', '@UPDATES@', ARGV[i]) end)
 local hset, counts = {}, {}
 local function count(name) counts[name] = (counts[name] or 0) + 1 end
 each(sizes[2], 1000, function(first, last)
     local ids = {}
     for i = first, last, 2 do ids[#ids + 1] = ARGV[i] end
-    local stored = redis.call('HMGET', KEYS[2], unpack(ids))
+    local stored = redis.call('HMGET', KEYS[1], unpack(ids))
     for k = 1, #ids do
         local id, state, old = ids[k], ARGV[first + 2 * k - 1], stored[k]
         local a, s, status = order(state)
@@ -157,7 +158,7 @@ each(sizes[2], 1000, function(first, last)
                 local now = redis.call('TIME')
                 created = tonumber(now[1]) + tonumber(now[2]) / 1e6
             end
-            redis.call('ZADD', KEYS[6], 'NX', created, id)
+            redis.call('ZADD', KEYS[5], 'NX', created, id)
             if status == 'retrying' then count('retried'); mn_task('retried', state) end
         end
         if keep then
@@ -167,20 +168,20 @@ each(sizes[2], 1000, function(first, last)
         end
     end
     if #hset > 0 then
-        redis.call('HSET', KEYS[2], unpack(hset))
+        redis.call('HSET', KEYS[1], unpack(hset))
         local kept, written = {}, {}
         for k = 1, #hset, 2 do kept[#kept + 1] = hset[k]; written[#written + 1] = hset[k + 1] end
         ix_reindex(kept, written, false)
         hset = {}
     end
 end)
-for name, n in pairs(counts) do redis.call('HINCRBY', KEYS[3], name, n) end
+for name, n in pairs(counts) do redis.call('HINCRBY', KEYS[2], name, n) end
 mn_flush()
-each(sizes[3], 2, function(i) redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) end)
+each(sizes[3], 2, function(i) redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end)
 each(sizes[4], 2000, function(i, j)
-    redis.call('XACK', KEYS[4], ARGV[1], unpack(ARGV, i, j))
+    redis.call('XACK', KEYS[3], ARGV[1], unpack(ARGV, i, j))
 end)
-each(sizes[5], 2000, function(i, j) redis.call('HDEL', KEYS[5], unpack(ARGV, i, j)) end)
+each(sizes[5], 2000, function(i, j) redis.call('HDEL', KEYS[4], unpack(ARGV, i, j)) end)
 return 0
 """
 )

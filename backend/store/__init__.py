@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from backend import scripts
+from backend import connection, scripts
 from backend.store.alerting import AlertReads
 from backend.store.channels import Channels, Subscription, subscribe
 from backend.store.deadletters import DeadLetter, DeadLetters
@@ -90,7 +90,8 @@ class TaskStore(
     AlertReads,
     Schedules,
 ):
-    """The queue and the state store over one Redis client.
+    """The queue and the state store over one Redis client (a ``RedisCluster`` for a
+    cluster: then every key is named by the cluster layout, :func:`backend.keys.cluster`).
 
     ``listener``: the client subscriptions use (one with no socket timeout, so a quiet
     channel is not mistaken for a lost connection); ``redis`` when not given.
@@ -106,17 +107,20 @@ class TaskStore(
         self.redis = redis
         self.listener = listener if listener is not None else redis
         self.retention = retention
+        self.keys = connection.layout(redis)
         self.known_queues: set[str] = set()
-        self._promote = redis.register_script(scripts.PROMOTE_RETRIES)
-        self._write = redis.register_script(scripts.WRITE)
-        self._submit = redis.register_script(scripts.SUBMIT)
-        self._record = redis.register_script(scripts.RECORD)
-        self._forget = redis.register_script(scripts.FORGET)
-        self._query = redis.register_script(scripts.QUERY)
-        self._release = redis.register_script(scripts.RELEASE)
-        self._request_cancel = redis.register_script(scripts.REQUEST_CANCEL)
-        self._forget_consumer = redis.register_script(scripts.FORGET_CONSUMER)
-        self._read_first = redis.register_script(scripts.READ_FIRST)
+        texts = scripts.render(self.keys)
+        self.scripts = texts
+        self._promote = redis.register_script(texts.PROMOTE_RETRIES)
+        self._write = redis.register_script(texts.WRITE)
+        self._submit = redis.register_script(texts.SUBMIT)
+        self._record = redis.register_script(texts.RECORD)
+        self._forget = redis.register_script(texts.FORGET)
+        self._query = redis.register_script(texts.QUERY)
+        self._release = redis.register_script(texts.RELEASE)
+        self._request_cancel = redis.register_script(texts.REQUEST_CANCEL)
+        self._forget_consumer = redis.register_script(texts.FORGET_CONSUMER)
+        self._read_first = redis.register_script(texts.READ_FIRST)
 
     async def ping(self) -> None:
         """Raise unless the broker answers."""

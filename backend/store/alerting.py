@@ -3,7 +3,6 @@ newest dead letters (see :mod:`backend.alerts`)."""
 
 from __future__ import annotations
 
-from backend import keys
 from backend.store.base import Base
 from backend.store.deadletters import DeadLetter
 
@@ -20,5 +19,5 @@ class AlertReads(Base):
         """The newest ``count`` dead letters written since the epoch time ``since``
         (entry ids are the time they were written), newest first."""
         first = f"{int(since * 1000)}-0"
-        entries = await self.redis.xrevrange(keys.DEAD_LETTERS, "+", first, count=count)
+        entries = await self.redis.xrevrange(self.keys.DEAD_LETTERS, "+", first, count=count)
         return [DeadLetter.from_fields(entry, fields) for entry, fields in entries]

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 
 from backend.errors import ProtocolError
+from backend.keys import Layout
+from backend.scripts import Scripts
 
 log = logging.getLogger("backend.store")
 T = TypeVar("T")
@@ -23,6 +25,10 @@ class Base:
     """Subscriptions (a client with no socket timeout, or :attr:`redis` itself)."""
     retention: int
     """Task states to keep (the oldest beyond it are trimmed)."""
+    keys: Layout
+    """The name of every key (the layout of the server :attr:`redis` talks to)."""
+    scripts: Scripts
+    """The Lua scripts' texts for :attr:`keys`."""
 
 
 def decoded(raws: Iterable[Any], decode: Callable[[Any], T], what: str) -> list[T]:

@@ -16,6 +16,7 @@ from types import TracebackType
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
+from backend import connection
 from backend.store.base import Base
 
 SUBSCRIBE_TIMEOUT = 5.0
@@ -66,7 +67,7 @@ async def subscribe(
 ) -> Subscription:
     """A subscription to ``channels`` that the server has confirmed (within
     ``confirm_within`` seconds, or ``TimeoutError``)."""
-    pubsub = client.pubsub()
+    pubsub = await connection.pubsub(client)
     try:
         await pubsub.subscribe(*channels)
         waiting = len(set(channels))

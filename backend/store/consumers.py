@@ -21,13 +21,13 @@ class Consumers(Base):
         """Entries in the stream, not yet delivered (lag) and delivered but unacked;
         and the group's consumers that are reading (see :meth:`consumers`)."""
         depth = {
-            "length": int(await self.redis.xlen(keys.TASK_STREAM)),
+            "length": int(await self.redis.xlen(self.keys.TASK_STREAM)),
             "lag": 0,
             "pending": 0,
             "consumers": 0,
         }
         try:
-            groups = await self.redis.xinfo_groups(keys.TASK_STREAM)
+            groups = await self.redis.xinfo_groups(self.keys.TASK_STREAM)
         except ResponseError:
             return depth
         for group in groups:
@@ -45,7 +45,7 @@ class Consumers(Base):
         Go workers (each process the consumer ``dispatcher``) included, whether or
         not they send heartbeats."""
         try:
-            found = await self.redis.xinfo_consumers(keys.stream(queue), keys.WORKER_GROUP)
+            found = await self.redis.xinfo_consumers(self.keys.stream(queue), keys.WORKER_GROUP)
         except ResponseError:  # no stream or no group yet
             return []
         consumers = []

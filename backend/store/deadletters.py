@@ -61,8 +61,8 @@ class DeadLetters(Submits, States):
         newest first."""
         offset, limit = max(0, offset), max(0, limit)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xlen(keys.DEAD_LETTERS)
-            pipe.xrevrange(keys.DEAD_LETTERS, count=offset + limit)
+            pipe.xlen(self.keys.DEAD_LETTERS)
+            pipe.xrevrange(self.keys.DEAD_LETTERS, count=offset + limit)
             total, entries = await pipe.execute()
         page = entries[offset : offset + limit] if limit else []
         return int(total), [DeadLetter.from_fields(entry, fields) for entry, fields in page]
@@ -78,7 +78,7 @@ class DeadLetters(Submits, States):
         """
         queued, problems = 0, []
         for entry in entries:
-            found = await self.redis.xrange(keys.DEAD_LETTERS, entry, entry)
+            found = await self.redis.xrange(self.keys.DEAD_LETTERS, entry, entry)
             if not found:
                 problems.append(f"{entry}: no such dead letter")
                 continue
@@ -95,7 +95,7 @@ class DeadLetters(Submits, States):
                 await self.requeue(state.model_copy(update={"payload": task.payload}))
             else:
                 await self.submit([task.model_copy(update={"attempt": task.attempt + 1})])
-            await self.redis.xdel(keys.DEAD_LETTERS, entry)
+            await self.redis.xdel(self.keys.DEAD_LETTERS, entry)
             queued += 1
         return queued, problems
 
@@ -103,4 +103,4 @@ class DeadLetters(Submits, States):
         """Delete dead letters; how many there were."""
         if not entries:
             return 0
-        return int(await self.redis.xdel(keys.DEAD_LETTERS, *entries))
+        return int(await self.redis.xdel(self.keys.DEAD_LETTERS, *entries))

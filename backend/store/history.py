@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend import history, keys
+from backend import history
 from backend.store.base import Base, text
 
 
@@ -15,7 +15,7 @@ class Minutes(Base):
         span = range(first, last + 1)
         async with self.redis.pipeline(transaction=False) as pipe:
             for minute in span:
-                pipe.hgetall(keys.minute(minute))
+                pipe.hgetall(self.keys.minute(minute))
             found = await pipe.execute()
         return {
             minute: {text(k): int(v) for k, v in fields.items()}

@@ -34,10 +34,11 @@ class Ownership(Base):
     _release: AsyncScript
 
     async def pending_entries(
-        self, consumer: str | None = None, limit: int = 1000, stream: str = keys.TASK_STREAM
+        self, consumer: str | None = None, limit: int = 1000, stream: str | None = None
     ) -> list[PendingEntry]:
         """Up to ``limit`` pending entries (of one ``consumer``, or all), oldest first,
-        with the task each carries."""
+        with the task each carries (``stream``: the ``default`` queue's when not given)."""
+        stream = stream or self.keys.TASK_STREAM
         try:
             rows = await self.redis.xpending_range(
                 stream, keys.WORKER_GROUP, "-", "+", limit, consumername=consumer
@@ -73,9 +74,10 @@ class Ownership(Base):
         return entries
 
     async def move_pending(
-        self, entries: Sequence[str], to_consumer: str, stream: str = keys.TASK_STREAM
+        self, entries: Sequence[str], to_consumer: str, stream: str | None = None
     ) -> int:
         """Give pending entries to another consumer (XCLAIM); how many moved."""
+        stream = stream or self.keys.TASK_STREAM
         if not entries:
             return 0
         moved = await self.redis.xclaim(
@@ -83,9 +85,10 @@ class Ownership(Base):
         )
         return len(moved)
 
-    async def release_pending(self, entries: Sequence[str], stream: str = keys.TASK_STREAM) -> int:
+    async def release_pending(self, entries: Sequence[str], stream: str | None = None) -> int:
         """Put pending entries back on the stream as new entries (any worker takes
         them) and acknowledge the old ones, in one step; how many were released."""
+        stream = stream or self.keys.TASK_STREAM
         if not entries:
             return 0
         moved = await self._release(

@@ -19,7 +19,6 @@ from typing import Literal
 
 from redis.commands.core import AsyncScript
 
-from backend import keys
 from backend.policy import retry_problem
 from backend.state import TaskState
 from backend.store.base import text
@@ -108,11 +107,11 @@ class Query(Submits, States):
         self, wanted: TaskFilter, *, limit: int, offset: int, complete: bool = False
     ) -> tuple[int, list[str], bool]:
         sort = wanted.sort.lstrip("-")
-        sortset = {"created": keys.TASK_INDEX, "finished": keys.INDEX_FINISHED}.get(
-            sort, keys.INDEX_DURATION
+        sortset = {"created": self.keys.TASK_INDEX, "finished": self.keys.INDEX_FINISHED}.get(
+            sort, self.keys.INDEX_DURATION
         )
         filters = [
-            keys.index(name, value)
+            self.keys.index(name, value)
             for name, value in (
                 ("status", wanted.status),
                 ("name", wanted.name),
@@ -121,7 +120,7 @@ class Query(Submits, States):
             )
             if value is not None
         ]
-        scratch = keys.INDEX_TEMP_PREFIX + uuid.uuid4().hex
+        scratch = self.keys.INDEX_TEMP_PREFIX + uuid.uuid4().hex
         needle = (wanted.q or "").lower()
         args = [
             1 if wanted.sort.startswith("-") else 0,
@@ -131,11 +130,11 @@ class Query(Submits, States):
         ]
         call_keys = [
             sortset,
-            keys.TASK_STATES,
+            self.keys.TASK_STATES,
             scratch + ":a",
             scratch + ":b",
-            keys.TASK_INDEX,
-            keys.INDEX_IDS,
+            self.keys.TASK_INDEX,
+            self.keys.INDEX_IDS,
             *filters,
         ]
         if not needle:

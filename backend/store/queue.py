@@ -20,7 +20,7 @@ from redis import Redis as SyncRedis
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from backend import keys
+from backend import connection, keys
 from backend.protocol import DEFAULT_QUEUE, Task, encode_task
 from backend.store.base import Base, text
 from backend.store.ids import Entry, qualified, qualify, split, unqualify
@@ -75,7 +75,7 @@ class Queue(Base):
         for queue in queues:
             try:
                 await self.redis.xgroup_create(
-                    keys.stream(queue), keys.WORKER_GROUP, id="0", mkstream=True
+                    self.keys.stream(queue), keys.WORKER_GROUP, id="0", mkstream=True
                 )
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
@@ -86,7 +86,7 @@ class Queue(Base):
         """Remember queue names (for ``GET /queues`` and the promoters); once per process."""
         new = [queue for queue in queues if queue not in self.known_queues]
         if new:
-            await self.redis.sadd(keys.QUEUES, *new)
+            await self.redis.sadd(self.keys.QUEUES, *new)
             self.known_queues.update(new)
 
     async def wake_promoters(self) -> None:
@@ -95,10 +95,10 @@ class Queue(Base):
 
     async def trim(self) -> int:
         """Forget the oldest task states beyond the retention; how many were dropped."""
-        excess = int(await self.redis.zcard(keys.TASK_INDEX)) - self.retention
+        excess = int(await self.redis.zcard(self.keys.TASK_INDEX)) - self.retention
         if excess <= 0:
             return 0
-        oldest = [text(i) for i in await self.redis.zrange(keys.TASK_INDEX, 0, excess - 1)]
+        oldest = [text(i) for i in await self.redis.zrange(self.keys.TASK_INDEX, 0, excess - 1)]
         for first in range(0, len(oldest), FORGET_CHUNK):
             await self.forget(oldest[first : first + FORGET_CHUNK])
         return len(oldest)
@@ -108,16 +108,20 @@ class Queue(Base):
         how many states there were."""
         if not task_ids:
             return 0
-        return int(await self._forget(keys=[keys.TASK_STATES, keys.CANCELLED], args=list(task_ids)))
+        return int(
+            await self._forget(
+                keys=[self.keys.TASK_STATES, self.keys.CANCELLED], args=list(task_ids)
+            )
+        )
 
     async def newest_ids(self, count: int) -> list[str]:
         """The ids of the ``count`` most recently submitted tasks, newest first."""
-        return [text(i) for i in await self.redis.zrevrange(keys.TASK_INDEX, 0, count - 1)]
+        return [text(i) for i in await self.redis.zrevrange(self.keys.TASK_INDEX, 0, count - 1)]
 
     async def schedule_retry(self, task: Task, due: float) -> None:
         """Put ``task`` back on its queue at epoch time ``due`` (and wake the promoters)."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(keys.due(task.queue), {encode_task(task): due})
+            pipe.zadd(self.keys.due(task.queue), {encode_task(task): due})
             pipe.publish(keys.SCHEDULED_CHANNEL, str(due))
             await pipe.execute()
 
@@ -125,7 +129,8 @@ class Queue(Base):
         """Move the delayed tasks and retries of ``queue`` that are due onto its stream;
         how many moved. Atomic: any number of promoters may run, each task moves once."""
         moved = await self._promote(
-            keys=[keys.due(queue), keys.stream(queue)], args=[time.time(), limit, keys.TASK_FIELD]
+            keys=[self.keys.due(queue), self.keys.stream(queue)],
+            args=[time.time(), limit, keys.TASK_FIELD],
         )
         return int(moved)
 
@@ -133,7 +138,7 @@ class Queue(Base):
         """The earliest due time in the schedules of ``queues`` (``None``: all empty)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for queue in queues:
-                pipe.zrange(keys.due(queue), 0, 0, withscores=True)
+                pipe.zrange(self.keys.due(queue), 0, 0, withscores=True)
             replies = await pipe.execute()
         heads = [float(head[0][1]) for head in replies if head]
         return min(heads, default=None)
@@ -161,7 +166,7 @@ class Queue(Base):
         for queue in queues:
             async with self._group_kept([queue]):
                 reply = await self.redis.xreadgroup(
-                    keys.WORKER_GROUP, consumer, {keys.stream(queue): "0"}, count=count
+                    keys.WORKER_GROUP, consumer, {self.keys.stream(queue): "0"}, count=count
                 )
                 entries += qualified(queue, _entries(reply))
         return entries
@@ -175,7 +180,7 @@ class Queue(Base):
         (XPENDING … IDLE). Their ids are qualified."""
         async with self._group_kept([queue]):
             rows = await self.redis.xpending_range(
-                keys.stream(queue),
+                self.keys.stream(queue),
                 keys.WORKER_GROUP,
                 start,
                 "+",
@@ -202,7 +207,7 @@ class Queue(Base):
         for queue, bare in split(ids).items():
             async with self._group_kept([queue]):
                 claimed = await self.redis.xclaim(
-                    keys.stream(queue), keys.WORKER_GROUP, consumer, int(min_idle * 1000), bare
+                    self.keys.stream(queue), keys.WORKER_GROUP, consumer, int(min_idle * 1000), bare
                 )
                 entries += qualified(queue, claimed)
         return entries
@@ -215,7 +220,7 @@ class Queue(Base):
             async with self._group_kept([queue]):
                 for start in range(0, len(bare), KEEP_CHUNK):
                     await self.redis.xclaim(
-                        keys.stream(queue),
+                        self.keys.stream(queue),
                         keys.WORKER_GROUP,
                         consumer,
                         0,
@@ -231,9 +236,9 @@ class Queue(Base):
         async with self.redis.pipeline(transaction=True) as pipe:
             for raw, entry_id in zip(raws, entry_ids, strict=True):
                 queue, _ = unqualify(entry_id)
-                pipe.xadd(keys.stream(queue), {keys.TASK_FIELD: raw})
+                pipe.xadd(self.keys.stream(queue), {keys.TASK_FIELD: raw})
             for queue, bare in split(entry_ids).items():
-                pipe.xack(keys.stream(queue), keys.WORKER_GROUP, *bare)
+                pipe.xack(self.keys.stream(queue), keys.WORKER_GROUP, *bare)
             await pipe.execute()
 
     # -- dead letters -----------------------------------------------------------------
@@ -253,12 +258,12 @@ class Queue(Base):
             cut = f"task_data cut to its first {DEAD_LETTER_DATA_MAX} of {len(data)} bytes"
             fields["note"] = cut
         await self.redis.xadd(
-            keys.DEAD_LETTERS, fields, maxlen=DEAD_LETTER_MAXLEN, approximate=True
+            self.keys.DEAD_LETTERS, fields, maxlen=DEAD_LETTER_MAXLEN, approximate=True
         )
 
     async def dead_letters(self, count: int = 100) -> list[dict[str, str]]:
         """The newest dead letters, newest first."""
-        entries = await self.redis.xrevrange(keys.DEAD_LETTERS, count=count)
+        entries = await self.redis.xrevrange(self.keys.DEAD_LETTERS, count=count)
         return [
             {text(k): text(v) for k, v in fields.items()} | {"entry": text(entry_id)}
             for entry_id, fields in entries
@@ -268,11 +273,12 @@ class Queue(Base):
 def keep_sync(redis: SyncRedis, consumer: str, ids: Sequence[bytes | str]) -> None:
     """:meth:`Queue.keep` for a thread with its own synchronous client (the worker's
     keeper, which must not depend on a free event loop). No group: nothing to keep."""
+    layout = connection.layout(redis)
     for queue, bare in split(ids).items():
         try:
             for start in range(0, len(bare), KEEP_CHUNK):
                 redis.xclaim(
-                    keys.stream(queue),
+                    layout.stream(queue),
                     keys.WORKER_GROUP,
                     consumer,
                     0,

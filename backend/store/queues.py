@@ -69,7 +69,7 @@ class Queues(Queue):
 
     async def queue_names(self) -> list[str]:
         """Every queue tasks were submitted to or workers read, ``default`` first."""
-        names = {text(name) for name in await self.redis.smembers(keys.QUEUES)}
+        names = {text(name) for name in await self.redis.smembers(self.keys.QUEUES)}
         names.add(DEFAULT_QUEUE)
         return sorted(names, key=lambda name: (name != DEFAULT_QUEUE, name))
 
@@ -78,14 +78,14 @@ class Queues(Queue):
     async def pause(self, queue: str) -> bool:
         """Stop workers taking from ``queue``; whether it was running before."""
         await self.note_queues([queue])
-        return bool(await self.redis.sadd(keys.PAUSED_QUEUES, queue))
+        return bool(await self.redis.sadd(self.keys.PAUSED_QUEUES, queue))
 
     async def resume(self, queue: str) -> bool:
         """Let workers take from ``queue`` again; whether it was paused before."""
-        return bool(await self.redis.srem(keys.PAUSED_QUEUES, queue))
+        return bool(await self.redis.srem(self.keys.PAUSED_QUEUES, queue))
 
     async def paused(self) -> set[str]:
-        return {text(name) for name in await self.redis.smembers(keys.PAUSED_QUEUES)}
+        return {text(name) for name in await self.redis.smembers(self.keys.PAUSED_QUEUES)}
 
     # -- reading in priority order -------------------------------------------------------
 
@@ -97,7 +97,7 @@ class Queues(Queue):
         qualified (see :func:`qualify`)."""
         try:
             reply = await self._read_first(
-                keys=[keys.PAUSED_QUEUES, *(keys.stream(queue) for queue in queues)],
+                keys=[self.keys.PAUSED_QUEUES, *(self.keys.stream(queue) for queue in queues)],
                 args=[keys.WORKER_GROUP, consumer, count, *queues],
             )
         except ResponseError as exc:
@@ -117,7 +117,7 @@ class Queues(Queue):
         if not active:
             await self._idle(block_ms)
             return []
-        streams = {keys.stream(queue): ">" for queue in active}
+        streams = {self.keys.stream(queue): ">" for queue in active}
         got = None
         async with self._group_kept(active):  # a stream deleted while we block
             got = await self.redis.xreadgroup(
@@ -129,7 +129,7 @@ class Queues(Queue):
         now_paused = await self.paused()
         entries: list[Entry] = []
         for queue in active:
-            batch = by_stream.get(keys.stream(queue))
+            batch = by_stream.get(self.keys.stream(queue))
             if not batch:
                 continue
             if queue in now_paused:
@@ -144,7 +144,7 @@ class Queues(Queue):
 
     async def _give_back(self, queue: str, batch: Sequence[Entry]) -> None:
         """Entries taken from a queue paused meanwhile: queued again, released."""
-        stream = keys.stream(queue)
+        stream = self.keys.stream(queue)
         async with self.redis.pipeline(transaction=True) as pipe:
             for _, fields in batch:
                 if fields:
@@ -159,11 +159,11 @@ class Queues(Queue):
         plus one per queue with entries waiting (its oldest one's age)."""
         names = list(queues) if queues is not None else await self.queue_names()
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.smembers(keys.PAUSED_QUEUES)
+            pipe.smembers(self.keys.PAUSED_QUEUES)
             for name in names:
-                pipe.xinfo_groups(keys.stream(name))
-                pipe.zcard(keys.due(name))
-                pipe.xlen(keys.stream(name))
+                pipe.xinfo_groups(self.keys.stream(name))
+                pipe.zcard(self.keys.due(name))
+                pipe.xlen(self.keys.stream(name))
             replies = await pipe.execute(raise_on_error=False)
         paused = {text(name) for name in replies[0]}
         now = time.time()
@@ -181,7 +181,7 @@ class Queues(Queue):
             infos.append(
                 QueueInfo(
                     name=name,
-                    stream=keys.stream(name),
+                    stream=self.keys.stream(name),
                     depth=lag + pending,
                     lag=lag,
                     pending=pending,
@@ -194,7 +194,7 @@ class Queues(Queue):
         return infos
 
     async def _oldest_waiting(self, queue: str, last_delivered: str, now: float) -> float | None:
-        first = await self.redis.xrange(keys.stream(queue), min="(" + last_delivered, count=1)
+        first = await self.redis.xrange(self.keys.stream(queue), min="(" + last_delivered, count=1)
         if not first:
             return None
         millis = int(text(first[0][0]).split("-")[0])

@@ -52,11 +52,11 @@ class Schedules(Base):
         """Store ``schedule`` (replacing one with its id); its next tick is the first
         after now."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.SCHEDULES, schedule.id, encode_schedule(schedule))
+            pipe.hset(self.keys.SCHEDULES, schedule.id, encode_schedule(schedule))
             if schedule.paused:
-                pipe.zrem(keys.SCHEDULE_TIMES, schedule.id)
+                pipe.zrem(self.keys.SCHEDULE_TIMES, schedule.id)
             else:
-                pipe.zadd(keys.SCHEDULE_TIMES, {schedule.id: schedule.next_after(time.time())})
+                pipe.zadd(self.keys.SCHEDULE_TIMES, {schedule.id: schedule.next_after(time.time())})
             pipe.publish(keys.SCHEDULED_CHANNEL, "schedule")
             await pipe.execute()
 
@@ -64,7 +64,7 @@ class Schedules(Base):
         """Store ``schedule`` unless one with its id and the same timetable, task,
         payload and queue exists (a tasks module declaring it again at every worker
         start keeps its pause and its timetable); whether it was stored."""
-        raw = await self.redis.hget(keys.SCHEDULES, schedule.id)
+        raw = await self.redis.hget(self.keys.SCHEDULES, schedule.id)
         if raw is not None:
             known = decode_schedule(raw)
             same = {"name", "payload", "queue", "cron", "timezone", "every", "max_retries"}
@@ -75,12 +75,12 @@ class Schedules(Base):
         return True
 
     async def get_schedule(self, schedule_id: str) -> Schedule | None:
-        raw = await self.redis.hget(keys.SCHEDULES, schedule_id)
+        raw = await self.redis.hget(self.keys.SCHEDULES, schedule_id)
         return None if raw is None else decode_schedule(raw)
 
     async def schedules(self) -> list[Schedule]:
         """Every schedule, oldest first."""
-        raws = (await self.redis.hgetall(keys.SCHEDULES)).values()
+        raws = (await self.redis.hgetall(self.keys.SCHEDULES)).values()
         found = decoded(raws, decode_schedule, "schedule")
         return sorted(found, key=lambda schedule: (schedule.created, schedule.id))
 
@@ -88,14 +88,14 @@ class Schedules(Base):
         """The next tick of each schedule (``None``: paused or unknown)."""
         if not schedule_ids:
             return []
-        scores = await self.redis.zmscore(keys.SCHEDULE_TIMES, schedule_ids)
+        scores = await self.redis.zmscore(self.keys.SCHEDULE_TIMES, schedule_ids)
         return [None if score is None else float(score) for score in scores]
 
     async def unschedule(self, schedule_id: str) -> bool:
         """Remove a schedule; whether there was one."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(keys.SCHEDULES, schedule_id)
-            pipe.zrem(keys.SCHEDULE_TIMES, schedule_id)
+            pipe.hdel(self.keys.SCHEDULES, schedule_id)
+            pipe.zrem(self.keys.SCHEDULE_TIMES, schedule_id)
             removed, _ = await pipe.execute()
         return bool(removed)
 
@@ -113,21 +113,21 @@ class Schedules(Base):
 
     async def next_tick(self) -> float | None:
         """The earliest next tick of any running schedule."""
-        head = await self.redis.zrange(keys.SCHEDULE_TIMES, 0, 0, withscores=True)
+        head = await self.redis.zrange(self.keys.SCHEDULE_TIMES, 0, 0, withscores=True)
         return float(head[0][1]) if head else None
 
     async def due_schedules(self, now: float, limit: int = 100) -> list[tuple[Schedule, float]]:
         """Running schedules whose next tick is at or before ``now``, with that tick."""
         due = await self.redis.zrangebyscore(
-            keys.SCHEDULE_TIMES, "-inf", now, start=0, num=limit, withscores=True
+            self.keys.SCHEDULE_TIMES, "-inf", now, start=0, num=limit, withscores=True
         )
         if not due:
             return []
-        raws = await self.redis.hmget(keys.SCHEDULES, [schedule_id for schedule_id, _ in due])
+        raws = await self.redis.hmget(self.keys.SCHEDULES, [schedule_id for schedule_id, _ in due])
         found: list[tuple[Schedule, float]] = []
         for (schedule_id, score), raw in zip(due, raws, strict=True):
             if raw is None:  # removed meanwhile
-                await self.redis.zrem(keys.SCHEDULE_TIMES, schedule_id)
+                await self.redis.zrem(self.keys.SCHEDULE_TIMES, schedule_id)
                 continue
             found += [
                 (schedule, float(score)) for schedule in decoded([raw], decode_schedule, "schedule")
@@ -137,10 +137,12 @@ class Schedules(Base):
     async def claim_tick(self, schedule: Schedule, tick: float) -> bool:
         """Whether this process is the one to run ``schedule``'s ``tick`` (SET NX EX)."""
         return bool(
-            await self.redis.set(keys.tick(schedule.id, tick), "1", nx=True, ex=schedule.tick_ttl())
+            await self.redis.set(
+                self.keys.tick(schedule.id, tick), "1", nx=True, ex=schedule.tick_ttl()
+            )
         )
 
     async def advance_schedule(self, schedule_id: str, next_tick: float) -> None:
         """Move a schedule's next tick forward to ``next_tick`` (never back; a schedule
         removed or paused meanwhile is left out)."""
-        await self.redis.zadd(keys.SCHEDULE_TIMES, {schedule_id: next_tick}, xx=True, gt=True)
+        await self.redis.zadd(self.keys.SCHEDULE_TIMES, {schedule_id: next_tick}, xx=True, gt=True)

@@ -99,12 +99,11 @@ class States(Base):
         args += ack
         args += forget_cancels
         script_keys = [
-            keys.UPDATES_CHANNEL,
-            keys.TASK_STATES,
-            keys.COUNTERS,
-            keys.stream(queue),
-            keys.CANCELLED,
-            keys.TASK_INDEX,
+            self.keys.TASK_STATES,
+            self.keys.COUNTERS,
+            self.keys.stream(queue),
+            self.keys.CANCELLED,
+            self.keys.TASK_INDEX,
         ]
         if len(by_queue) < 2:
             await self._write(keys=script_keys, args=args)
@@ -112,7 +111,7 @@ class States(Base):
         async with self.redis.pipeline(transaction=False) as pipe:
             await self._write(keys=script_keys, args=args, client=pipe)
             for other, ids in by_queue[1:]:
-                pipe.xack(keys.stream(other), keys.WORKER_GROUP, *ids)
+                pipe.xack(self.keys.stream(other), keys.WORKER_GROUP, *ids)
             await pipe.execute()
 
     async def record_seen(self, update: StatusUpdate) -> TaskState | None:
@@ -125,7 +124,7 @@ class States(Base):
         """
         worker = "" if update.worker in ("", SUBMIT_SOURCE) else update.worker
         for _ in range(RECORD_TRIES):
-            raw = await self.redis.hget(keys.TASK_STATES, update.id)
+            raw = await self.redis.hget(self.keys.TASK_STATES, update.id)
             state = None if raw is None else _decoded_or_none(raw)
             counts: list[str] = []
             if state is None:
@@ -142,7 +141,12 @@ class States(Base):
                 counts.append(state.status.value)
             now = time.time()
             stored = await self._record(
-                keys=[keys.TASK_STATES, keys.TASK_INDEX, keys.COUNTERS, keys.SEEN_WORKERS],
+                keys=[
+                    self.keys.TASK_STATES,
+                    self.keys.TASK_INDEX,
+                    self.keys.COUNTERS,
+                    self.keys.SEEN_WORKERS,
+                ],
                 args=[
                     update.id,
                     raw or "",
@@ -159,14 +163,14 @@ class States(Base):
         return None
 
     async def get(self, task_id: str) -> TaskState | None:
-        raw = await self.redis.hget(keys.TASK_STATES, task_id)
+        raw = await self.redis.hget(self.keys.TASK_STATES, task_id)
         return None if raw is None else decode_state(raw)
 
     async def get_many(self, task_ids: Sequence[str]) -> list[TaskState]:
         """The recorded states of ``task_ids``, in that order; unknown ids are left out."""
         if not task_ids:
             return []
-        raws = await self.redis.hmget(keys.TASK_STATES, list(task_ids))
+        raws = await self.redis.hmget(self.keys.TASK_STATES, list(task_ids))
         return decoded([raw for raw in raws if raw is not None], decode_state, "state")
 
     async def snapshot(
@@ -179,7 +183,7 @@ class States(Base):
         """
         cursor = 0
         while True:
-            cursor, chunk = await self.redis.hscan(keys.TASK_STATES, cursor, count=batch)
+            cursor, chunk = await self.redis.hscan(self.keys.TASK_STATES, cursor, count=batch)
             states = decoded(chunk.values(), decode, "state")
             if states:
                 yield states
@@ -193,7 +197,7 @@ class States(Base):
         return result
 
     async def counters(self) -> dict[str, int]:
-        raw = await self.redis.hgetall(keys.COUNTERS)
+        raw = await self.redis.hgetall(self.keys.COUNTERS)
         return {text(k): int(v) for k, v in raw.items()}
 
     # -- cancel ----------------------------------------------------------------------
@@ -205,7 +209,7 @@ class States(Base):
         Returns the task's state as it now is, or ``None`` for an unknown task.
         """
         raw = await self._request_cancel(
-            keys=[keys.TASK_STATES, keys.CANCELLED, keys.CONTROL_CHANNEL],
+            keys=[self.keys.TASK_STATES, self.keys.CANCELLED],
             args=[task_id, time.time(), json.dumps({"cancel": task_id})],
         )
         if raw is None:
@@ -228,11 +232,11 @@ class States(Base):
         return state
 
     async def is_cancelled(self, task_id: str) -> bool:
-        return bool(await self.redis.hexists(keys.CANCELLED, task_id))
+        return bool(await self.redis.hexists(self.keys.CANCELLED, task_id))
 
     async def cancel_requests(self) -> set[str]:
         """The ids of every task with a cancel request on record."""
-        return {text(k) for k in await self.redis.hkeys(keys.CANCELLED)}
+        return {text(k) for k in await self.redis.hkeys(self.keys.CANCELLED)}
 
     async def cancels_and_states(
         self, task_ids: Sequence[str]
@@ -240,7 +244,7 @@ class States(Base):
         """For each of ``task_ids``: its cancel request and its stored state (raw, or
         ``None``), in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(keys.CANCELLED, list(task_ids))
-            pipe.hmget(keys.TASK_STATES, list(task_ids))
+            pipe.hmget(self.keys.CANCELLED, list(task_ids))
+            pipe.hmget(self.keys.TASK_STATES, list(task_ids))
             cancelled, stored = await pipe.execute()
         return cancelled, stored

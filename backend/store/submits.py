@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from backend import keys, scripts
+from backend import connection, keys
 from backend.errors import TaskExists
 from backend.protocol import DEFAULT_QUEUE, StatusUpdate, Task, encode_task, encode_update
 from backend.state import TaskState, encode_state, queued, requeued, scheduled_for
@@ -37,15 +37,6 @@ from backend.store.base import text
 from backend.store.queue import SUBMIT_BATCH, SUBMIT_SOURCE, Queue
 from backend.store.templates import Encoder
 
-SUBMIT_KEYS = [
-    keys.TASK_STATES,
-    keys.TASK_INDEX,
-    keys.TASK_STREAM,
-    keys.UPDATES_CHANNEL,
-    keys.COUNTERS,
-    keys.CANCELLED,
-]
-"""The keys of :data:`backend.scripts.SUBMIT`, in its order."""
 IN_FLIGHT = 2
 """Submit scripts sent ahead of their replies when pipelining (see ``_stream``)."""
 Encoded = tuple[list[str], list[bytes], list[float], list[bytes], list[bytes]]
@@ -165,31 +156,31 @@ class Submits(Queue):
     async def _stream(self, batches: Iterable[Encoded]) -> None:
         """Submit scripts for fresh ids, sent on one connection without waiting for
         each reply: up to :data:`IN_FLIGHT` are sent ahead, in order."""
-        await self.redis.script_load(scripts.SUBMIT)  # so EVALSHA finds it
-        pool = self.redis.connection_pool
-        connection = await pool.get_connection()
+        submit_keys = self._submit_keys(self.keys.TASK_STREAM)
+        await self.redis.script_load(self.scripts.SUBMIT)  # so EVALSHA finds it
         indexed = sent = 0
-        try:
+        async with connection.dedicated(self.redis, submit_keys[0]) as link:
             for ids, states, scores, queued, updates in batches:
-                head = ["EVALSHA", self._submit.sha, len(SUBMIT_KEYS), *SUBMIT_KEYS, len(ids)]
+                head = ["EVALSHA", self._submit.sha, len(submit_keys), *submit_keys, len(ids)]
                 command = _resp(
                     [*head, keys.TASK_FIELD, *ids, *states, *scores, *queued, *updates, ""]
                 )
-                await connection.send_packed_command(command, check_health=False)
+                await link.send_packed_command(command, check_health=False)
                 sent += 1
                 if sent >= IN_FLIGHT:
-                    indexed = int((await connection.read_response())[0])
+                    indexed = int((await link.read_response())[0])
                     sent -= 1
             while sent:
-                indexed = int((await connection.read_response())[0])
+                indexed = int((await link.read_response())[0])
                 sent -= 1
-        except BaseException:
-            await connection.disconnect()  # replies may be left unread
-            raise
-        finally:
-            await pool.release(connection)
         if indexed > self.retention * 1.1:
             await self.trim()
+
+    def _submit_keys(self, target: str) -> list[str]:
+        """The keys of :data:`backend.scripts.SUBMIT`, in its order, for tasks going to
+        ``target`` (a queue's stream, or its schedule)."""
+        k = self.keys
+        return [k.TASK_STATES, k.TASK_INDEX, target, k.COUNTERS, k.CANCELLED]
 
     async def requeue(self, state: TaskState) -> TaskState:
         """Queue a finished task again as a new attempt (the manager's and panel's Retry).
@@ -210,7 +201,7 @@ class Submits(Queue):
             **({"created_at": created} if created else {}),
         )
         again, update = requeued(state, task)
-        await self.redis.hdel(keys.CANCELLED, state.id)
+        await self.redis.hdel(self.keys.CANCELLED, state.id)
         await self._batch(
             [task.id],
             [encode_state(again)],
@@ -236,15 +227,9 @@ class Submits(Queue):
     ) -> str:
         """One submit script for tasks of ``queue`` (with ``dues``: delayed, into its
         schedule); the per-task codes (``""`` when ids were not checked)."""
+        target = self.keys.due(queue) if dues else self.keys.stream(queue)
         reply = await self._submit(
-            keys=[
-                keys.TASK_STATES,
-                keys.TASK_INDEX,
-                keys.due(queue) if dues else keys.stream(queue),
-                keys.UPDATES_CHANNEL,
-                keys.COUNTERS,
-                keys.CANCELLED,
-            ],
+            keys=self._submit_keys(target),
             args=[len(ids), keys.TASK_FIELD, *ids, *states, *scores, *tasks, *updates, mode, *dues],
         )
         indexed, codes = int(reply[0]), text(reply[1])

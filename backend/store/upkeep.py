@@ -34,20 +34,22 @@ class Upkeep(Queue, Consumers):
         id) and what it holds (from its oldest pending id); with no group, nothing goes.
         """
         try:
-            groups = await self.redis.xinfo_groups(keys.TASK_STREAM)
+            groups = await self.redis.xinfo_groups(self.keys.TASK_STREAM)
         except ResponseError:  # no stream yet
             return 0
         floors: list[tuple[int, int]] = []
         for group in groups:
             floors.append(_stream_id(group["last-delivered-id"]))
             if int(group.get("pending") or 0):
-                summary = await self.redis.xpending(keys.TASK_STREAM, group["name"])
+                summary = await self.redis.xpending(self.keys.TASK_STREAM, group["name"])
                 if summary.get("min"):
                     floors.append(_stream_id(summary["min"]))
         if not floors:
             return 0
         ms, seq = min(floors)
-        return int(await self.redis.xtrim(keys.TASK_STREAM, minid=f"{ms}-{seq}", approximate=False))
+        return int(
+            await self.redis.xtrim(self.keys.TASK_STREAM, minid=f"{ms}-{seq}", approximate=False)
+        )
 
     async def forget_consumers(self, *, idle: float, keep: str) -> list[str]:
         """Remove from the group the consumers that are gone: no heartbeat, no entry
@@ -62,12 +64,12 @@ class Upkeep(Queue, Consumers):
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for name in quiet:
-                pipe.exists(keys.worker_alive(name))
+                pipe.exists(self.keys.worker_alive(name))
             alive = await pipe.execute()
         gone = []
         for name, up in zip(quiet, alive, strict=True):
             if not up and await self._forget_consumer(
-                keys=[keys.TASK_STREAM], args=[keys.WORKER_GROUP, name]
+                keys=[self.keys.TASK_STREAM], args=[keys.WORKER_GROUP, name]
             ):
                 gone.append(name)
         return gone

@@ -33,27 +33,27 @@ class Workers(Base):
 
     async def heartbeat(self, info: WorkerInfo, ttl: float) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(keys.worker_alive(info.name), info.seen, px=int(ttl * 1000))
-            pipe.hset(keys.WORKERS, info.name, encode_worker(info))
+            pipe.set(self.keys.worker_alive(info.name), info.seen, px=int(ttl * 1000))
+            pipe.hset(self.keys.WORKERS, info.name, encode_worker(info))
             await pipe.execute()
 
     async def worker_gone(self, name: str) -> None:
         """A worker that stops cleanly says so, so it shows offline at once."""
-        await self.redis.delete(keys.worker_alive(name))
+        await self.redis.delete(self.keys.worker_alive(name))
 
     async def worker_names(self) -> set[str]:
         """The names of every worker on record (ours, as opposed to foreign consumers)."""
-        return {text(name) for name in await self.redis.hkeys(keys.WORKERS)}
+        return {text(name) for name in await self.redis.hkeys(self.keys.WORKERS)}
 
     async def _records(self) -> list[tuple[WorkerInfo, bool]]:
         """Every recorded worker, and whether its liveness key is present."""
-        raw = await self.redis.hgetall(keys.WORKERS)
+        raw = await self.redis.hgetall(self.keys.WORKERS)
         infos = decoded(raw.values(), decode_worker, "worker record")
         if not infos:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for info in infos:
-                pipe.exists(keys.worker_alive(info.name))
+                pipe.exists(self.keys.worker_alive(info.name))
             alive = await pipe.execute()
         return [(info, bool(up)) for info, up in zip(infos, alive, strict=True)]
 
@@ -68,7 +68,7 @@ class Workers(Base):
                 info.online = up
                 listed.append(info)
         known = {info.name for info in listed}
-        for raw_name, seen in (await self.redis.hgetall(keys.SEEN_WORKERS)).items():
+        for raw_name, seen in (await self.redis.hgetall(self.keys.SEEN_WORKERS)).items():
             name, at = text(raw_name), _seconds(seen)
             if name not in known and now - at <= SEEN_WINDOW:
                 listed.append(WorkerInfo(name=name, seen=at, kind="go", heartbeat=False))
@@ -92,14 +92,14 @@ class Workers(Base):
         assert order in WORKER_ORDERS
         message = encode_control(ControlMessage.model_validate({order: name}))
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(keys.worker_order(name), order, ex=ORDER_KEPT)
+            pipe.set(self.keys.worker_order(name), order, ex=ORDER_KEPT)
             pipe.publish(keys.CONTROL_CHANNEL, message)
             _, heard = await pipe.execute()
         return int(heard)
 
     async def take_worker_order(self, name: str) -> str | None:
         """The order kept for worker ``name`` (``drain``/``stop``), removed as it is read."""
-        order = await self.redis.getdel(keys.worker_order(name))
+        order = await self.redis.getdel(self.keys.worker_order(name))
         return None if order is None else text(order)
 
     async def forget_stale_workers(self) -> int:
@@ -112,14 +112,14 @@ class Workers(Base):
             if not up and now - info.seen > WORKER_FORGET_AFTER
         ]
         if stale:
-            await self.redis.hdel(keys.WORKERS, *stale)
+            await self.redis.hdel(self.keys.WORKERS, *stale)
         gone = [
             name
-            for name, seen in (await self.redis.hgetall(keys.SEEN_WORKERS)).items()
+            for name, seen in (await self.redis.hgetall(self.keys.SEEN_WORKERS)).items()
             if now - _seconds(seen) > WORKER_FORGET_AFTER
         ]
         if gone:
-            await self.redis.hdel(keys.SEEN_WORKERS, *gone)
+            await self.redis.hdel(self.keys.SEEN_WORKERS, *gone)
         return len(stale) + len(gone)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import redis
 
-from backend.connection import is_broker_down, sync_client
+from backend.connection import ClusterMode, is_broker_down, sync_client
 from backend.store import keep_sync
 
 log = logging.getLogger("backend.worker")
@@ -45,9 +45,12 @@ class Keeper(threading.Thread):
         held: Callable[[], Sequence[bytes]],
         running: Callable[[], Sequence[str]],
         on_error: Callable[[BaseException], None],
+        cluster: ClusterMode = "auto",
     ) -> None:
         super().__init__(name="distritask-keeper", daemon=True)
         self.url = url
+        self.cluster: ClusterMode = cluster
+        """Whether ``url`` is a cluster node (as the worker found: see :func:`sync_client`)."""
         self.consumer = consumer
         self.interval = interval
         self._held = held
@@ -73,7 +76,7 @@ class Keeper(threading.Thread):
         self._stop.set()
 
     def run(self) -> None:
-        client = sync_client(self.url)
+        client = sync_client(self.url, cluster=self.cluster)
         try:
             self._keep(client)
         except Exception as exc:  # a bug: stop the worker, never carry on without a hold

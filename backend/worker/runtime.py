@@ -88,7 +88,7 @@ class Worker:
         would keep the process alive; the caller then exits without waiting for them."""
         # Collaborators: made here, so the object is whole from the start (the client
         # connects on first use; :meth:`run` waits for the broker before serving).
-        self.redis = client(url)
+        self.redis = client(url, cluster=settings.cluster)
         self.outage = outage = Outage(describe(url), log)
         self.store = store = TaskStore(self.redis, retention=settings.retention)
         self.outbox = Outbox(store, outage)
@@ -152,6 +152,7 @@ class Worker:
             held=self.held,
             running=self._running_names,
             on_error=self._keeper_failed,
+            cluster="on" if store.keys.cluster else "off",
         )
 
     def held(self) -> list[bytes]:
