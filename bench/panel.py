@@ -1,8 +1,13 @@
 """The panel under load: record a snapshot, then run :mod:`.panel_probe` on it.
 
-The snapshot is written the way workers write it (``TaskStore.record``): TASKS
-finished tasks spread over four workers, one in twenty failed. The probe runs in its
-own process so its resident memory is the panel's alone.
+The snapshot is written through the write script a worker's outbox uses
+(``TaskStore.write``: it stores the states and keeps the indexes the board and the
+console read), in batches of :data:`CHUNK` with :data:`IN_FLIGHT` in flight: TASKS
+tasks spread over four workers, one in twenty failed, the newest
+:data:`WAITING_SHARE` still waiting and a few running. Each state's JSON is made
+from a template (as the worker's encoder writes it), so a million are written in
+about a minute. The probe runs in its own process so its resident memory is the
+panel's alone.
 """
 
 from __future__ import annotations
@@ -11,54 +16,73 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
+import uuid
 from typing import Any
 
-from backend import connection
 from backend import messages as said
-from backend.protocol import Task, TaskStatus, make_update
-from backend.state import TaskState
-from backend.store import TaskStore
+from backend.connection import client
+from backend.store import SUBMIT_SOURCE, TaskStore
 
 CHUNK = 5000
+IN_FLIGHT = 2
 WORKERS = 4
+WAITING_SHARE = 0.01
+"""The newest tasks of the snapshot that still wait in the queue (one in a hundred)."""
+RUNNING = 8
+"""Tasks of the snapshot that run (two per worker), just older than the waiting ones."""
+_STATE = (
+    '{"id":"%s","name":"noop","queue":"default","status":"%s","worker":"%s",'
+    '"message":"%s","time":"12:00:00","progress":%d,"attempt":%d,"seq":%d,'
+    '"created":%r,"updated":%r%s,"max_retries":0}'
+)
 
 
-def _finished(index: int) -> list[tuple[TaskState, Any]]:
-    task = Task(name="noop", max_retries=0)
-    state = TaskState.from_task(task)
+def _state(index: int, tasks: int, start: float) -> tuple[str, str]:
+    """Task ``index`` of ``tasks``: its id and its state's JSON."""
+    task_id = uuid.uuid4().hex
+    created = start + index * 0.001
+    waiting = tasks - max(1, int(tasks * WAITING_SHARE))
     worker = f"bench-w{index % WORKERS + 1}"
-    changes = []
-    for seq, status in enumerate((TaskStatus.PENDING, TaskStatus.PROCESSING), start=0):
-        state.apply(make_update(task.id, status, worker=worker, attempt=1, seq=seq, name="noop"))
-    failed = index % 20 == 0
-    last = make_update(
-        task.id,
-        TaskStatus.FAILED if failed else TaskStatus.COMPLETED,
-        worker=worker,
-        message="boom" if failed else said.COMPLETED,
-        attempt=1,
-        seq=2,
-        name="noop",
-        error="RuntimeError: boom" if failed else None,
-    )
-    state.apply(last)
-    changes.append((state, last))
-    return changes
+    if index >= waiting:
+        fields = ("pending", SUBMIT_SOURCE, said.QUEUED, 0, 0, 0)
+    elif index >= waiting - RUNNING:
+        fields = ("processing", worker, said.STARTED, 40, 1, 1)
+    elif index % 20 == 0:
+        fields = ("failed", worker, "boom", 0, 1, 2)
+    else:
+        fields = ("completed", worker, said.COMPLETED, 100, 1, 2)
+    finished = ""
+    if fields[0] in ("failed", "completed"):
+        finished = f',"finished":{created + 0.002!r}'
+        if fields[0] == "failed":
+            finished += ',"error":"RuntimeError: boom"'
+    return task_id, _STATE % (task_id, *fields, created, created + 0.002, finished)
 
 
-async def write_snapshot(url: str, tasks: int) -> None:
-    redis = connection.client(url, timeout=None)
+async def write_snapshot(url: str, tasks: int) -> float:
+    """Write ``tasks`` states with their indexes; the seconds it took."""
+    redis = client(url, timeout=120.0)  # a shared machine: scripts may queue
+    began = time.monotonic()
     try:
         store = TaskStore(redis, retention=max(tasks, 100))
+        start = time.time() - tasks * 0.001 - 60
+        running: set[asyncio.Task[None]] = set()
         for first in range(0, tasks, CHUNK):
-            changes = [c for i in range(first, min(tasks, first + CHUNK)) for c in _finished(i)]
-            await store.record(changes)
+            batch = dict(_state(i, tasks, start) for i in range(first, min(tasks, first + CHUNK)))
+            running.add(asyncio.ensure_future(store.write([], batch, {})))
+            if len(running) >= IN_FLIGHT:
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+        await asyncio.gather(*running)
     finally:
         await redis.aclose()
+    return time.monotonic() - began
 
 
 def measure(url: str, tasks: int, seconds: float, rates: list[int]) -> dict[str, Any]:
-    asyncio.run(write_snapshot(url, tasks))
+    written = asyncio.run(write_snapshot(url, tasks))
     limit = 120 + len(rates) * (seconds + 40)
     command = [
         sys.executable,
@@ -78,4 +102,5 @@ def measure(url: str, tasks: int, seconds: float, rates: list[int]) -> dict[str,
         errors = "\n".join(line for line in done.stderr.splitlines() if line != noise)
         raise RuntimeError(f"the panel probe failed ({done.returncode}):\n{errors[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["write_s"] = written
     return result

@@ -4,8 +4,9 @@
 real :class:`~distritask_gui.window.MainWindow` with its real :class:`Bridge` and
 models on the broker at URL, where TASKS states are already recorded, then:
 
-1. times the snapshot: from ``bridge.start()`` until the task model holds TASKS rows
-   and the window has drawn a frame of them; then reads the resident memory;
+1. times the opening: from ``bridge.start()`` until the board has loaded (its
+   cards, and the counts of all TASKS retained tasks in its totals) and the window
+   has drawn a frame of it; then reads the resident memory;
 2. for each RATE, runs :mod:`.publisher` for SECONDS and, while it publishes, records
    the event loop's lag (a 10 ms timer measuring its own lateness), the frames drawn
    (``UpdateRequest`` events of the window: one per repaint of its backing store),
@@ -167,8 +168,11 @@ async def probe(url: str, tasks: int, seconds: float, rates: list[int]) -> dict[
     started = time.perf_counter()
     bridge.start()
     try:
-        await _until(lambda: window.tasks.rowCount() >= tasks, LOAD_LIMIT, "the snapshot loaded")
+        await _until(
+            lambda: sum(window.tasks.totals().values()) >= tasks, LOAD_LIMIT, "the board loaded"
+        )
         loaded = time.perf_counter() - started
+        held = window.tasks.rowCount()
         drawn = len(frames.times)
         await _until(lambda: len(frames.times) > drawn, 10, "a frame drawn after the load")
         shown = time.perf_counter() - started
@@ -186,6 +190,7 @@ async def probe(url: str, tasks: int, seconds: float, rates: list[int]) -> dict[
         "tasks": tasks,
         "snapshot_model_s": loaded,
         "snapshot_shown_s": shown,
+        "held": held,
         "rss_mb_start": base_rss,
         "rss_mb_window": empty_rss,
         "rss_mb_loaded": loaded_rss,

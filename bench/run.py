@@ -129,7 +129,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
         "tasks": args.tasks or (2_000 if quick else 20_000),
         "processes": args.processes or ([2] if quick else [1, 2, 4]),
         "latency_samples": 100 if quick else 300,
-        "panel_tasks": 10_000 if quick else 100_000,
+        "panel_tasks": 100_000 if quick else 1_000_000,
         "panel_rates": [1_000, 5_000, 20_000],
         "panel_seconds": 1.5 if quick else 4.0,
         "console_states": 100_000 if quick else 1_000_000,

@@ -46,9 +46,14 @@ Card = tuple[int, TaskState]
 
 def column_of(state: TaskState) -> str:
     """The column a task shows in: the queue while it waits, else its worker's."""
-    if state.status in _WAITING or state.worker in _NOT_WORKERS:
+    if state.status in _WAITING:
         return QUEUE
-    return state.worker
+    return column_of_worker(state.worker)
+
+
+def column_of_worker(worker: str) -> str:
+    """The column of a task that is not waiting, by the worker it names."""
+    return QUEUE if worker in _NOT_WORKERS else worker
 
 
 def column_filter(key: str) -> TaskFilter:
@@ -73,12 +78,14 @@ def role_data(state: TaskState, role: int) -> Any:
 
 
 class Column:
-    """One column's tasks: positions (sorted), their states, counts by status."""
+    """One column's tasks: positions (sorted), their states, counts by status, and
+    how many more it has that are not held ("unheld": counted by the broker)."""
 
     def __init__(self) -> None:
         self.positions: list[int] = []
         self.states: dict[int, TaskState] = {}
         self.counts: Counter[TaskStatus] = Counter()
+        self.unheld = 0
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -151,7 +158,7 @@ class ColumnCards(QAbstractListModel):
     def sync(self, column: Column, changed: Iterable[int] = ()) -> None:
         """Show ``column``'s newest (or oldest) cards; ``changed``: positions whose state
         changed."""
-        self.total = len(column)
+        self.total = len(column) + column.unheld
         new = column.oldest(self.limit) if self.oldest_first else column.newest(self.limit)
         old_positions = {p for p, _ in self._cards}
         new_positions = {p for p, _ in new}

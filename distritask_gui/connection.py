@@ -3,13 +3,18 @@
 :class:`BrokerConnection` runs one session each time it connects:
 
 1. subscribes to ``task_updates`` and waits for the subscription to be confirmed;
-2. emits the recorded state (``TaskStore.snapshot``) batch by batch, buffering the
-   live updates that arrive meanwhile, then ``snapshot_done``;
+2. emits what the board shows (:meth:`TaskStore.board <backend.store.TaskStore.board>`:
+   each column's top cards and the running tasks, never every retained state) as
+   ``snapshot_loaded``, then the broker's counts of every retained task
+   (``counts_received``), buffering the live updates that arrive meanwhile, then
+   ``snapshot_done``;
 3. emits the buffered updates, then the live updates as they come: every update
    already received is handed on in one batch (one signal, not one per update).
 
 The snapshot is read for the cards (:func:`~distritask_gui.card_state.decode_card`:
-no timelines or payloads, which the detail dialog loads when opened).
+no timelines or payloads, which the detail dialog loads when opened). Each poll
+reads the counts again, with the oldest waiting tasks (``refreshed``: the Queue
+column's top refills as its tasks start).
 
 Applying is ordered by ``(attempt, seq)`` (see :mod:`backend.state`), so the overlap
 between the snapshot and the buffer counts nothing twice and nothing falls in a gap.
@@ -91,6 +96,10 @@ class BrokerConnection(QObject):
     """Recorded :class:`TaskState` objects, in batches (after each (re)connect)."""
     snapshot_done = Signal()
     """The whole snapshot was emitted (a good moment to settle memory)."""
+    counts_received = Signal(object)
+    """The broker's :class:`~backend.store.BoardCounts` (after the snapshot; each poll)."""
+    refreshed = Signal(list)
+    """Each poll: the oldest waiting tasks' states (emitted before ``counts_received``)."""
     updates_received = Signal(list)
     """Live :class:`StatusUpdate` messages, in arrival order."""
     workers_received = Signal(list)
@@ -210,8 +219,9 @@ class BrokerConnection(QObject):
         self.cause, self.detail = Cause.NONE, ""
         self._set_state(ConnectionState.CONNECTED)
         self._watch_ok()
-        async for batch in store.snapshot(decode=decode_card):
-            self.snapshot_loaded.emit(batch)
+        board = await store.board(decode=decode_card)
+        self.snapshot_loaded.emit(board.states)
+        self.counts_received.emit(board.counts)
         self.snapshot_done.emit()
         buffered, self._buffer = self._buffer, None
         if buffered:
@@ -276,6 +286,9 @@ class BrokerConnection(QObject):
             consumers = await store.consumers()
             self.consumers_received.emit(sum(1 for c in consumers if c["reading"]))
             self.queues_received.emit(await store.queue_infos())
+            board = await store.board_counts(decode=decode_card)
+            self.refreshed.emit(board.states)
+            self.counts_received.emit(board.counts)
             await asyncio.sleep(self.poll_interval)
 
 

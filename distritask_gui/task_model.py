@@ -14,9 +14,20 @@ added, and rows are sorted by it. The model also files every task under its colu
 :class:`~distritask_gui.columns.ColumnCards` (:meth:`TaskModel.column_cards`) up to
 date after each batch, so a column view never filters the whole list.
 
+The model holds what the board shows, not everything retained: the connection
+feeds it a bounded snapshot (:meth:`backend.store.TaskStore.board`: each column's
+top cards and the running tasks), the live updates, and every second the broker's
+counts (:class:`~backend.store.BoardCounts`, fed with :meth:`TaskModel.feed_counts`).
+What it does not hold is counted as *unheld*: by status (the broker's count less the
+held ones) and by column (a worker's indexed tasks less its held ones; the Queue
+column's are the unheld waiting tasks), so the totals, each column's count and its
+"+K more" cover every retained task. A task first seen by an update (an unheld one
+that changed) is held from then on; until the next counts it is counted in both its
+old and its new status, at most a second.
+
 Memory is bounded: a finished task keeps no payload or timeline (the detail dialog
 loads them from the broker), and past ``max_finished`` finished tasks (plus 1 %) the
-oldest finished ones are dropped, a few at a time; the totals keep counting them.
+oldest finished ones are dropped, a few at a time, into the unheld counts.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QTimer,
 
 from backend.protocol import StatusUpdate, TaskStatus
 from backend.state import TaskState
+from backend.store import BoardCounts
 from distritask_gui.card_state import compact, stamp_arrival
 from distritask_gui.columns import (
     COLUMN_ROLE,
@@ -40,13 +52,14 @@ from distritask_gui.columns import (
     ColumnCards,
     Index,
     column_of,
+    column_of_worker,
     role_data,
 )
 from distritask_gui.rows import runs
 
 __all__ = ["QUEUE", "TaskModel", "column_of"]
 
-MAX_FINISHED = 100_000
+MAX_FINISHED = 20_000
 FRAME_MS = 16
 
 
@@ -76,9 +89,10 @@ class TaskModel(QAbstractListModel):
         """The position of each row (ascending)."""
         self._position: dict[str, int] = {}
         self._next_position = 0
-        self._pending: list[TaskState | StatusUpdate] = []
+        self._pending: list[TaskState | StatusUpdate | BoardCounts] = []
         self._totals: Counter[TaskStatus] = Counter()
-        self._dropped: Counter[TaskStatus] = Counter()
+        self._unheld: Counter[TaskStatus] = Counter()
+        """Retained tasks the model does not hold, by status (see the module docstring)."""
         self._columns: dict[str, Column] = {}
         self._cards: dict[str, ColumnCards] = {}
         self._timer = QTimer(self)
@@ -98,11 +112,16 @@ class TaskModel(QAbstractListModel):
 
     # -- feeding -----------------------------------------------------------------------
 
-    def feed(self, items: Iterable[TaskState | StatusUpdate]) -> None:
+    def feed(self, items: Iterable[TaskState | StatusUpdate | BoardCounts]) -> None:
         """Queue states (a snapshot) or updates; applied in order on the next frame."""
         self._pending.extend(items)
         if self._pending and not self._timer.isActive():
             self._timer.start()
+
+    def feed_counts(self, counts: BoardCounts) -> None:
+        """Queue the broker's counts of every retained task (after the states read with
+        them): what the model does not hold is counted from them."""
+        self.feed([counts])
 
     def flush(self) -> None:
         """Apply everything fed so far (also called by the frame timer)."""
@@ -113,8 +132,13 @@ class TaskModel(QAbstractListModel):
         added: dict[str, TaskState] = {}
         touched: dict[str, str | None] = {}
         latencies: list[float | None] = []
+        rebased = False
         for item in pending:
-            self._apply_one(item, added, touched, latencies)
+            if isinstance(item, BoardCounts):
+                self._rebase(item)
+                rebased = True
+            else:
+                self._apply_one(item, added, touched, latencies)
         known = len(self._rows)
         if added:
             self._insert(sorted(added.values(), key=_sort_key))
@@ -122,7 +146,7 @@ class TaskModel(QAbstractListModel):
         rows = (self._row(p) for positions in changed.values() for p in positions)
         self._emit_changed(sorted(r for r in rows if r < known))
         dropped = self._trim()
-        for key in changed.keys() | dropped:
+        for key in changed.keys() | dropped | (self._columns.keys() if rebased else set()):
             cards = self._cards.get(key)
             if cards is not None:
                 cards.sync(self._columns[key], changed.get(key, ()))
@@ -208,6 +232,20 @@ class TaskModel(QAbstractListModel):
             changed.setdefault(after, set()).add(position)
         return changed
 
+    def _rebase(self, counts: BoardCounts) -> None:
+        """Count as unheld what the broker counts and the model does not hold."""
+        for status in TaskStatus:
+            self._unheld[status] = max(0, counts.statuses.get(status, 0) - self._totals[status])
+        for worker, count in counts.workers.items():
+            if count and column_of_worker(worker) != QUEUE:
+                self._column(worker)
+        for key, column in self._columns.items():
+            if key == QUEUE:
+                column.unheld = self._unheld[TaskStatus.PENDING] + self._unheld[TaskStatus.RETRYING]
+            else:
+                held = sum(column.counts.values())
+                column.unheld = max(0, counts.workers.get(key, 0) - held)
+
     def _column(self, key: str) -> Column:
         column = self._columns.get(key)
         if column is None:
@@ -241,9 +279,11 @@ class TaskModel(QAbstractListModel):
                 excess -= 1
                 rows.append(row)
                 self._count(state, -1)
-                self._dropped[state.status] += 1
+                self._unheld[state.status] += 1
                 position = self._position.pop(state.id)
-                gone.setdefault(column_of(state), []).append(position)
+                key = column_of(state)
+                self._columns[key].unheld += 1
+                gone.setdefault(key, []).append(position)
         for key, positions in gone.items():
             self._columns[key].forget(positions)
         self._remove_rows(rows)
@@ -270,14 +310,23 @@ class TaskModel(QAbstractListModel):
     def states(self) -> Sequence[TaskState]:
         return self._rows
 
+    def holds(self, task_id: str) -> bool:
+        """Whether the model holds the task (it may still be counted if not)."""
+        return task_id in self._position
+
     def totals(self) -> Counter[TaskStatus]:
-        """Tasks by status, including finished ones dropped to bound memory."""
-        return self._totals + self._dropped
+        """Every retained task by status: those held and the unheld ones."""
+        return self._totals + self._unheld
 
     def column_counts(self, key: str) -> Counter[TaskStatus]:
-        """Tasks by status in one column (those still held)."""
+        """Tasks by status in one column: those held, and for the Queue column every
+        waiting task (all of them wait there)."""
         column = self._columns.get(key)
-        return Counter() if column is None else +column.counts
+        counts = Counter() if column is None else +column.counts
+        if key == QUEUE:
+            for status in (TaskStatus.PENDING, TaskStatus.RETRYING):
+                counts[status] += self._unheld[status]
+        return +counts
 
     def column_cards(self, key: str) -> ColumnCards:
         """The model of column ``key``'s cards (made on first use, then kept current)."""

@@ -97,6 +97,8 @@ class MainWindow(QMainWindow):
         connection.connection_changed.connect(self._connection_changed)
         connection.snapshot_loaded.connect(self.tasks.feed)
         connection.snapshot_done.connect(self._snapshot_done)
+        connection.refreshed.connect(self.tasks.feed)
+        connection.counts_received.connect(self.tasks.feed_counts)
         connection.updates_received.connect(self._updates)
         connection.workers_received.connect(self._workers)
         connection.consumers_received.connect(self.board.set_reading_consumers)

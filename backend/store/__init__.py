@@ -17,6 +17,7 @@ one concept each:
 - :mod:`~backend.store.upkeep`    trimming the stream, removing consumers that are gone
 - :mod:`~backend.store.channels`  confirmed pub/sub subscriptions
 - :mod:`~backend.store.query`     filtered listings over the indexes, bulk actions
+- :mod:`~backend.store.board`     the live board's bounded reads: its cards and the counts
 - :mod:`~backend.store.deadletters`  dead letters paged, requeued, deleted
 - :mod:`~backend.store.pending`   who holds which pending entry; move or release one
 - :mod:`~backend.store.history`   the per-minute counts and latencies, as series
@@ -35,6 +36,7 @@ import redis.asyncio as aioredis
 
 from backend import connection, scripts
 from backend.store.alerting import AlertReads
+from backend.store.board import BoardCounts, BoardSnapshot
 from backend.store.channels import Channels, Subscription, subscribe
 from backend.store.deadletters import DeadLetter, DeadLetters
 from backend.store.history import Minutes
@@ -61,6 +63,8 @@ __all__ = [
     "SUBMIT_BATCH",
     "SUBMIT_SOURCE",
     "WORKER_FORGET_AFTER",
+    "BoardCounts",
+    "BoardSnapshot",
     "BulkProgress",
     "DeadLetter",
     "Entry",

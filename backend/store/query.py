@@ -22,7 +22,7 @@ from redis.commands.core import AsyncScript
 from backend.policy import retry_problem
 from backend.state import TaskState
 from backend.store.base import text
-from backend.store.states import States
+from backend.store.board import BoardReads
 from backend.store.submits import Submits
 from backend.task_filter import TaskFilter
 
@@ -57,7 +57,7 @@ class BulkProgress:
     done: int = 0
 
 
-class Query(Submits, States):
+class Query(Submits, BoardReads):
     """Filtered listings and bulk actions (mixed into :class:`~backend.store.TaskStore`)."""
 
     _query: AsyncScript

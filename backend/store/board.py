@@ -1,0 +1,127 @@
+"""What the live board shows, read from the indexes: a bounded set of states and counts.
+
+The board never reads every retained state (a million of them would take seconds and
+gigabytes). :meth:`BoardReads.board` reads, from the sorted sets the write scripts
+keep (:data:`backend.keys.INDEX_PREFIX`, scored by creation time):
+
+- the oldest ``shown`` waiting tasks (pending, then retrying): the Queue column's top;
+- the newest ``busy`` running tasks (every one, unless thousands run at once);
+- the newest ``shown`` tasks of each worker found in the indexes (its column's top;
+  not those of the manager's, which are the waiting ones);
+
+and the counts: tasks by status and by worker (``ZCARD``s, constant time each), so
+the board's totals and "+K more" are right without holding what they count.
+:meth:`BoardReads.board_counts` is the same without the worker columns' states,
+cheap enough for the panel's every-second poll (the Queue column refills from it as
+its oldest tasks start). Both cost a few commands in one pipeline, then one
+``HMGET`` of the states picked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from backend import keys
+from backend.protocol import TaskStatus
+from backend.state import TaskState, decode_state
+from backend.store.base import decoded, text
+from backend.store.queue import SUBMIT_SOURCE
+from backend.store.states import States
+
+BOARD_SHOWN = 50
+"""Cards of each column a board reads (the newest of a worker's, the queue's oldest)."""
+BOARD_BUSY = 2000
+"""Running tasks a board reads at most (the newest; the rest are counted)."""
+_WAITING = (TaskStatus.PENDING, TaskStatus.RETRYING)
+_NOT_WORKERS = ("", SUBMIT_SOURCE)
+
+
+@dataclass
+class BoardCounts:
+    """Retained tasks by status and by worker (the worker index: every task a worker
+    ran, whatever its status now); ``""`` is the key of tasks no worker ran."""
+
+    statuses: dict[TaskStatus, int] = field(default_factory=dict)
+    workers: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class BoardSnapshot:
+    """The states a board shows, and the counts of everything retained."""
+
+    states: list[TaskState]
+    counts: BoardCounts
+
+
+class BoardReads(States):
+    """The live board's bounded reads (mixed into :class:`~backend.store.TaskStore`)."""
+
+    async def board(
+        self,
+        *,
+        shown: int = BOARD_SHOWN,
+        busy: int = BOARD_BUSY,
+        decode: Callable[[bytes], TaskState] = decode_state,
+    ) -> BoardSnapshot:
+        """The states a board shows and the counts (see the module docstring)."""
+        return await self._board(shown, busy, decode, per_worker=True)
+
+    async def board_counts(
+        self, *, shown: int = BOARD_SHOWN, decode: Callable[[bytes], TaskState] = decode_state
+    ) -> BoardSnapshot:
+        """The counts, and the oldest ``shown`` waiting tasks (the Queue column's top)."""
+        return await self._board(shown, 0, decode, per_worker=False)
+
+    async def _board(
+        self,
+        shown: int,
+        busy: int,
+        decode: Callable[[bytes], TaskState],
+        *,
+        per_worker: bool,
+    ) -> BoardSnapshot:
+        workers = await self._indexed_workers()
+        statuses = list(TaskStatus)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for status in statuses:
+                pipe.zcard(keys.index("status", status.value))
+            for worker in workers:
+                pipe.zcard(keys.index("worker", worker))
+            for status in _WAITING:
+                pipe.zrange(keys.index("status", status.value), 0, shown - 1)
+            if busy > 0:
+                running = keys.index("status", TaskStatus.PROCESSING.value)
+                pipe.zrange(running, 0, busy - 1, desc=True)
+            if per_worker:
+                for worker in workers:
+                    if worker in _NOT_WORKERS:
+                        continue  # tasks no worker ran: the waiting ones are read above
+                    pipe.zrange(keys.index("worker", worker), 0, shown - 1, desc=True)
+            replies = await pipe.execute()
+        counts = BoardCounts(
+            {status: int(n) for status, n in zip(statuses, replies, strict=False)},
+            {worker: int(n) for worker, n in zip(workers, replies[len(statuses) :], strict=False)},
+        )
+        picked: dict[str, None] = {}
+        for ids in replies[len(statuses) + len(workers) :]:
+            picked.update((text(i), None) for i in ids)
+        states = await self._read_states(list(picked), decode)
+        return BoardSnapshot(states, counts)
+
+    async def _indexed_workers(self) -> list[str]:
+        """Every worker value the worker index holds (a few keys: a cursor or two)."""
+        prefix = keys.index("worker", "")
+        found = {
+            text(key)[len(prefix) :]
+            async for key in self.redis.scan_iter(match=prefix + "*", count=1000, _type="zset")
+        }
+        return sorted(found)
+
+    async def _read_states(
+        self, task_ids: list[str], decode: Callable[[bytes], TaskState]
+    ) -> list[TaskState]:
+        if not task_ids:
+            return []
+        raws = await self.redis.hmget(keys.TASK_STATES, task_ids)
+        return decoded([raw for raw in raws if raw is not None], decode, "state")
