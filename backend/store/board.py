@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from backend import keys
 from backend.protocol import TaskStatus
 from backend.state import TaskState, decode_state
 from backend.store.base import decoded, text
@@ -85,19 +84,19 @@ class BoardReads(States):
         statuses = list(TaskStatus)
         async with self.redis.pipeline(transaction=False) as pipe:
             for status in statuses:
-                pipe.zcard(keys.index("status", status.value))
+                pipe.zcard(self.keys.index("status", status.value))
             for worker in workers:
-                pipe.zcard(keys.index("worker", worker))
+                pipe.zcard(self.keys.index("worker", worker))
             for status in _WAITING:
-                pipe.zrange(keys.index("status", status.value), 0, shown - 1)
+                pipe.zrange(self.keys.index("status", status.value), 0, shown - 1)
             if busy > 0:
-                running = keys.index("status", TaskStatus.PROCESSING.value)
+                running = self.keys.index("status", TaskStatus.PROCESSING.value)
                 pipe.zrange(running, 0, busy - 1, desc=True)
             if per_worker:
                 for worker in workers:
                     if worker in _NOT_WORKERS:
                         continue  # tasks no worker ran: the waiting ones are read above
-                    pipe.zrange(keys.index("worker", worker), 0, shown - 1, desc=True)
+                    pipe.zrange(self.keys.index("worker", worker), 0, shown - 1, desc=True)
             replies = await pipe.execute()
         counts = BoardCounts(
             {status: int(n) for status, n in zip(statuses, replies, strict=False)},
@@ -111,7 +110,7 @@ class BoardReads(States):
 
     async def _indexed_workers(self) -> list[str]:
         """Every worker value the worker index holds (a few keys: a cursor or two)."""
-        prefix = keys.index("worker", "")
+        prefix = self.keys.index("worker", "")
         found = {
             text(key)[len(prefix) :]
             async for key in self.redis.scan_iter(match=prefix + "*", count=1000, _type="zset")
@@ -123,5 +122,5 @@ class BoardReads(States):
     ) -> list[TaskState]:
         if not task_ids:
             return []
-        raws = await self.redis.hmget(keys.TASK_STATES, task_ids)
+        raws = await self.redis.hmget(self.keys.TASK_STATES, task_ids)
         return decoded([raw for raw in raws if raw is not None], decode, "state")
