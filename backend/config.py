@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         description="whether REDIS_URL is a node of a Redis/Valkey Cluster: auto asks the "
         "server (INFO cluster), on/off say so",
     )
+    classic_updates: bool = Field(
+        True,
+        description="in a cluster, also PUBLISH each status update on the Go-compatible "
+        "task_updates channel (broadcast to every node); off: the sharded channel only",
+    )
     host: str = Field(
         "127.0.0.1",
         validation_alias=_env("HOST", "host"),

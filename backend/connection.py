@@ -177,10 +177,11 @@ def is_cluster(url: str, mode: ClusterMode = "auto") -> bool:
     return enabled
 
 
-def layout(redis: Any) -> keys.Layout:
-    """The key layout for a client made by :func:`client` or :func:`sync_client`."""
+def layout(redis: Any, *, classic_updates: bool = True) -> keys.Layout:
+    """The key layout for a client made by :func:`client` or :func:`sync_client`
+    (``classic_updates``: see :class:`backend.keys.Layout`)."""
     if isinstance(redis, RedisCluster | _SyncCluster):
-        return keys.cluster()
+        return keys.cluster(classic_updates=classic_updates)
     return keys.STANDALONE
 
 

@@ -130,14 +130,22 @@ class Layout:
     standalone layout, :data:`STANDALONE`: exactly the Go services' and today's), or, in
     a Redis/Valkey Cluster (:func:`cluster`), the same names under one hash tag
     (``distritask:{dt}:tasks``, ``distritask:{dt}:task_stream``...), so that every key a
-    script or a transaction touches is in one hash slot. Channel names are not keys and
-    stay the module's (pub/sub is not sharded by slot). Built once, when connecting; the
+    script or a transaction touches is in one hash slot. Built once, when connecting; the
     store and the scripts (:func:`backend.scripts.render`) take names only from here.
+
+    **Status events in a cluster** go out on a sharded channel in the keys' slot
+    (``SPUBLISH distritask:{dt}:updates``: it reaches only the node that owns the slot,
+    and our readers ``SSUBSCRIBE`` there, see :meth:`channel`) and, unless
+    ``classic_updates`` is off, also on the Go-compatible ``task_updates`` (a classic
+    ``PUBLISH``, which a cluster broadcasts to every node). The control and schedule
+    channels stay classic (a few messages a minute).
     """
 
-    def __init__(self, tag: str | None = None) -> None:
+    def __init__(self, tag: str | None = None, *, classic_updates: bool = True) -> None:
         self.tag = tag
         self.cluster = tag is not None
+        self.classic_updates = classic_updates or tag is None
+        """Whether status updates go out on ``task_updates`` (always on one server)."""
         self.prefix = PREFIX if tag is None else f"{PREFIX}{{{tag}}}:"
         self.TASK_STREAM = TASK_STREAM if tag is None else self.prefix + TASK_STREAM
         self.TASK_STATES = self._name(TASK_STATES)
@@ -164,18 +172,32 @@ class Layout:
         self.INDEX_DURATION = self._name(INDEX_DURATION)
         self.INDEX_TEMP_PREFIX = self._name(INDEX_TEMP_PREFIX)
         self.MINUTE_PREFIX = self._name(MINUTE_PREFIX)
+        self.UPDATES_SHARD_CHANNEL = None if tag is None else self.prefix + "updates"
+        """The sharded channel of status updates (a cluster only)."""
 
     def _name(self, standalone: str) -> str:
         return self.prefix + standalone.removeprefix(PREFIX)
 
     def __repr__(self) -> str:
-        return "Layout()" if self.tag is None else f"Layout({self.tag!r})"
+        if self.tag is None:
+            return "Layout()"
+        return f"Layout({self.tag!r}, classic_updates={self.classic_updates})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Layout) and other.tag == self.tag
+        return isinstance(other, Layout) and (other.tag, other.classic_updates) == (
+            self.tag,
+            self.classic_updates,
+        )
 
     def __hash__(self) -> int:
-        return hash(self.tag)
+        return hash((self.tag, self.classic_updates))
+
+    def channel(self, name: str) -> tuple[str, bool]:
+        """The channel to subscribe to for ``name`` and whether it is sharded
+        (``SSUBSCRIBE``): in a cluster, status updates come from the sharded channel."""
+        if name == UPDATES_CHANNEL and self.UPDATES_SHARD_CHANNEL is not None:
+            return self.UPDATES_SHARD_CHANNEL, True
+        return name, False
 
     def stream(self, queue: str) -> str:
         """The stream of a named queue (see :func:`stream`)."""
@@ -208,6 +230,7 @@ STANDALONE = Layout()
 """The layout on one Redis: the names above, unchanged (Go-compatible)."""
 
 
-def cluster(tag: str = CLUSTER_TAG) -> Layout:
-    """The layout in a Redis/Valkey Cluster: every key under the hash tag ``{tag}``."""
-    return Layout(tag)
+def cluster(tag: str = CLUSTER_TAG, *, classic_updates: bool = True) -> Layout:
+    """The layout in a Redis/Valkey Cluster: every key under the hash tag ``{tag}``;
+    ``classic_updates``: status updates also go out on ``task_updates``."""
+    return Layout(tag, classic_updates=classic_updates)

@@ -222,7 +222,12 @@ async def submit(settings: Settings, url: str, args: argparse.Namespace) -> int:
     listener: aioredis.Redis = connection.client(url, timeout=None, cluster=settings.cluster)
     policy = SubmitPolicy.from_settings(settings)
     try:
-        store = TaskStore(redis, retention=settings.retention, listener=listener)
+        store = TaskStore(
+            redis,
+            retention=settings.retention,
+            classic_updates=settings.classic_updates,
+            listener=listener,
+        )
         await store.ensure_group()
         if not args.wait:
             await _queue(store, args, policy, None)

@@ -8,9 +8,13 @@ Modules, one concept each: ``indexing`` the helpers the state-writing scripts sh
 ``RELEASE``); ``housekeeping`` (``REQUEST_CANCEL``, ``FORGET_CONSUMER``).
 
 The texts are templates: the names a script reaches without being given them (the
-console's indexes ``@IX@``..., the minute prefix ``@MN@``, the channels ``@UPDATES@``
-and ``@CONTROL@``) are filled in per key layout by :func:`render`, so in a cluster
-every key a script touches shares the hash slot of the keys it is given (KEYS[1] routes it).
+console's indexes ``@IX@``..., the minute prefix ``@MN@``, the control channel
+``@CONTROL@``) are filled in per key layout by :func:`render`, so in a cluster every
+key a script touches shares the hash slot of the keys it is given (KEYS[1] routes it).
+``SUBMIT`` and ``WRITE`` publish status updates with ``announce(message)``, which
+:func:`render` defines per layout: ``PUBLISH task_updates`` on one server; in a cluster
+``SPUBLISH`` on the layout's sharded channel, plus ``PUBLISH task_updates`` unless the
+layout turns it off.
 """
 
 from __future__ import annotations
@@ -68,13 +72,24 @@ def render(layout: keys.Layout = keys.STANDALONE) -> Scripts:
         "@DURATION@": layout.INDEX_DURATION,
         "@TASKS@": layout.TASK_INDEX,
         "@MN@": layout.MINUTE_PREFIX,
-        "@UPDATES@": keys.UPDATES_CHANNEL,
         "@CONTROL@": keys.CONTROL_CHANNEL,
     }
+    announce = _announce(layout)
 
-    def fill(text: str) -> str:
-        for name, value in names.items():
-            text = text.replace(name, value)
-        return text
+    def fill(name: str) -> str:
+        text = getattr(_TEMPLATES, name)
+        for placeholder, value in names.items():
+            text = text.replace(placeholder, value)
+        return announce + text if name in ("SUBMIT", "WRITE") else text
 
-    return Scripts(*(fill(getattr(_TEMPLATES, f.name)) for f in fields(Scripts)))
+    return Scripts(*(fill(f.name) for f in fields(Scripts)))
+
+
+def _announce(layout: keys.Layout) -> str:
+    """The Lua function ``announce(message)`` that publishes a status update."""
+    calls = []
+    if layout.UPDATES_SHARD_CHANNEL is not None:
+        calls.append(f"redis.call('SPUBLISH', '{layout.UPDATES_SHARD_CHANNEL}', message)")
+    if layout.classic_updates:
+        calls.append(f"redis.call('PUBLISH', '{keys.UPDATES_CHANNEL}', message)")
+    return f"local function announce(message) {'; '.join(calls)} end\n"

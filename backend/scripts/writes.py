@@ -11,7 +11,7 @@ SUBMIT = (
     + _MINUTE
     + """
 -- KEYS: states, index, stream (or, for delayed tasks, the queue's schedule: a sorted
--- set), counters, cancelled (the status channel is the layout's, @UPDATES@).
+-- set), counters, cancelled (``announce`` publishes an update: see backend.scripts).
 -- ARGV: n, the task field, then n ids, n states, n creation times, n tasks, n pending
 -- updates, then the id check: '' (none: fresh ids), 'check' or 'replace', then for
 -- delayed tasks n due times. The states come
@@ -78,7 +78,7 @@ if #ARGV > dues then
 else
     for _, i in ipairs(take) do redis.call('XADD', KEYS[3], '*', field, ARGV[tasks + i]) end
 end
-for _, i in ipairs(take) do redis.call('PUBLISH', '@UPDATES@', ARGV[updates + i]) end
+for _, i in ipairs(take) do announce(ARGV[updates + i]) end
 if #take > 0 then redis.call('HINCRBY', KEYS[4], 'submitted', #take) end
 return {redis.call('ZCARD', KEYS[2]), table.concat(codes)}
 """
@@ -133,7 +133,7 @@ local function each(size, step, call)
     end
     at = at + size
 end
-each(sizes[1], 1, function(i) redis.call('PUBLISH', '@UPDATES@', ARGV[i]) end)
+each(sizes[1], 1, function(i) announce(ARGV[i]) end)
 local hset, counts = {}, {}
 local function count(name) counts[name] = (counts[name] or 0) + 1 end
 each(sizes[2], 1000, function(first, last)

@@ -99,6 +99,8 @@ class TaskStore(
 
     ``listener``: the client subscriptions use (one with no socket timeout, so a quiet
     channel is not mistaken for a lost connection); ``redis`` when not given.
+    ``classic_updates``: in a cluster, whether status updates also go out on
+    ``task_updates`` (the ``DISTRITASK_CLASSIC_UPDATES`` setting).
     """
 
     def __init__(
@@ -107,11 +109,12 @@ class TaskStore(
         *,
         retention: int = 100_000,
         listener: aioredis.Redis | None = None,
+        classic_updates: bool = True,
     ) -> None:
         self.redis = redis
         self.listener = listener if listener is not None else redis
         self.retention = retention
-        self.keys = connection.layout(redis)
+        self.keys = connection.layout(redis, classic_updates=classic_updates)
         self.known_queues: set[str] = set()
         texts = scripts.render(self.keys)
         self.scripts = texts

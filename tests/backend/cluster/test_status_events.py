@@ -1,0 +1,69 @@
+"""Status events in a cluster: our readers take them from a sharded channel (SSUBSCRIBE
+on the node that owns it); the Go-compatible ``task_updates`` PUBLISH, which a cluster
+broadcasts to every node, is on by default and can be turned off."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+
+from backend import connection, keys
+from backend.protocol import Task, decode_update
+from backend.store import TaskStore
+
+SHARD_CHANNEL = "distritask:{dt}:updates"
+
+
+async def _other_node(redis_url: str) -> aioredis.Redis:
+    """A plain client of a primary that does not own the status channel's slot."""
+    cluster = connection.client(redis_url)
+    assert isinstance(cluster, RedisCluster)
+    await cluster.initialize()
+    owner = cluster.get_node_from_key(SHARD_CHANNEL)
+    other = next(node for node in cluster.get_primaries() if node.name != owner.name)
+    password = cluster.get_default_node().connection_kwargs.get("password")
+    await cluster.aclose()
+    return aioredis.Redis(host=other.host, port=other.port, password=password)
+
+
+async def test_our_readers_use_the_sharded_channel_and_go_readers_still_hear(
+    redis_url: str, store: TaskStore
+) -> None:
+    assert store.keys.channel(keys.UPDATES_CHANNEL) == (SHARD_CHANNEL, True)
+    assert "SPUBLISH" in store.scripts.WRITE and "'task_updates'" in store.scripts.WRITE
+    node = await _other_node(redis_url)
+    go_reader = node.pubsub()
+    await go_reader.subscribe(keys.UPDATES_CHANNEL)
+    async with await store.subscribe(keys.UPDATES_CHANNEL) as ours:
+        [state] = await store.submit([Task(name="noop")])
+        update = decode_update(await _next(ours))
+        assert (update.id, update.status.value) == (state.id, "pending")
+        heard = await go_reader.get_message(ignore_subscribe_messages=True, timeout=5)
+        heard = heard or await go_reader.get_message(ignore_subscribe_messages=True, timeout=5)
+        assert heard is not None and decode_update(heard["data"]).id == state.id
+    await go_reader.aclose()
+    await node.aclose()
+
+
+async def test_the_classic_publish_can_be_turned_off(redis_url: str, aredis: RedisCluster) -> None:
+    store = TaskStore(aredis, classic_updates=False)
+    await store.ensure_group()
+    assert "'task_updates'" not in store.scripts.SUBMIT
+    node = await _other_node(redis_url)
+    go_reader = node.pubsub()
+    await go_reader.subscribe(keys.UPDATES_CHANNEL)
+    await go_reader.get_message(timeout=5)  # the subscribe confirmation
+    async with await store.subscribe(keys.UPDATES_CHANNEL) as ours:
+        [state] = await store.submit([Task(name="noop")])
+        assert decode_update(await _next(ours)).id == state.id
+    assert await go_reader.get_message(ignore_subscribe_messages=True, timeout=1) is None
+    await go_reader.aclose()
+    await node.aclose()
+
+
+async def _next(subscription: object) -> bytes:
+    for _ in range(10):
+        data = await subscription.get(1.0)  # type: ignore[attr-defined]
+        if data is not None:
+            return bytes(data)
+    raise AssertionError("no status update within 10 s")
