@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from backend.store import TaskStore
 from backend.store.deadletters import UNCHANGED
-from backend.store.query import BulkAction
+from backend.store.query import SEARCH_CHUNK, BulkAction
 from backend.task_filter import TaskFilter
 from distritask_gui.intents import Intents
 
@@ -29,6 +29,8 @@ class ConsoleActions(Intents):
     """Request number, :class:`~backend.store.Page`."""
     matched = Signal(int, list)
     """Request number, the ids every task of a filter has (for a bulk action)."""
+    search_progress = Signal(int, object)
+    """Request number, :class:`~backend.store.query.SearchProgress` (after each chunk)."""
     bulk_progress = Signal(int, int)
     """Tasks handled so far, tasks in all."""
     bulk_finished = Signal(str, int, int)
@@ -45,6 +47,9 @@ class ConsoleActions(Intents):
     ) -> None:
         super().__init__(store, parent=parent)
         self._bulk: asyncio.Task[Any] | None = None
+        self._search: asyncio.Task[Any] | None = None
+        self.search_chunk = SEARCH_CHUNK
+        """States a background search reads per step."""
 
     # -- tasks -------------------------------------------------------------------------
 
@@ -57,6 +62,25 @@ class ConsoleActions(Intents):
             self.page_loaded.emit(request, page)
 
         self._spawn(go())
+
+    def search(self, request: int, wanted: TaskFilter) -> None:
+        """Count every task a free-text filter matches, in the background, reporting
+        each chunk searched (``search_progress``); a new search replaces the last."""
+        self.stop_search()
+        if not self.connected:
+            return
+
+        async def go() -> None:
+            steps = self.store().search_steps(wanted, chunk=self.search_chunk)
+            async for progress in steps:
+                self.search_progress.emit(request, progress)
+
+        self._search = self._spawn(go())
+
+    def stop_search(self) -> None:
+        if self._search is not None:
+            self._search.cancel()
+            self._search = None
 
     def match(self, request: int, wanted: TaskFilter) -> None:
         """Every id ``wanted`` matches, for a bulk action to confirm (``matched``)."""

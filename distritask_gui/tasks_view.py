@@ -4,6 +4,10 @@ The filter comes from :class:`~distritask_gui.task_filter_bar.TaskFilterBar`.
 Ctrl+F focuses the search; Enter or a double click opens the task.
 Bulk actions (on the selection, or on every task matching) are confirmed with the
 count and run in batches behind a progress dialog.
+
+A free-text search shows its first page as soon as it is full ("at least N"), then
+keeps counting every match in the background, with a progress bar
+(:class:`~distritask_gui.search_count.SearchCount`); then the count is exact.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from backend.store import Page
 from backend.store.query import BULK_ACTIONS, BulkAction
 from backend.task_filter import FilterError, TaskFilter
 from distritask_gui.console_actions import ConsoleActions
+from distritask_gui.search_count import SearchCount
 from distritask_gui.task_filter_bar import RANGES, SORT_LABELS, TaskFilterBar
 from distritask_gui.tasks_table import TasksTable, table_view
 
@@ -67,6 +72,8 @@ class TasksView(QWidget):
 
     def _build(self) -> None:
         self.count = QLabel()
+        self.searching = SearchCount(self.console)
+        self.searching.counted.connect(self._counted)
         self.filters = TaskFilterBar()
         self.filters.changed.connect(self._filters_changed)
         self.filters.invalid.connect(self.count.setText)
@@ -119,7 +126,7 @@ class TasksView(QWidget):
         for control, tip in tips.items():
             control.setToolTip(tip)
         actions_row = QHBoxLayout()
-        for item in (self.count, self.prev, self.next):
+        for item in (self.count, self.searching, self.prev, self.next):
             actions_row.addWidget(item)
         actions_row.addStretch(1)
         for item in (
@@ -180,6 +187,12 @@ class TasksView(QWidget):
             return
         selected = set(self.selected_ids())
         self.total, self.exact = page.total, page.exact
+        try:
+            known = self.searching.page_shown(self.current_filter(), page.exact)
+        except FilterError:
+            known = None
+        if known is not None:
+            self.total, self.exact = max(page.total, known), True
         self.model.set_states(page.tasks)
         selection = self.table.selectionModel()
         for row, state in enumerate(page.tasks):
@@ -188,8 +201,17 @@ class TasksView(QWidget):
                     self.model.index(row, 0),
                     selection.SelectionFlag.Select | selection.SelectionFlag.Rows,
                 )
-        first = self.offset + 1 if page.tasks else 0
-        last = self.offset + len(page.tasks)
+        self._show_count()
+
+    def _counted(self, total: int) -> None:
+        """The free-text search counted every match."""
+        self.total, self.exact = max(self.total, total), True
+        self._show_count()
+
+    def _show_count(self) -> None:
+        shown = self.model.rowCount()
+        first = self.offset + 1 if shown else 0
+        last = self.offset + shown
         total = f"{self.total:,}" if self.exact else f"at least {self.total:,}"
         self.count.setText(f"{first:,} to {last:,} of {total}")
         self.prev.setEnabled(self.offset > 0)

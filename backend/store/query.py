@@ -5,7 +5,8 @@ time), an id set for prefix search and finished-time and duration sets
 (:data:`backend.scripts.QUERY` explains the walk), so a filtered page over a million
 retained tasks costs a few set lookups, never a scan. Free text (``q``: id, message,
 error) is the one thing that reads states: newest first, in chunks of
-:data:`SEARCH_CHUNK`, stopping once the page is full.
+:data:`SEARCH_CHUNK`, stopping once the page is full; :meth:`Query.search_steps`
+then counts every match, a chunk at a time, for a view to show in the background.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from redis.commands.core import AsyncScript
@@ -28,6 +29,8 @@ from backend.task_filter import TaskFilter
 
 SEARCH_CHUNK = 20_000
 """States a free-text search reads per command (the server is busy ~20 ms for it)."""
+_NO_PAGE = 1 << 50
+"""An offset no page reaches: a walk with it only counts matches."""
 BULK_BATCH = 500
 """Tasks a bulk action handles per step (each step is reported)."""
 BulkAction = Literal["cancel", "retry", "delete"]
@@ -46,6 +49,18 @@ class Page:
     def __iter__(self) -> Iterator[object]:
         yield self.total
         yield self.tasks
+
+
+@dataclass
+class SearchProgress:
+    """How far counting a free-text search is (:meth:`Query.search_steps`)."""
+
+    candidates: int
+    """States the search reads in all (those the other filters match)."""
+    searched: int = 0
+    matches: int = 0
+    """Matches found so far (the total, once ``done``)."""
+    done: bool = False
 
 
 @dataclass
@@ -103,9 +118,39 @@ class Query(Submits, BoardReads):
         _, ids, _ = await self._ids(wanted, limit=1 << 40, offset=0, complete=True)
         return ids
 
-    async def _ids(
-        self, wanted: TaskFilter, *, limit: int, offset: int, complete: bool = False
-    ) -> tuple[int, list[str], bool]:
+    async def search_steps(
+        self, wanted: TaskFilter, *, chunk: int = SEARCH_CHUNK
+    ) -> AsyncIterator[SearchProgress]:
+        """Count every task a free-text filter matches, ``chunk`` states at a time,
+        yielding the progress after each (first with nothing searched, so a caller
+        learns how many states the search reads): what a first page (which stops once
+        it is full) leaves to the background. A filter without free text is counted
+        from the indexes in one step."""
+        candidates, _, _ = await self._ids(replace(wanted, q=None), limit=0, offset=0)
+        progress = SearchProgress(candidates)
+        yield progress
+        if not wanted.q:
+            progress.searched = progress.matches = candidates
+            progress.done = True
+            yield progress
+            return
+        call_keys, args, needle, jneedle = self._query_call(wanted)
+        pos = 0
+        while not progress.done:
+            # every match is "skipped" (before an offset no page reaches): only counted
+            reply = await self._query(
+                keys=call_keys,
+                args=[*args, _NO_PAGE, 1, needle, jneedle, pos, chunk, 0],
+            )
+            after, found = int(reply[1]), int(reply[2])
+            progress.matches += found
+            progress.done = after < 0
+            progress.searched = candidates if progress.done else min(candidates, after)
+            pos = after
+            yield progress
+
+    def _query_call(self, wanted: TaskFilter) -> tuple[list[str], list[object], str, str]:
+        """The QUERY script's keys, its first arguments, the needle and its JSON form."""
         sort = wanted.sort.lstrip("-")
         sortset = {"created": self.keys.TASK_INDEX, "finished": self.keys.INDEX_FINISHED}.get(
             sort, self.keys.INDEX_DURATION
@@ -122,7 +167,7 @@ class Query(Submits, BoardReads):
         ]
         scratch = self.keys.INDEX_TEMP_PREFIX + uuid.uuid4().hex
         needle = (wanted.q or "").lower()
-        args = [
+        args: list[object] = [
             1 if wanted.sort.startswith("-") else 0,
             _bound(wanted.since, "-inf"),
             _bound(wanted.until, "+inf"),
@@ -137,6 +182,12 @@ class Query(Submits, BoardReads):
             self.keys.INDEX_IDS,
             *filters,
         ]
+        return call_keys, args, needle, json.dumps(needle, ensure_ascii=False)[1:-1]
+
+    async def _ids(
+        self, wanted: TaskFilter, *, limit: int, offset: int, complete: bool = False
+    ) -> tuple[int, list[str], bool]:
+        call_keys, args, needle, jneedle = self._query_call(wanted)
         if not needle:
             reply = await self._query(
                 keys=call_keys,
@@ -145,7 +196,6 @@ class Query(Submits, BoardReads):
             total = int(reply[0])
             return total, [text(i) for i in reply[3:]], True
         # Free text: walk in chunks until the page is full (or everything was read).
-        jneedle = json.dumps(needle, ensure_ascii=False)[1:-1]
         ids: list[str] = []
         skipped, pos = 0, 0
         while True:

@@ -19,6 +19,7 @@ from backend.state import TaskState
 from backend.store import BoardCounts, TaskStore
 from distritask_gui.columns import SHOWN
 from distritask_gui.task_model import QUEUE
+from distritask_gui.tasks_view import PAGE_SIZE
 from distritask_gui.window import MainWindow
 from tests.gui.conftest import Open, Run
 
@@ -142,3 +143,35 @@ def test_the_queue_column_refills_from_the_broker_as_its_oldest_tasks_start(
     qtbot.waitUntil(lambda: queue.count.text() == str(2 * SHOWN), timeout=10_000)
     assert queue.more.text() == f"+{SHOWN} more"
     assert window.tasks.totals() == {TaskStatus.PENDING: 2 * SHOWN, TaskStatus.COMPLETED: SHOWN}
+
+
+def test_a_free_text_search_shows_its_first_page_then_counts_the_rest_with_progress(
+    redis_url: str, open_panel: Open, qtbot: QtBot, run_async: Run[Any]
+) -> None:
+    _write(redis_url, qtbot, 4000)  # about one in twenty failed with "boom"
+    failed = _counts(redis_url, run_async).statuses[TaskStatus.FAILED]
+    assert failed > PAGE_SIZE
+    window = open_panel(redis_url)
+    window.console.setCurrentIndex(1)
+    view = window.console.tasks_view
+    view.console.search_chunk = 300  # many steps over 4,000 states
+    steps: list[tuple[int, int, bool]] = []
+    view.console.search_progress.connect(
+        lambda _, p: steps.append((p.searched, p.matches, view.searching.isVisible()))
+    )
+    qtbot.keyClick(view, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(view.search, "BOOM")
+    qtbot.keyClick(view.search, Qt.Key.Key_Return)
+    # the first page at once, though more match than it shows ...
+    qtbot.waitUntil(lambda: view.model.rowCount() == PAGE_SIZE, timeout=10_000)
+    assert all("boom" in (s.message or "") for s in view.model.states())
+    # ... then every match counted in the background, with the progress shown
+    qtbot.waitUntil(lambda: view.count.text() == f"1 to 100 of {failed}", timeout=20_000)
+    assert not view.searching.isVisible() and view.next.isEnabled()
+    searched = [searched for searched, _, _ in steps]
+    assert len(steps) > 5 and searched == sorted(searched)
+    assert all(visible for _, _, visible in steps[:-1])  # the bar showed while it searched
+    assert steps[-1][1] == failed
+    view.reload()  # the view's refresh: the same search keeps its count
+    qtbot.waitUntil(lambda: view.count.text() == f"1 to 100 of {failed}", timeout=10_000)
+    assert not view.searching.isVisible()
