@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from backend.connection import is_broker_down
 from backend.outage import Outage
@@ -71,10 +71,16 @@ async def hand_back(store: TaskStore, jobs: Sequence[Job]) -> None:
 
 
 async def hand_back_waiting(
-    store: TaskStore, outage: Outage, queue: deque[Job], queued_before: float = float("inf")
+    store: TaskStore,
+    outage: Outage,
+    queue: deque[Job],
+    queued_before: float = float("inf"),
+    changed: Callable[[], None] | None = None,
 ) -> None:
     """Give the jobs waiting in ``queue`` since before ``queued_before`` (loop time; all
-    of them by default) back to the stream; kept for a later try while the broker is away."""
+    of them by default) back to the stream; kept for a later try while the broker is away.
+    ``changed`` is called once the queue has changed (jobs kept again, or room made):
+    idle slots and a reader waiting for room must look again."""
     jobs = [j for j in queue if j.queued < queued_before and not j.cancel_requested]
     if not jobs:
         return
@@ -86,18 +92,27 @@ async def hand_back_waiting(
         if not is_broker_down(exc):
             raise
         queue.extendleft(reversed(jobs))  # keep them; try again later
+        if changed is not None:
+            changed()
         await outage.failed(exc)
         return
+    if changed is not None:
+        changed()
     log.info("handed %d waiting task(s) back to the queue", len(jobs))
 
 
 async def hand_back_loop(
-    store: TaskStore, outage: Outage, queue: deque[Job], prefetch: Prefetch
+    store: TaskStore,
+    outage: Outage,
+    queue: deque[Job],
+    prefetch: Prefetch,
+    changed: Callable[[], None] | None = None,
 ) -> None:
-    """Hand back what waited past :data:`HAND_BACK_AFTER`, and read less far ahead."""
+    """Hand back what waited past :data:`HAND_BACK_AFTER`, and read less far ahead
+    (``changed``: see :func:`hand_back_waiting`)."""
     loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(HAND_BACK_AFTER / 2)
         if queue and queue[0].queued < loop.time() - HAND_BACK_AFTER:
             prefetch.misjudged()
-            await hand_back_waiting(store, outage, queue, loop.time() - HAND_BACK_AFTER)
+            await hand_back_waiting(store, outage, queue, loop.time() - HAND_BACK_AFTER, changed)

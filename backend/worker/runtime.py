@@ -167,6 +167,11 @@ class Worker:
 
     # -- lifecycle ---------------------------------------------------------------------
 
+    def _queue_changed(self) -> None:
+        """Jobs went back to the local queue, or back to the stream: run them, or read."""
+        self.slots.wake()
+        self.reader.wake()
+
     def stop(self) -> None:
         """Stop taking work; running tasks finish within the grace period."""
         self.stopping.set()
@@ -240,7 +245,7 @@ class Worker:
             self.cancels.listen(),
             self.cancels.reload_loop(),
             watchdog.watch(self.running.values, self.slots.abandon),
-            hand_back_loop(self.store, self.outage, self.queue, self.prefetch),
+            hand_back_loop(self.store, self.outage, self.queue, self.prefetch, self._queue_changed),
             housekeeping_loop(store, outage, self.name),
         ):
             self._spawn(coro)

@@ -64,6 +64,10 @@ class Slots:
         self.queue.extend(jobs)
         self._work.set()
 
+    def wake(self) -> None:
+        """The queue changed behind the slots' back (jobs put back): idle slots look again."""
+        self._work.set()
+
     def close(self) -> None:
         """Let each slot end once the queue is empty."""
         self._closing = True

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from backend.protocol import TaskStatus
+from collections import deque
+
+from backend import connection
+from backend.outage import Outage
+from backend.protocol import Task, TaskStatus, encode_task
 from backend.store import TaskStore
+from backend.worker.job import Job
+from backend.worker.prefetch import hand_back_waiting
+from backend.worker.running import Running
 from tests.backend.worker.conftest import StartWorker, submit, wait_online, wait_states
 
 
@@ -22,3 +29,26 @@ async def test_slow_tasks_prefetched_by_a_busy_worker_reach_an_idle_one(
     states = await wait_states(store, slow, TaskStatus.COMPLETED, within=30)
     # Without handing back, "eager" holds three of them while "idle" idles after one.
     assert sorted(state.worker for state in states) == ["eager", "eager", "idle", "idle"]
+
+
+async def test_handing_back_wakes_the_slots_and_the_reader(store: TaskStore) -> None:
+    """Jobs kept (broker away) or handed back change the queue behind the slots' and the
+    reader's back: both are told, or a worker whose slots went idle meanwhile stops
+    taking tasks for good (seen after a Sentinel failover)."""
+    queue: deque[Job] = deque([_job(b"1-1"), _job(b"1-2")])
+    changes: list[int] = []
+    away = connection.client("redis://127.0.0.1:1", timeout=1.0)  # nothing listens there
+    try:
+        await hand_back_waiting(
+            TaskStore(away), Outage(base=0.01), queue, changed=lambda: changes.append(len(queue))
+        )
+    finally:
+        await away.aclose()
+    assert changes == [2], "the jobs are kept, and the slots told so"
+    await hand_back_waiting(store, Outage(), queue, changed=lambda: changes.append(len(queue)))
+    assert changes == [2, 0], "room was made: the reader is told"
+
+
+def _job(entry_id: bytes) -> Job:
+    task = Task(name="noop")
+    return Job(entry_id, encode_task(task), task, Running.from_task(task), 1, "w")
