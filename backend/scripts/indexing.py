@@ -9,17 +9,48 @@ from backend import history
 from backend.protocol import DEFAULT_TASK
 
 # -- the console's indexes (see backend.keys: INDEX_*) ----------------------------------
-# ``ix_reindex(ids, states, fresh)`` keeps the indexes in step with states just stored:
-# it reads status, worker, name and queue from each state's JSON (the top-level ones:
-# they come before the payload and the timeline, and a quote inside a string value is
-# escaped, so no string value can hold the key), moves the id between the sorted sets
-# of the old and new values (scored by creation time), and keeps the finished-time and
-# duration sets. ``fresh``: a new submit (the creation time may have changed).
+# Each task is in one sorted set per indexed value (status, worker, name, queue; scored
+# by creation time; an empty worker is not indexed), in the id set (for prefix search),
+# and, once finished, in the finished-time and duration sets; the meta hash keeps its
+# indexed values as one line ("status\tworker\tname\tqueue").
+# The one rule is ``ix_move(b, id, was, now, score, fresh, state)``: it adds to the
+# batch ``b`` (from ``ix_batch()``; ``ix_flush(b)`` writes it) what moves task ``id``
+# from its meta line ``was`` (nil: not indexed) to the values ``now``. ``score``: its
+# creation time (nil: read ``created`` from ``state``, or now, and add it to the task
+# index); ``fresh``: a new submit (the creation time may have changed: every set is
+# written again); ``state``: its JSON, read only for the finished time when it
+# finishes. Two ways in:
+# - ``ix_reindex(ids, states, fresh)``: states just stored, their values read from the
+#   JSON (the top-level keys: they come before the payload and the timeline, and a
+#   quote inside a string value is escaped, so no string value can hold the key), the
+#   old values from the meta hash;
+# - ``ix_new(b, ids, pairs, now)``: tasks whose ids were never seen and that all have
+#   the values ``now`` (not finished: a new submit), ``pairs`` their creation times
+#   and ids as ZADD takes them: nothing to read, and the same list for every set.
 _INDEX = """
 local IX, IX_META, IX_IDS = '@IX@', '@META@', '@IDS@'
 local IX_FINISHED, IX_DURATION, IX_TASKS = '@FINISHED@', '@DURATION@', '@TASKS@'
 local IX_FIELDS = {'status', 'worker', 'name', 'queue'}
 local IX_FINAL = {completed = true, failed = true, cancelled = true}
+local IX_NOT_INDEXED = {[2] = ''}  -- an empty worker (a task no worker took yet)
+local ix_keys = {{}, {}, {}, {}}
+local function ix_key(f, value)
+    local key = ix_keys[f][value]
+    if not key then
+        key = IX .. IX_FIELDS[f] .. ':' .. value
+        ix_keys[f][value] = key
+    end
+    return key
+end
+-- The set a task whose field ``f`` has ``value`` is in (nil: none), and the meta line
+-- of the values ``now``: what every way in writes.
+local function ix_set(f, value)
+    if IX_NOT_INDEXED[f] == value then return nil end
+    return ix_key(f, value)
+end
+local function ix_line(now)
+    return now[1] .. '\\t' .. now[2] .. '\\t' .. now[3] .. '\\t' .. now[4]
+end
 local function ix_call(command, key, list, step)
     for first = 1, #list, step do
         redis.call(command, key, unpack(list, first, math.min(first + step - 1, #list)))
@@ -43,21 +74,91 @@ local function ix_now()
     local now = redis.call('TIME')
     return tonumber(now[1]) + tonumber(now[2]) / 1e6
 end
+local function ix_batch()
+    return {adds = {}, rems = {}, meta = {}, ids = {}, indexed = {}, bulk = {},
+            finished = {}, durations = {}, unfinished = {}}
+end
+local function ix_push(sets, key, a, b)
+    local list = sets[key]
+    if not list then list = {}; sets[key] = list end
+    local n = #list
+    list[n + 1] = a
+    if b then list[n + 2] = b end
+end
+local IX_NONE = {}
+local function ix_move(b, id, was, now, score, fresh, state)
+    local line = ix_line(now)
+    if was == line and not fresh then return end
+    if not score then
+        score = ix_num(state, 'created') or ix_now()
+        b.indexed[#b.indexed + 1] = score
+        b.indexed[#b.indexed + 1] = id
+    end
+    local before = IX_NONE
+    if was then
+        before = {}
+        for value in string.gmatch(was .. '\\t', '([^\\t]*)\\t') do
+            before[#before + 1] = value
+        end
+    else
+        local n = #b.ids
+        b.ids[n + 1] = '0'
+        b.ids[n + 2] = id
+    end
+    for f = 1, 4 do
+        local old, value = before[f], now[f]
+        if old ~= value or fresh then
+            local from, to = old and old ~= value and ix_set(f, old), ix_set(f, value)
+            if from then ix_push(b.rems, from, id) end
+            if to then ix_push(b.adds, to, score, id) end
+        end
+    end
+    local n = #b.meta
+    b.meta[n + 1] = id
+    b.meta[n + 2] = line
+    if IX_FINAL[now[1]] then
+        if fresh or not IX_FINAL[before[1] or ''] then
+            local at = ix_num(state, 'finished') or ix_now()
+            b.finished[#b.finished + 1] = at
+            b.finished[#b.finished + 1] = id
+            b.durations[#b.durations + 1] = math.max(0, at - tonumber(score))
+            b.durations[#b.durations + 1] = id
+        end
+    elseif IX_FINAL[before[1] or ''] then
+        b.unfinished[#b.unfinished + 1] = id
+    end
+end
+local function ix_new(b, ids, pairs, now)
+    for f = 1, 4 do
+        local key = ix_set(f, now[f])
+        if key then b.bulk[#b.bulk + 1] = {key, pairs} end
+    end
+    local line, n, m = ix_line(now), #b.ids, #b.meta
+    for i = 1, #ids do
+        b.ids[n + 1], b.ids[n + 2], n = '0', ids[i], n + 2
+        b.meta[m + 1], b.meta[m + 2], m = ids[i], line, m + 2
+    end
+end
+local function ix_flush(b)
+    ix_call('ZADD', IX_TASKS, b.indexed, 2000)
+    for key, list in pairs(b.rems) do ix_call('ZREM', key, list, 2000) end
+    for key, list in pairs(b.adds) do ix_call('ZADD', key, list, 2000) end
+    for _, bulk in ipairs(b.bulk) do ix_call('ZADD', bulk[1], bulk[2], 2000) end
+    ix_call('HSET', IX_META, b.meta, 2000)
+    ix_call('ZADD', IX_IDS, b.ids, 2000)
+    ix_call('ZADD', IX_FINISHED, b.finished, 2000)
+    ix_call('ZADD', IX_DURATION, b.durations, 2000)
+    ix_call('ZREM', IX_FINISHED, b.unfinished, 2000)
+    ix_call('ZREM', IX_DURATION, b.unfinished, 2000)
+end
 local function ix_reindex(ids, states, fresh)
     local n = #ids
     if n == 0 then return end
     local old = redis.call('HMGET', IX_META, unpack(ids))
     local scores = redis.call('ZMSCORE', IX_TASKS, unpack(ids))
-    local adds, rems, meta, new_ids, indexed = {}, {}, {}, {}, {}
-    local finished, durations, unfinished = {}, {}, {}
-    local function push(sets, key, a, b)
-        local list = sets[key]
-        if not list then list = {}; sets[key] = list end
-        list[#list + 1] = a
-        if b then list[#list + 1] = b end
-    end
+    local b = ix_batch()
     for i = 1, n do
-        local id, state, was = ids[i], states[i], old[i]
+        local state, was = states[i], old[i]
         local now = {ix_str(state, 'status') or 'pending', ix_str(state, 'worker') or ''}
         if was and not fresh then  -- a write: name and queue stay what they were
             local name, queue = string.match(was, '^[^\\t]*\\t[^\\t]*\\t([^\\t]*)\\t(.*)$')
@@ -65,55 +166,9 @@ local function ix_reindex(ids, states, fresh)
         else
             now[3], now[4] = ix_str(state, 'name') or '', ix_str(state, 'queue') or 'default'
         end
-        local line = table.concat(now, '\\t')
-        if fresh or was ~= line then
-            local score = tonumber(scores[i])
-            if not score then
-                score = ix_num(state, 'created') or ix_now()
-                indexed[#indexed + 1] = score
-                indexed[#indexed + 1] = id
-            end
-            local before = {}
-            if was then
-                for value in string.gmatch(was .. '\\t', '([^\\t]*)\\t') do
-                    before[#before + 1] = value
-                end
-            else
-                new_ids[#new_ids + 1] = 0
-                new_ids[#new_ids + 1] = id
-            end
-            for f = 1, 4 do
-                if before[f] ~= now[f] then
-                    if before[f] then push(rems, IX .. IX_FIELDS[f] .. ':' .. before[f], id) end
-                    push(adds, IX .. IX_FIELDS[f] .. ':' .. now[f], score, id)
-                elseif fresh then
-                    push(adds, IX .. IX_FIELDS[f] .. ':' .. now[f], score, id)
-                end
-            end
-            meta[#meta + 1] = id
-            meta[#meta + 1] = line
-            if IX_FINAL[now[1]] then
-                if fresh or not IX_FINAL[before[1] or ''] then
-                    local at = ix_num(state, 'finished') or ix_now()
-                    finished[#finished + 1] = at
-                    finished[#finished + 1] = id
-                    durations[#durations + 1] = math.max(0, at - score)
-                    durations[#durations + 1] = id
-                end
-            elseif IX_FINAL[before[1] or ''] then
-                unfinished[#unfinished + 1] = id
-            end
-        end
+        ix_move(b, ids[i], was or nil, now, scores[i] or nil, fresh, state)
     end
-    ix_call('ZADD', IX_TASKS, indexed, 2000)
-    for key, list in pairs(rems) do ix_call('ZREM', key, list, 2000) end
-    for key, list in pairs(adds) do ix_call('ZADD', key, list, 2000) end
-    ix_call('HSET', IX_META, meta, 2000)
-    ix_call('ZADD', IX_IDS, new_ids, 2000)
-    ix_call('ZADD', IX_FINISHED, finished, 2000)
-    ix_call('ZADD', IX_DURATION, durations, 2000)
-    ix_call('ZREM', IX_FINISHED, unfinished, 2000)
-    ix_call('ZREM', IX_DURATION, unfinished, 2000)
+    ix_flush(b)
 end
 -- Drops every index entry of ``ids`` (their states are being forgotten).
 local function ix_forget(ids)
@@ -124,9 +179,7 @@ local function ix_forget(ids)
         if old[i] then
             local f = 1
             for value in string.gmatch(old[i] .. '\\t', '([^\\t]*)\\t') do
-                local key = IX .. IX_FIELDS[f] .. ':' .. value
-                rems[key] = rems[key] or {}
-                table.insert(rems[key], ids[i])
+                ix_push(rems, ix_key(f, value), ids[i])
                 f = f + 1
             end
         end
@@ -141,10 +194,12 @@ end
 # The key names (@IX@...) are filled in per layout: backend.scripts.render.
 
 # -- the per-minute history (see backend.history) ------------------------------------
-# ``mn_task(what, state)`` counts ``what`` (submitted, completed, failed, retried) for
-# the task whose state JSON is ``state``: in total, per queue and per name, and, for a
-# finished task, its latency in the histogram. ``mn_flush()`` adds what was counted to
-# the current minute's hash (one HINCRBY per field) and renews its expiry. Needs _INDEX.
+# ``mn_count(what, queue, name, n)`` counts ``n`` of ``what`` (submitted, completed,
+# failed, retried) in total, per queue and per name; ``mn_task(what, state)`` counts
+# one for the task whose state JSON is ``state`` (reading its queue and name) and, for
+# a finished task, its latency in the histogram. ``mn_flush()`` adds what was counted
+# to the current minute's hash (one HINCRBY per field) and renews its expiry. Needs
+# _INDEX.
 # @MN@ (the minute prefix) is filled in per layout, like _INDEX's names.
 _MINUTE = """
 local MN_PREFIX, MN_KEEP, MN_FIELDS, MN_OTHER = '@MN@', @KEEP@, @FIELDS@, '@OTHER@'
@@ -152,12 +207,14 @@ local MN_BOUNDS = {@BOUNDS@}
 local MN_DEFAULT_NAME = '@NAME@'
 local mn_counts, mn_named, mn_any = {}, {}, false
 local function mn_bump(tab, field, n) tab[field] = (tab[field] or 0) + n; mn_any = true end
+local function mn_count(what, queue, name, n)
+    mn_bump(mn_counts, what, n)
+    mn_bump(mn_named, 'q:' .. queue .. ':' .. what, n)
+    mn_bump(mn_named, 'n:' .. name .. ':' .. what, n)
+end
 local function mn_task(what, state)
-    mn_bump(mn_counts, what, 1)
-    local queue = ix_str(state, 'queue') or 'default'
-    local name = ix_str(state, 'name') or MN_DEFAULT_NAME
-    mn_bump(mn_named, 'q:' .. queue .. ':' .. what, 1)
-    mn_bump(mn_named, 'n:' .. name .. ':' .. what, 1)
+    local queue, name = ix_str(state, 'queue'), ix_str(state, 'name')
+    mn_count(what, queue or 'default', name or MN_DEFAULT_NAME, 1)
     if what == 'completed' or what == 'failed' then
         local created, finished = ix_num(state, 'created'), ix_num(state, 'finished')
         if created and finished then

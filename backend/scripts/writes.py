@@ -12,19 +12,24 @@ SUBMIT = (
     + """
 -- KEYS: states, index, stream (or, for delayed tasks, the queue's schedule: a sorted
 -- set), counters, cancelled (``announce`` publishes an update: see backend.scripts).
--- ARGV: n, the task field, then n ids, n states, n creation times, n tasks, n pending
--- updates, then the id check: '' (none: fresh ids), 'check' or 'replace', then for
--- delayed tasks n due times. The states come
--- first: a worker's update must never be overwritten by the pending one.
--- With a check, a task whose id has an unfinished state is a duplicate (left alone),
--- one whose task finished is refused ('check': then nothing is queued) or queued
--- again from scratch ('replace'). Returns {tasks indexed, one code per task: 'q'
+-- ARGV: n, the task field, the queue, then n ids, n states, n creation times, n
+-- tasks, n pending updates, n names, then the id check, then for delayed tasks n due
+-- times. The states come first: a worker's update must never be overwritten by the
+-- pending one.
+-- The id check: '' (none: fresh ids, never seen), 'again' (none: ids that may have
+-- a state, queued again whatever it is), 'check' or 'replace'. With a check, a task
+-- whose id has an unfinished state is a duplicate (left alone), one whose task
+-- finished is refused ('check': then nothing is queued) or queued again from
+-- scratch ('replace'). Returns {tasks indexed, one code per checked task: 'q'
 -- queued, 'd' duplicate, 'f' refused (finished), 'r' replaced}.
-local n, field = tonumber(ARGV[1]), ARGV[2]
-local ids, states, scores, tasks, updates = 2, 2 + n, 2 + 2 * n, 2 + 3 * n, 2 + 4 * n
-local mode = ARGV[3 + 5 * n] or ''
+-- A task never seen is indexed from its name and the queue as given (ix_new); one
+-- queued again from its state (ix_reindex).
+local n, field, queue = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local ids, states, scores, tasks = 3, 3 + n, 3 + 2 * n, 3 + 3 * n
+local updates, names, dues = 3 + 4 * n, 3 + 5 * n, 4 + 6 * n
+local mode = ARGV[dues] or ''
 local codes, take = {}, {}
-if mode ~= '' then
+if mode == 'check' or mode == 'replace' then
     local FINAL = {completed = true, failed = true, cancelled = true}
     local refused, seen = false, {}
     for i = 1, n do
@@ -52,27 +57,45 @@ if mode ~= '' then
 else
     for i = 1, n do take[i] = i end
 end
+local again = mode == 'again'
+local named = {}
 for first = 1, #take, 1000 do
-    local hset, zadd, del, rid, rstate = {}, {}, {}, {}, {}
+    local hset, zadd, del, rid, rstate, groups = {}, {}, {}, {}, {}, {}
     for k = first, math.min(first + 999, #take) do
         local i = take[k]
-        local id, state = ARGV[ids + i], ARGV[states + i]
+        local id, state, score = ARGV[ids + i], ARGV[states + i], ARGV[scores + i]
+        local name = ARGV[names + i]
         hset[#hset + 1] = id
         hset[#hset + 1] = state
-        zadd[#zadd + 1] = ARGV[scores + i]
-        zadd[#zadd + 1] = id
-        rid[#rid + 1] = id
-        rstate[#rstate + 1] = state
-        if codes[i] == 'r' then del[#del + 1] = id end
+        if again or codes[i] == 'r' then
+            if codes[i] == 'r' then del[#del + 1] = id end
+            zadd[#zadd + 1] = score
+            zadd[#zadd + 1] = id
+            rid[#rid + 1] = id
+            rstate[#rstate + 1] = state
+        else  -- never seen: grouped by name, indexed as such (ix_new)
+            local group = groups[name]
+            if not group then group = {{}, {}}; groups[name] = group end
+            local gids, gpairs = group[1], group[2]
+            gids[#gids + 1] = id
+            gpairs[#gpairs + 1] = score
+            gpairs[#gpairs + 1] = id
+        end
+        named[name] = (named[name] or 0) + 1
     end
     redis.call('HSET', KEYS[1], unpack(hset))
-    redis.call('ZADD', KEYS[2], unpack(zadd))
+    if #zadd > 0 then redis.call('ZADD', KEYS[2], unpack(zadd)) end
     if #del > 0 then redis.call('HDEL', KEYS[5], unpack(del)) end
-    ix_reindex(rid, rstate, true)
+    local b = ix_batch()
+    for name, group in pairs(groups) do
+        redis.call('ZADD', KEYS[2], unpack(group[2]))
+        ix_new(b, group[1], group[2], {'pending', '', name, queue})
+    end
+    ix_flush(b)
+    if #rid > 0 then ix_reindex(rid, rstate, true) end
 end
-for _, i in ipairs(take) do mn_task('submitted', ARGV[states + i]) end
+for name, count in pairs(named) do mn_count('submitted', queue, name, count) end
 mn_flush()
-local dues = 3 + 5 * n
 if #ARGV > dues then
     for _, i in ipairs(take) do redis.call('ZADD', KEYS[3], ARGV[dues + i], ARGV[tasks + i]) end
 else

@@ -39,7 +39,7 @@ _NOT_WORKERS = ("", SUBMIT_SOURCE)
 @dataclass
 class BoardCounts:
     """Retained tasks by status and by worker (the worker index: every task a worker
-    ran, whatever its status now); ``""`` is the key of tasks no worker ran."""
+    ran, whatever its status now; tasks no worker ran are in no worker's count)."""
 
     statuses: dict[TaskStatus, int] = field(default_factory=dict)
     workers: dict[str, int] = field(default_factory=dict)

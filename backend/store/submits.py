@@ -39,7 +39,8 @@ from backend.store.templates import Encoder
 
 IN_FLIGHT = 2
 """Submit scripts sent ahead of their replies when pipelining (see ``_stream``)."""
-Encoded = tuple[list[str], list[bytes], list[float], list[bytes], list[bytes]]
+Encoded = tuple[list[str], list[bytes], list[float], list[bytes], list[bytes], list[str]]
+"""A batch as the submit script takes it: ids, states, scores, tasks, updates, names."""
 
 
 @dataclass(slots=True)
@@ -115,6 +116,7 @@ class Submits(Queue):
                     ],
                     [encode_task(task) for task in batch],
                     [encode_update(update) for _, update in pairs],
+                    [task.name for task in batch],
                     _mode(replace, any("id" in task.model_fields_set for task in batch)),
                     queue=queue,
                     dues=[task.due or now for task in batch] if delayed else (),
@@ -147,7 +149,8 @@ class Submits(Queue):
             await self._stream(_encoded(batch, encoder) for batch in chunks)
             return done
         for batch in chunks:
-            codes = await self._batch(*_encoded(batch, encoder), _mode(replace, True))
+            own = any(task.own_id for task in batch)
+            codes = await self._batch(*_encoded(batch, encoder), _mode(replace, own))
             done.duplicates += [
                 t.task_id for t, code in zip(batch, codes, strict=False) if code == "d"
             ]
@@ -160,10 +163,21 @@ class Submits(Queue):
         await self.redis.script_load(self.scripts.SUBMIT)  # so EVALSHA finds it
         indexed = sent = 0
         async with connection.dedicated(self.redis, submit_keys[0]) as link:
-            for ids, states, scores, queued, updates in batches:
+            for ids, states, scores, queued, updates, names in batches:
                 head = ["EVALSHA", self._submit.sha, len(submit_keys), *submit_keys, len(ids)]
                 command = _resp(
-                    [*head, keys.TASK_FIELD, *ids, *states, *scores, *queued, *updates, ""]
+                    [
+                        *head,
+                        keys.TASK_FIELD,
+                        DEFAULT_QUEUE,
+                        *ids,
+                        *states,
+                        *scores,
+                        *queued,
+                        *updates,
+                        *names,
+                        "",
+                    ]
                 )
                 await link.send_packed_command(command, check_health=False)
                 sent += 1
@@ -208,7 +222,8 @@ class Submits(Queue):
             [again.created or task.created_ts],
             [encode_task(task)],
             [encode_update(update)],
-            "",  # queued whatever the state: the callers decided it may run again
+            [task.name],
+            "again",  # queued whatever the state: the callers decided it may run again
             queue=task.queue,
         )
         return again
@@ -220,6 +235,7 @@ class Submits(Queue):
         scores: Sequence[float],
         tasks: Sequence[bytes | str],
         updates: Sequence[bytes | str],
+        names: Sequence[str],
         mode: str,
         *,
         queue: str = DEFAULT_QUEUE,
@@ -230,7 +246,19 @@ class Submits(Queue):
         target = self.keys.due(queue) if dues else self.keys.stream(queue)
         reply = await self._submit(
             keys=self._submit_keys(target),
-            args=[len(ids), keys.TASK_FIELD, *ids, *states, *scores, *tasks, *updates, mode, *dues],
+            args=[
+                len(ids),
+                keys.TASK_FIELD,
+                queue,
+                *ids,
+                *states,
+                *scores,
+                *tasks,
+                *updates,
+                *names,
+                mode,
+                *dues,
+            ],
         )
         indexed, codes = int(reply[0]), text(reply[1])
         finished = [task_id for task_id, code in zip(ids, codes, strict=False) if code == "f"]
@@ -242,7 +270,7 @@ class Submits(Queue):
 
 
 def _encoded(batch: Sequence[NewTask], encoder: Encoder) -> Encoded:
-    """A batch's ids, pending states, scores, tasks and pending updates, as JSON."""
+    """A batch's ids, pending states, scores, tasks and pending updates (JSON), names."""
     states: list[bytes] = []
     updates: list[bytes] = []
     queued: list[bytes] = []
@@ -253,7 +281,8 @@ def _encoded(batch: Sequence[NewTask], encoder: Encoder) -> Encoded:
         states.append(state)
         updates.append(update)
         queued.append(entry)
-    return [t.task_id for t in batch], states, [t.created for t in batch], queued, updates
+    ids = [t.task_id for t in batch]
+    return ids, states, [t.created for t in batch], queued, updates, [t.name for t in batch]
 
 
 def _resp(words: list[Any]) -> bytes:

@@ -187,3 +187,59 @@ async def test_bulk_retry_requeues_failed_and_cancel_cancels_pending(store: Task
     assert result.done == pending.total
     assert (await store.find(TaskFilter(status="pending"))).total == 0
     assert (await store.find(TaskFilter(status="cancelled"))).total >= pending.total
+
+
+async def test_every_way_of_submitting_indexes_the_task_by_its_values(
+    store: TaskStore, aredis: aioredis.Redis
+) -> None:
+    """New tasks of several names and queues in one call (fresh and chosen ids), a
+    finished one replaced under another name and queue, a failed one retried: every
+    filter agrees with the states, and no set keeps an id whose value moved."""
+    tasks = [
+        Task(
+            name=NAMES[i % 3],
+            queue=("default", "high")[i % 2],
+            **({"id": f"own-{i}"} if i % 4 else {}),
+        )
+        for i in range(24)
+    ]
+    states = await store.submit(tasks)
+    done = [advance(s, TaskStatus.PROCESSING, worker="w1") for s in states[:6]]
+    await store.record(done)
+    await store.record(
+        [
+            advance(s, (TaskStatus.COMPLETED, TaskStatus.FAILED)[i % 2], worker="w1")
+            for i, (s, _) in enumerate(done)
+        ]
+    )
+    replaced = done[0][0]
+    await store.submit([Task(id=replaced.id, name="encode-later", queue="low")], replace=True)
+    await store.requeue(done[1][0])  # failed: queued again
+    everything = list((await store.load_all()).values())
+    assert {s.queue for s in everything} == {"default", "high", "low"}
+    for wanted in [
+        TaskFilter(queue="high"),
+        TaskFilter(queue="low"),
+        TaskFilter(name="encode-later"),
+        TaskFilter(name=replaced.name),
+        TaskFilter(status="pending"),
+        TaskFilter(status="failed"),
+        TaskFilter(status="completed", queue="default"),
+        TaskFilter(worker="w1"),
+        TaskFilter(id_prefix="own-1"),
+        TaskFilter(sort="-finished"),
+    ]:
+        expected = {
+            s.id
+            for s in everything
+            if (wanted.status is None or s.status.value == wanted.status)
+            and (wanted.name is None or s.name == wanted.name)
+            and (wanted.queue is None or s.queue == wanted.queue)
+            and (wanted.worker is None or s.worker == wanted.worker)
+            and (wanted.id_prefix is None or s.id.startswith(wanted.id_prefix))
+            and (wanted.sort == "-created" or s.status.terminal)
+        }
+        page = await store.find(wanted, limit=100)
+        assert {s.id for s in page.tasks} == expected and page.total == len(expected), wanted
+    finished = {m.decode() for m in await aredis.zrange(keys.INDEX_FINISHED, 0, -1)}
+    assert replaced.id not in finished and done[1][0].id not in finished
