@@ -18,7 +18,7 @@ queues within the same instant come together, earlier queues first).
 **Pause.** A paused queue's name is in the set :data:`backend.keys.PAUSED_QUEUES`
 (so the pause survives restarts of every part). The read script checks it on every
 read; the blocking read, which started before a pause, checks again when it wakes
-and hands back what it took from a queue paused meanwhile. Tasks keep being
+(in the same round trip) and hands back what it took from a queue paused meanwhile. Tasks keep being
 submitted and promoted into a paused queue; reclaiming a dead worker's entries goes
 on (they were taken before).
 """
@@ -119,14 +119,17 @@ class Queues(Queue):
             return []
         streams = {self.keys.stream(queue): ">" for queue in active}
         got = None
-        async with self._group_kept(active):  # a stream deleted while we block
-            got = await self.redis.xreadgroup(
-                keys.WORKER_GROUP, consumer, streams, count=count, block=block_ms
-            )
+        # The paused set is read right after the read wakes, in the same round trip:
+        # the server runs the second command once the first has returned. The group
+        # is kept: a stream may be deleted while we block.
+        async with self._group_kept(active), self.redis.pipeline(transaction=False) as pipe:
+            pipe.xreadgroup(keys.WORKER_GROUP, consumer, streams, count=count, block=block_ms)
+            pipe.smembers(keys.PAUSED_QUEUES)
+            got, paused_now = await pipe.execute()
         if not got:
             return []
         by_stream = {text(stream): batch for stream, batch in got}
-        now_paused = await self.paused()
+        now_paused = {text(name) for name in paused_now}
         entries: list[Entry] = []
         for queue in active:
             batch = by_stream.get(self.keys.stream(queue))
