@@ -3,7 +3,8 @@
 For each process count, on an emptied database:
 
 1. **submit**: ``TaskStore.submit`` in chunks of :data:`CHUNK`, no worker running, so
-   the rate is the submitter's alone;
+   the rate is the submitter's alone; also the server's time in the submit scripts
+   (``INFO commandstats``, per 1,000 tasks);
 2. **throughput**: the workers are started and run the queue down; the figure is
    tasks over the time from the first task's start (its ``processing`` timestamp) to
    the last one's completion, both read from the recorded states afterwards. While
@@ -57,6 +58,8 @@ class EndToEnd:
     """Seconds between the first and the last worker's first task."""
     wall_s: float
     """Seconds from starting the workers to the last completion (includes start-up)."""
+    submit_server_ms: float = 0.0
+    """Milliseconds the server spent in the submit scripts, per 1,000 tasks."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
@@ -139,13 +142,27 @@ class Workers:
                 profiler.wait()
 
 
-async def _submit(store: TaskStore, count: int) -> float:
+async def _submit(store: TaskStore, count: int) -> tuple[float, float]:
+    """The submit rate, and the server's milliseconds in scripts per 1,000 tasks."""
+    before = await _script_usec(store.redis)
     started = time.perf_counter()
     for first in range(0, count, CHUNK):
         await store.submit(
             [Task(name="noop", max_retries=0) for _ in range(min(CHUNK, count - first))]
         )
-    return rate(count, time.perf_counter() - started)
+    took = time.perf_counter() - started
+    server_ms = (await _script_usec(store.redis) - before) / 1000
+    return rate(count, took), server_ms * 1000 / max(count, 1)
+
+
+async def _script_usec(redis: aioredis.Redis) -> int:
+    """Microseconds the server has spent running scripts (EVAL, EVALSHA) so far."""
+    stats = await redis.info("commandstats")
+    return sum(
+        int(value["usec"])
+        for name, value in stats.items()
+        if name in ("cmdstat_eval", "cmdstat_evalsha")
+    )
 
 
 async def _wait_completed(
@@ -210,7 +227,7 @@ async def _one(
         await redis.flushdb()
         store = TaskStore(redis)
         await store.ensure_group()
-        submit_rate = await _submit(store, tasks)
+        submit_rate, submit_server_ms = await _submit(store, tasks)
         with Workers(url, processes, concurrency, logs, profile) as workers:
             spawned = time.time()
             await _wait_completed(redis, tasks, workers, within=max(60.0, tasks / 200))
@@ -228,6 +245,7 @@ async def _one(
             latency_p99_ms=ms(percentile(took, 99)),
             start_skew_s=skew,
             wall_s=done - spawned,
+            submit_server_ms=submit_server_ms,
         )
     finally:
         await redis.flushdb()

@@ -56,6 +56,7 @@ def e2e_rows(results: list[EndToEnd], limit: float) -> list[Row]:
                 _ratio(result.submit_per_s, limit),
             )
         )
+        rows.append(Row("e2e", "submit server time per 1,000 tasks", result.submit_server_ms, "ms"))
         throughput = Row(
             "e2e",
             f"throughput, {k} worker procs",
