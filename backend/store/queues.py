@@ -124,7 +124,7 @@ class Queues(Queue):
         # is kept: a stream may be deleted while we block.
         async with self._group_kept(active), self.redis.pipeline(transaction=False) as pipe:
             pipe.xreadgroup(keys.WORKER_GROUP, consumer, streams, count=count, block=block_ms)
-            pipe.smembers(keys.PAUSED_QUEUES)
+            pipe.smembers(self.keys.PAUSED_QUEUES)
             got, paused_now = await pipe.execute()
         if not got:
             return []
