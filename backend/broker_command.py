@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_setting_flags(parser, "data_dir")
     parser.add_argument(
         "--cluster",
+        dest="primaries",  # not the setting ``cluster`` (auto/on/off) of the other parts
         type=_count,
         default=None,
         metavar="N",
@@ -74,7 +75,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    if args.cluster is not None:
+    if args.primaries is not None:
         return _run_cluster(settings, args, stop)
     if args.replicas:
         print("distritask broker: --replicas needs --cluster", file=sys.stderr)
@@ -105,12 +106,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 def _run_cluster(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
     """A node that exits is reported (a replica may take over its slots); when every
     node has exited the command exits 1."""
-    cluster = EmbeddedCluster(settings.data_dir, args.cluster, args.replicas, settings.broker_port)
+    cluster = EmbeddedCluster(
+        settings.data_dir, args.primaries, args.replicas, settings.broker_port
+    )
     with cluster:
         print(f"REDIS_URL={cluster.url}", flush=True)
         print(
-            f"cluster of {args.cluster} primar{'y' if args.cluster == 1 else 'ies'}"
-            f" and {args.cluster * args.replicas} replica(s) on ports {cluster.ports}; "
+            f"cluster of {args.primaries} primar{'y' if args.primaries == 1 else 'ies'}"
+            f" and {args.primaries * args.replicas} replica(s) on ports {cluster.ports}; "
             f"data in {cluster.data_dir}; Ctrl+C stops it",
             file=sys.stderr,
             flush=True,
