@@ -91,6 +91,13 @@ def panel_rows(result: dict[str, Any]) -> list[Row]:
     if "held" in result:
         rows.insert(0, Row("panel", f"write {tasks:,} states with indexes", result["write_s"], "s"))
         rows.append(Row("panel", "task states the board holds", result["held"], ""))
+    if result.get("aof_rewrite_s"):
+        rows.insert(
+            1,
+            Row(
+                "panel", "append-only file rewritten before the probe", result["aof_rewrite_s"], "s"
+            ),
+        )
     for phase in result["phases"]:
         at = f"at {phase['rate'] / 1000:g}k/s"
         p99 = Row("panel", f"event-loop lag p99 {at}", phase["lag_p99_ms"], "ms")
