@@ -1,7 +1,8 @@
 """Keep Python's cycle collector away from the tasks the panel holds.
 
-The panel holds up to ~100,000 task states, four collector-tracked objects each. A
-full collection walks all of them (over 100 ms on a small machine), and with
+The panel holds up to ~20,000 finished task states (the board's; the Tasks view
+pages the rest from Redis) plus the unfinished ones, four collector-tracked objects
+each. A full collection walks all of them (tens of ms on a small machine), and with
 thousands of new tasks a second the collector runs one every second or two: the
 window would stall each time. Task states hold no reference cycles (reference
 counting frees them), so after each large batch of new tasks :func:`settle` collects
