@@ -37,6 +37,8 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMN_ROLE = Qt.ItemDataRole.UserRole + 3
 _WAITING = (TaskStatus.PENDING, TaskStatus.RETRYING)
+ENDED = (TaskStatus.FAILED, TaskStatus.CANCELLED)
+"""The statuses a worker's column counts apart among the tasks it does not hold."""
 _NOT_WORKERS = ("", SUBMIT_SOURCE)
 
 Index = QModelIndex | QPersistentModelIndex
@@ -86,6 +88,8 @@ class Column:
         self.states: dict[int, TaskState] = {}
         self.counts: Counter[TaskStatus] = Counter()
         self.unheld = 0
+        self.unheld_ended: Counter[TaskStatus] = Counter()
+        """Of the unheld ones, those failed or cancelled (a worker's column)."""
 
     def __len__(self) -> int:
         return len(self.positions)

@@ -45,6 +45,7 @@ from backend.store import BoardCounts
 from distritask_gui.card_state import compact, stamp_arrival
 from distritask_gui.columns import (
     COLUMN_ROLE,
+    ENDED,
     ID_ROLE,
     QUEUE,
     STATE_ROLE,
@@ -245,6 +246,8 @@ class TaskModel(QAbstractListModel):
             else:
                 held = sum(column.counts.values())
                 column.unheld = max(0, counts.workers.get(key, 0) - held)
+                for status, count in counts.ended.get(key, {}).items():
+                    column.unheld_ended[status] = max(0, count - column.counts[status])
 
     def _column(self, key: str) -> Column:
         column = self._columns.get(key)
@@ -283,6 +286,8 @@ class TaskModel(QAbstractListModel):
                 position = self._position.pop(state.id)
                 key = column_of(state)
                 self._columns[key].unheld += 1
+                if state.status in ENDED:
+                    self._columns[key].unheld_ended[state.status] += 1
                 gone.setdefault(key, []).append(position)
         for key, positions in gone.items():
             self._columns[key].forget(positions)
@@ -319,13 +324,20 @@ class TaskModel(QAbstractListModel):
         return self._totals + self._unheld
 
     def column_counts(self, key: str) -> Counter[TaskStatus]:
-        """Tasks by status in one column: those held, and for the Queue column every
-        waiting task (all of them wait there)."""
+        """Tasks by status in one column: those held, and the unheld ones: for the Queue
+        column every waiting task (all of them wait there); for a worker's, its failed
+        and cancelled ones as counted when the board loaded (and dropped since), the
+        rest of its unheld tasks as completed (every running task is held)."""
         column = self._columns.get(key)
-        counts = Counter() if column is None else +column.counts
+        if column is None:
+            return Counter()
+        counts = +column.counts
         if key == QUEUE:
             for status in (TaskStatus.PENDING, TaskStatus.RETRYING):
                 counts[status] += self._unheld[status]
+        else:
+            counts.update(column.unheld_ended)
+            counts[TaskStatus.COMPLETED] += column.unheld - sum(column.unheld_ended.values())
         return +counts
 
     def column_cards(self, key: str) -> ColumnCards:

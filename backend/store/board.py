@@ -9,8 +9,9 @@ keep (:data:`backend.keys.INDEX_PREFIX`, scored by creation time):
 - the newest ``shown`` tasks of each worker found in the indexes (its column's top;
   not those of the manager's, which are the waiting ones);
 
-and the counts: tasks by status and by worker (``ZCARD``s, constant time each), so
-the board's totals and "+K more" are right without holding what they count.
+and the counts: tasks by status and by worker (``ZCARD``s, constant time each), and
+each worker's failed and cancelled tasks, so the board's totals, its columns' figures
+and "+K more" are right without holding what they count.
 :meth:`BoardReads.board_counts` is the same without the worker columns' states,
 cheap enough for the panel's every-second poll (the Queue column refills from it as
 its oldest tasks start). Both cost a few commands in one pipeline, then one
@@ -34,6 +35,7 @@ BOARD_BUSY = 2000
 """Running tasks a board reads at most (the newest; the rest are counted)."""
 _WAITING = (TaskStatus.PENDING, TaskStatus.RETRYING)
 _NOT_WORKERS = ("", SUBMIT_SOURCE)
+_ENDED = (TaskStatus.FAILED, TaskStatus.CANCELLED)
 
 
 @dataclass
@@ -43,6 +45,9 @@ class BoardCounts:
 
     statuses: dict[TaskStatus, int] = field(default_factory=dict)
     workers: dict[str, int] = field(default_factory=dict)
+    ended: dict[str, dict[TaskStatus, int]] = field(default_factory=dict)
+    """Each worker's failed and cancelled tasks (read by :meth:`BoardReads.board` only:
+    ``ZINTERCARD`` walks the smaller set, so this costs about the failed tasks)."""
 
 
 @dataclass
@@ -81,29 +86,32 @@ class BoardReads(States):
         per_worker: bool,
     ) -> BoardSnapshot:
         workers = await self._indexed_workers()
+        ran = [w for w in workers if w not in _NOT_WORKERS] if per_worker else []
         statuses = list(TaskStatus)
+        index = self.keys.index
         async with self.redis.pipeline(transaction=False) as pipe:
+            # counts first, in a known number of replies; then the id lists
             for status in statuses:
-                pipe.zcard(self.keys.index("status", status.value))
+                pipe.zcard(index("status", status.value))
             for worker in workers:
-                pipe.zcard(self.keys.index("worker", worker))
+                pipe.zcard(index("worker", worker))
+            for worker in ran:
+                for status in _ENDED:
+                    pipe.zintercard(2, [index("status", status.value), index("worker", worker)])
             for status in _WAITING:
-                pipe.zrange(self.keys.index("status", status.value), 0, shown - 1)
+                pipe.zrange(index("status", status.value), 0, shown - 1)
             if busy > 0:
-                running = self.keys.index("status", TaskStatus.PROCESSING.value)
-                pipe.zrange(running, 0, busy - 1, desc=True)
-            if per_worker:
-                for worker in workers:
-                    if worker in _NOT_WORKERS:
-                        continue  # tasks no worker ran: the waiting ones are read above
-                    pipe.zrange(self.keys.index("worker", worker), 0, shown - 1, desc=True)
-            replies = await pipe.execute()
+                pipe.zrange(index("status", TaskStatus.PROCESSING.value), 0, busy - 1, desc=True)
+            for worker in ran:  # (the manager's tasks are the waiting ones, read above)
+                pipe.zrange(index("worker", worker), 0, shown - 1, desc=True)
+            replies = iter(await pipe.execute())
         counts = BoardCounts(
-            {status: int(n) for status, n in zip(statuses, replies, strict=False)},
-            {worker: int(n) for worker, n in zip(workers, replies[len(statuses) :], strict=False)},
+            {status: int(next(replies)) for status in statuses},
+            {worker: int(next(replies)) for worker in workers},
+            {worker: {status: int(next(replies)) for status in _ENDED} for worker in ran},
         )
         picked: dict[str, None] = {}
-        for ids in replies[len(statuses) + len(workers) :]:
+        for ids in replies:
             picked.update((text(i), None) for i in ids)
         states = await self._read_states(list(picked), decode)
         return BoardSnapshot(states, counts)

@@ -38,6 +38,10 @@ async def check_board(store: TaskStore) -> None:
         TaskStatus.CANCELLED: 0,
     }
     assert board.counts.workers["w1"] == 12 and board.counts.workers["w2"] == 3
+    assert board.counts.ended == {
+        "w1": {TaskStatus.FAILED: 2, TaskStatus.CANCELLED: 0},
+        "w2": {TaskStatus.FAILED: 0, TaskStatus.CANCELLED: 0},
+    }
     read = [s.id for s in board.states]
     assert len(read) == len(set(read))
     waiting = [i for i in read if i in made["waiting"]]
@@ -47,7 +51,8 @@ async def check_board(store: TaskStore) -> None:
     assert len(read) == 5 + 5 + 3
 
     polled = await store.board_counts(shown=5)
-    assert polled.counts == board.counts
+    assert polled.counts.statuses == board.counts.statuses
+    assert polled.counts.workers == board.counts.workers and polled.counts.ended == {}
     assert [s.id for s in polled.states] == made["waiting"][:5]  # no worker columns
 
 

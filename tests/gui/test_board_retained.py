@@ -30,7 +30,7 @@ WORKERS = [f"bench-w{i}" for i in range(1, 5)]
 
 def _counts(url: str, run_async: Run[Any]) -> BoardCounts:
     async def counts(store: TaskStore) -> BoardCounts:
-        return (await store.board_counts()).counts
+        return (await store.board()).counts
 
     return _with_store(url, run_async, counts)
 
@@ -83,6 +83,11 @@ def test_many_retained_states_load_only_the_board_and_count_the_rest(
         created = [s.created or 0 for s in shown]
         assert created == sorted(created, reverse=True)  # its newest, newest first
         assert column.count.text() == str(counts.workers[worker])
+        # its figures count every task it ran, not only the cards held
+        failed = counts.ended[worker][TaskStatus.FAILED]
+        busy = sum(1 for s in shown if s.status is TaskStatus.PROCESSING)
+        done = counts.workers[worker] - failed - busy
+        assert f"{busy} busy · {done} done · {failed} failed" in column.stats.text()
         assert column.more.text() == f"+{counts.workers[worker] - SHOWN:,} more"
     queue = window.board.columns[QUEUE]
     waiting = counts.statuses[TaskStatus.PENDING]
