@@ -6,11 +6,12 @@ history (``_MINUTE``: ``mn_task``, ``mn_flush``).
 from __future__ import annotations
 
 from backend import history
-from backend.protocol import DEFAULT_TASK
+from backend.protocol import DEFAULT_TASK, SUBMITTER
 
 # -- the console's indexes (see backend.keys: INDEX_*) ----------------------------------
 # Each task is in one sorted set per indexed value (status, worker, name, queue; scored
-# by creation time; an empty worker is not indexed), in the id set (for prefix search),
+# by creation time; no worker, or the submitter's name, is not indexed as a worker),
+# in the id set (for prefix search),
 # and, once finished, in the finished-time and duration sets; the meta hash keeps its
 # indexed values as one line ("status\tworker\tname\tqueue").
 # The one rule is ``ix_move(b, id, was, now, score, fresh, state)``: it adds to the
@@ -32,7 +33,8 @@ local IX, IX_META, IX_IDS = '@IX@', '@META@', '@IDS@'
 local IX_FINISHED, IX_DURATION, IX_TASKS = '@FINISHED@', '@DURATION@', '@TASKS@'
 local IX_FIELDS = {'status', 'worker', 'name', 'queue'}
 local IX_FINAL = {completed = true, failed = true, cancelled = true}
-local IX_NOT_INDEXED = {[2] = ''}  -- an empty worker (a task no worker took yet)
+-- Values that name no worker are not indexed: none, and the submitter's (a pending task)
+local IX_NOT_INDEXED = {{}, {[''] = true, ['@SUBMITTER@'] = true}, {}, {}}
 local ix_keys = {{}, {}, {}, {}}
 local function ix_key(f, value)
     local key = ix_keys[f][value]
@@ -45,7 +47,7 @@ end
 -- The set a task whose field ``f`` has ``value`` is in (nil: none), and the meta line
 -- of the values ``now``: what every way in writes.
 local function ix_set(f, value)
-    if IX_NOT_INDEXED[f] == value then return nil end
+    if IX_NOT_INDEXED[f][value] then return nil end
     return ix_key(f, value)
 end
 local function ix_line(now)
@@ -56,6 +58,11 @@ local function ix_call(command, key, list, step)
         redis.call(command, key, unpack(list, first, math.min(first + step - 1, #list)))
     end
 end
+-- A top-level string or number of a state's JSON: the first '"key":' is the top-level
+-- one (they come before the payload and the timeline, and a quote inside a string
+-- value is escaped, so no string value can hold one). Found plainly, then read where
+-- found: a pattern search from every position of a state costs more than the rest of
+-- a write.
 local function ix_str(state, key)
     local at = string.find(state, '"' .. key .. '":"', 1, true)
     if not at then return nil end
@@ -68,7 +75,14 @@ local function ix_str(state, key)
     return nil
 end
 local function ix_num(state, key)
-    return tonumber(string.match(state, '"' .. key .. '":(%-?[%d%.eE%+%-]+)'))
+    local mark, from = '"' .. key .. '":', 1
+    while true do
+        local at = string.find(state, mark, from, true)
+        if not at then return nil end
+        local value = tonumber(string.match(state, '^%-?[%d%.eE%+%-]+', at + #mark))
+        if value then return value end
+        from = at + 1
+    end
 end
 local function ix_now()
     local now = redis.call('TIME')
@@ -191,6 +205,7 @@ local function ix_forget(ids)
     ix_call('HDEL', IX_META, ids, 2000)
 end
 """
+_INDEX = _INDEX.replace("@SUBMITTER@", SUBMITTER)
 # The key names (@IX@...) are filled in per layout: backend.scripts.render.
 
 # -- the per-minute history (see backend.history) ------------------------------------

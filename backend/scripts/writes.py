@@ -12,21 +12,21 @@ SUBMIT = (
     + """
 -- KEYS: states, index, stream (or, for delayed tasks, the queue's schedule: a sorted
 -- set), counters, cancelled (``announce`` publishes an update: see backend.scripts).
--- ARGV: n, the task field, the queue, then n ids, n states, n creation times, n
--- tasks, n pending updates, n names, then the id check, then for delayed tasks n due
--- times. The states come first: a worker's update must never be overwritten by the
--- pending one.
+-- ARGV: n, the task field, the queue, the submitter (the pending states' worker),
+-- then n ids, n states, n creation times, n tasks, n pending updates, n names, then
+-- the id check, then for delayed tasks n due times. The states come first: a
+-- worker's update must never be overwritten by the pending one.
 -- The id check: '' (none: fresh ids, never seen), 'again' (none: ids that may have
 -- a state, queued again whatever it is), 'check' or 'replace'. With a check, a task
 -- whose id has an unfinished state is a duplicate (left alone), one whose task
 -- finished is refused ('check': then nothing is queued) or queued again from
 -- scratch ('replace'). Returns {tasks indexed, one code per checked task: 'q'
 -- queued, 'd' duplicate, 'f' refused (finished), 'r' replaced}.
--- A task never seen is indexed from its name and the queue as given (ix_new); one
--- queued again from its state (ix_reindex).
-local n, field, queue = tonumber(ARGV[1]), ARGV[2], ARGV[3]
-local ids, states, scores, tasks = 3, 3 + n, 3 + 2 * n, 3 + 3 * n
-local updates, names, dues = 3 + 4 * n, 3 + 5 * n, 4 + 6 * n
+-- A task never seen is indexed from the values given (ix_new); one queued again from
+-- its state (ix_reindex).
+local n, field, queue, submitter = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
+local ids, states, scores, tasks = 4, 4 + n, 4 + 2 * n, 4 + 3 * n
+local updates, names, dues = 4 + 4 * n, 4 + 5 * n, 5 + 6 * n
 local mode = ARGV[dues] or ''
 local codes, take = {}, {}
 if mode == 'check' or mode == 'replace' then
@@ -89,7 +89,7 @@ for first = 1, #take, 1000 do
     local b = ix_batch()
     for name, group in pairs(groups) do
         redis.call('ZADD', KEYS[2], unpack(group[2]))
-        ix_new(b, group[1], group[2], {'pending', '', name, queue})
+        ix_new(b, group[1], group[2], {'pending', submitter, name, queue})
     end
     ix_flush(b)
     if #rid > 0 then ix_reindex(rid, rstate, true) end
@@ -176,11 +176,7 @@ each(sizes[2], 1000, function(first, last)
                 mn_task('retried', state)
             end
         else
-            local created = tonumber(string.match(state, '"created":([%d%.eE%+%-]+)'))
-            if not created then
-                local now = redis.call('TIME')
-                created = tonumber(now[1]) + tonumber(now[2]) / 1e6
-            end
+            local created = ix_num(state, 'created') or ix_now()
             redis.call('ZADD', KEYS[5], 'NX', created, id)
             if status == 'retrying' then count('retried'); mn_task('retried', state) end
         end

@@ -21,13 +21,13 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from backend import connection, keys
-from backend.protocol import DEFAULT_QUEUE, Task, encode_task
+from backend.protocol import DEFAULT_QUEUE, SUBMITTER, Task, encode_task
 from backend.store.base import Base, text
 from backend.store.ids import Entry, qualified, qualify, split, unqualify
 
 log = logging.getLogger("backend.store")
 
-SUBMIT_SOURCE = "manager"
+SUBMIT_SOURCE = SUBMITTER
 """The ``worker`` a pending update names, as the Go manager's does."""
 DEAD_LETTER_MAXLEN = 100_000
 DEAD_LETTER_DATA_MAX = 64 * 1024

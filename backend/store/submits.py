@@ -119,6 +119,7 @@ class Submits(Queue):
                     [task.name for task in batch],
                     _mode(replace, any("id" in task.model_fields_set for task in batch)),
                     queue=queue,
+                    source=source,
                     dues=[task.due or now for task in batch] if delayed else (),
                 )
                 for index, code in zip(chosen, replies, strict=False):
@@ -146,17 +147,17 @@ class Submits(Queue):
         ]
         encoder = Encoder(source)
         if len(chunks) > 1 and not replace and not any(task.own_id for task in tasks):
-            await self._stream(_encoded(batch, encoder) for batch in chunks)
+            await self._stream((_encoded(batch, encoder) for batch in chunks), source)
             return done
         for batch in chunks:
             own = any(task.own_id for task in batch)
-            codes = await self._batch(*_encoded(batch, encoder), _mode(replace, own))
+            codes = await self._batch(*_encoded(batch, encoder), _mode(replace, own), source=source)
             done.duplicates += [
                 t.task_id for t, code in zip(batch, codes, strict=False) if code == "d"
             ]
         return done
 
-    async def _stream(self, batches: Iterable[Encoded]) -> None:
+    async def _stream(self, batches: Iterable[Encoded], source: str) -> None:
         """Submit scripts for fresh ids, sent on one connection without waiting for
         each reply: up to :data:`IN_FLIGHT` are sent ahead, in order."""
         submit_keys = self._submit_keys(self.keys.TASK_STREAM)
@@ -170,6 +171,7 @@ class Submits(Queue):
                         *head,
                         keys.TASK_FIELD,
                         DEFAULT_QUEUE,
+                        source,
                         *ids,
                         *states,
                         *scores,
@@ -239,6 +241,7 @@ class Submits(Queue):
         mode: str,
         *,
         queue: str = DEFAULT_QUEUE,
+        source: str = SUBMIT_SOURCE,
         dues: Sequence[float] = (),
     ) -> str:
         """One submit script for tasks of ``queue`` (with ``dues``: delayed, into its
@@ -250,6 +253,7 @@ class Submits(Queue):
                 len(ids),
                 keys.TASK_FIELD,
                 queue,
+                source,
                 *ids,
                 *states,
                 *scores,

@@ -243,3 +243,6 @@ async def test_every_way_of_submitting_indexes_the_task_by_its_values(
         assert {s.id for s in page.tasks} == expected and page.total == len(expected), wanted
     finished = {m.decode() for m in await aredis.zrange(keys.INDEX_FINISHED, 0, -1)}
     assert replaced.id not in finished and done[1][0].id not in finished
+    # what the index holds for each task is what its state says, however it came
+    meta = {k.decode(): v.decode() for k, v in (await aredis.hgetall(keys.INDEX_META)).items()}
+    assert meta == {s.id: f"{s.status.value}\t{s.worker}\t{s.name}\t{s.queue}" for s in everything}
