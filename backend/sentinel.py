@@ -20,10 +20,21 @@ replicas). ``OPTIONS``:
 
 A URL that does not follow this form raises :class:`InvalidSentinelURL` (a
 ``ValueError``) with the reason; it never reaches redis-py.
+
+redis-py asks the sentinels only when it opens a connection, so after a failover that
+leaves the old master running (``SENTINEL FAILOVER``, a partition) open connections
+would keep talking to it until the sentinels demote it, up to 10 s later (their INFO
+period); and a sentinel that has not heard of the failover yet may still name the old
+master to a new connection. An asyncio client therefore also asks the sentinels every
+:data:`FOLLOW_EVERY` seconds while it is in use, and drops each connection (pub/sub and
+blocking reads included) that is not to the master they name: its user sees a lost
+connection and reconnects to the new master.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +51,8 @@ SCHEMES = ("redis+sentinel://", "rediss+sentinel://")
 DEFAULT_PORT = 26379
 SENTINEL_TIMEOUT = 2.0
 """Seconds a sentinel gets to answer where the master is (a dead one is skipped)."""
+FOLLOW_EVERY = 1.0
+"""Seconds between two questions to the sentinels from a client in use."""
 _TLS_OPTIONS = (
     "ssl_cert_reqs",
     "ssl_ca_certs",
@@ -220,6 +233,46 @@ def _flag(name: str, value: str) -> bool:
     raise InvalidSentinelURL(f"{name} must be yes or no, not {value!r}")
 
 
+class FollowingPool(aiosentinel.SentinelConnectionPool):
+    """A sentinel connection pool that notices a new master while its connections are
+    open (see the module's docstring), and drops them all then."""
+
+    _follower: asyncio.Task[None] | None = None
+    master_address: Any
+    _available_connections: list[Any]
+    _in_use_connections: set[Any]
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.get_running_loop().create_task(self._follow())
+        return await super().get_connection(*args, **kwargs)
+
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(FOLLOW_EVERY)
+            try:
+                named = await self.sentinel_manager.discover_master(self.service_name)
+            except aiosentinel.MasterNotFoundError:
+                continue  # no master yet (a failover under way); connections fail by themselves
+            stale = [
+                link
+                for link in (*self._available_connections, *self._in_use_connections)
+                if link.is_connected and (link.host, link.port) != named
+            ]
+            if stale:
+                self.master_address = named
+                await asyncio.gather(*(link.disconnect() for link in stale), return_exceptions=True)
+
+    async def disconnect(self, inuse_connections: bool = True) -> None:
+        if inuse_connections:  # closing (or reset): stop asking; a later use starts again
+            follower, self._follower = self._follower, None
+            if follower is not None and follower is not asyncio.current_task():
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+        await super().disconnect(inuse_connections)
+
+
 class AsyncSentinelMaster(aioredis.Redis):
     """An asyncio client of the current master; closing it closes its sentinels too."""
 
@@ -255,7 +308,11 @@ def async_master(url: SentinelURL, **connection: Any) -> AsyncSentinelMaster:
     sentinel_kwargs["retry"] = Retry(NoBackoff(), 0)
     sentinel = aiosentinel.Sentinel(url.sentinels, sentinel_kwargs=sentinel_kwargs)
     master = sentinel.master_for(
-        url.service, redis_class=AsyncSentinelMaster, **url.master_kwargs(), **connection
+        url.service,
+        redis_class=AsyncSentinelMaster,
+        connection_pool_class=FollowingPool,
+        **url.master_kwargs(),
+        **connection,
     )
     master.sentinel = sentinel
     return master

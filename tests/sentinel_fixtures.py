@@ -116,6 +116,15 @@ class SentinelSetup:
             server.stop(timeout=1.0)
         return port
 
+    def fail_over(self) -> int:
+        """Ask the sentinels for a failover (``SENTINEL FAILOVER``: the master is
+        demoted to a replica of the promoted one); the old master's port."""
+        port = self.master_port()
+        assert port is not None
+        with self.sentinel_client(self.sentinel_ports[0]) as client:
+            client.execute_command("SENTINEL", "FAILOVER", SERVICE)
+        return port
+
     # -- starting ------------------------------------------------------------------------
 
     def _server(self, name: str, **config: Any) -> Any:

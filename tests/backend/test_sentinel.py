@@ -3,11 +3,14 @@ clients that reach the master through real sentinels with both passwords."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis import exceptions as redis_errors
 from redis.asyncio.sentinel import MasterNotFoundError
 from redis.exceptions import ReadOnlyError, ResponseError
 
@@ -24,6 +27,7 @@ from tests.sentinel_fixtures import (
     SentinelSetup,
     running_sentinels,
 )
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -141,4 +145,41 @@ async def test_each_password_is_checked_where_it_belongs(
         assert connection.is_broker_down(refused.value)
         assert "auth" in str(refused.value).lower() or "password" in str(refused.value).lower()
     finally:
+        await redis.aclose()
+
+
+async def test_open_connections_follow_a_failover_that_leaves_the_old_master_up(
+    sentinels: SentinelSetup,
+) -> None:
+    """After ``SENTINEL FAILOVER`` the old master stays a master until the sentinels
+    demote it (up to 10 s): commands and a subscription already open must move to the
+    new master well before that (the client asks the sentinels every second)."""
+    redis = connection.client(sentinels.url)
+    listener = connection.client(sentinels.url, timeout=None)
+    subscription = listener.pubsub()
+    try:
+        await subscription.subscribe("probe")
+        await redis.ping()
+        old = await asyncio.to_thread(sentinels.fail_over)
+
+        async def commands_moved() -> bool:
+            return int((await redis.info("server"))["tcp_port"]) != old
+
+        await eventually(commands_moved, within=5, interval=0.1, what="commands on the new master")
+        sent = 0
+
+        async def subscription_moved() -> bool:
+            nonlocal sent
+            sent += 1
+            await redis.publish("probe", str(sent))  # on the new master
+            with contextlib.suppress(redis_errors.ConnectionError):
+                while message := await subscription.get_message(timeout=0.2):
+                    if message["type"] == "message" and message["data"] == str(sent).encode():
+                        return True
+            return False
+
+        await eventually(subscription_moved, within=5, interval=0.05, what="the subscription")
+    finally:
+        await subscription.aclose()
+        await listener.aclose()
         await redis.aclose()
