@@ -1,9 +1,10 @@
 """A Sentinel failover mid-run: every part follows the new master by itself.
 
 Real processes (a worker, the manager, the dashboard, ``distritask submit``) and the
-client API run against ``redis+sentinel://``; the master is killed with SIGKILL while
-tasks flow. Each part must work against the new master within 10 s of the sentinels
-naming it, and no task whose submit had reached the replica is lost.
+client API run against ``redis+sentinel://``; the master is killed with SIGKILL (or
+demoted by ``SENTINEL FAILOVER``) while tasks flow. Each part must work against the new
+master within 10 s of the sentinels naming it, and no task whose submit had reached the
+replica is lost.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ async def answers(url: str) -> bool:
     return False
 
 
-async def submit_cli(url: str, *args: str) -> int:
-    """``distritask submit ARGS`` against ``url``; its exit status."""
+async def submit_cli(url: str, *args: str, within: float = 60.0) -> int | None:
+    """``distritask submit ARGS`` against ``url``: its exit status, or ``None`` when it
+    has not finished within ``within`` seconds (it is stopped then)."""
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "backend.cli", "submit", *args),
         env={**os.environ, "REDIS_URL": url},
@@ -59,7 +61,12 @@ async def submit_cli(url: str, *args: str) -> int:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    return await asyncio.wait_for(process.wait(), timeout=60)
+    try:
+        return await asyncio.wait_for(process.wait(), timeout=within)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        return None
 
 
 async def seconds_until(works: Callable[[], Awaitable[bool]], since: float) -> float:
@@ -78,8 +85,9 @@ async def seconds_until(works: Callable[[], Awaitable[bool]], since: float) -> f
     return time.monotonic() - since
 
 
+@pytest.mark.parametrize("how", ["kill -9", "SENTINEL FAILOVER"])
 async def test_every_part_follows_a_failover_to_the_new_master(
-    sentinels: SentinelSetup, spawn: Spawn, tmp_path: Path
+    sentinels: SentinelSetup, spawn: Spawn, tmp_path: Path, how: str
 ) -> None:
     url = sentinels.url
     env = {"REDIS_URL": url, **FAST, "DISTRITASK_CLAIM_IDLE": "3"}
@@ -119,8 +127,9 @@ async def test_every_part_follows_a_failover_to_the_new_master(
 
         await eventually(some_done, within=30, what="tasks flowing")
         assert await asyncio.to_thread(sentinels.replicated)
-        killed_at = time.monotonic()
-        old = await asyncio.to_thread(sentinels.kill_master)
+        failed_at = time.monotonic()
+        fail = sentinels.kill_master if how == "kill -9" else sentinels.fail_over
+        old = await asyncio.to_thread(fail)
 
         async def new_master_named() -> bool:
             return (await asyncio.to_thread(sentinels.master_port)) not in (None, old)
@@ -128,10 +137,15 @@ async def test_every_part_follows_a_failover_to_the_new_master(
         await eventually(new_master_named, within=30, interval=0.1, what="a new master")
         named_at = time.monotonic()
 
+        # A round trip per part: a submit that finishes. A submit the old master took in
+        # the moments before its clients moved (or it was demoted) is lost (see the
+        # README): that part is then not working yet, and tries again.
         async def worker_and_client_api() -> bool:
             task_id = await client.submit("noop")
-            await client.result(task_id, timeout=5)
-            return True
+            with contextlib.suppress(TimeoutError):
+                await client.result(task_id, timeout=5)
+                return True
+            return False
 
         async def manager_submits() -> bool:
             async with httpx.AsyncClient(base_url=manager, timeout=5.0) as http:
@@ -139,8 +153,10 @@ async def test_every_part_follows_a_failover_to_the_new_master(
                 if reply.status_code != 200:
                     return False
                 [task_id] = reply.json()["ids"]
-            await wait_states(store, [task_id], within=5)
-            return True
+            with contextlib.suppress(AssertionError):
+                await wait_states(store, [task_id], within=5)
+                return True
+            return False
 
         probe = 0
 
@@ -151,7 +167,7 @@ async def test_every_part_follows_a_failover_to_the_new_master(
             return await received(ws, f"probe-{probe}")
 
         async def submit_command() -> bool:
-            return await submit_cli(url, "--name", "noop", "--wait") == 0
+            return await submit_cli(url, "--name", "noop", "--wait", within=8) == 0
 
         parts = {
             "worker + client API": worker_and_client_api,
@@ -167,8 +183,8 @@ async def test_every_part_follows_a_failover_to_the_new_master(
             )
         )
         report = {name: round(seconds, 2) for name, seconds in took.items()}
-        report["new master named after the kill"] = round(named_at - killed_at, 2)
-        print("sentinel failover, seconds:", json.dumps(report))
+        report["new master named"] = round(named_at - failed_at, 2)
+        print(f"sentinel failover ({how}), seconds:", json.dumps(report))
         slow = {name: s for name, s in took.items() if s > FOLLOW_WITHIN}
         assert not slow, f"parts slower than {FOLLOW_WITHIN} s to follow the failover: {report}"
 
@@ -178,7 +194,9 @@ async def test_every_part_follows_a_failover_to_the_new_master(
         assert all(s.status is TaskStatus.COMPLETED for s in finished)
     await redis.aclose()
     log = (tmp_path / "worker-0.log").read_text()
-    assert "reachable again" in log, log[-3000:]
+    assert "internal error" not in log, log[-3000:]
+    if how == "kill -9":
+        assert "reachable again" in log, log[-3000:]
 
 
 async def received(ws: ClientConnection, text: str) -> bool:
