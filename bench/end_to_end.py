@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from backend import connection, keys
 from backend.processes import terminate_all
 from backend.protocol import Task
@@ -165,12 +163,10 @@ async def _script_usec(redis: aioredis.Redis) -> int:
     )
 
 
-async def _wait_completed(
-    redis: aioredis.Redis, count: int, workers: Workers, within: float
-) -> None:
+async def _wait_completed(store: TaskStore, count: int, workers: Workers, within: float) -> None:
     deadline = time.monotonic() + within
     while True:
-        done = int(await redis.hget(keys.COUNTERS, "completed") or 0)
+        done = int(await store.redis.hget(store.keys.COUNTERS, "completed") or 0)
         if done >= count:
             return
         workers.check()
@@ -221,16 +217,17 @@ async def _one(
     concurrency: int | None,
     logs: Path,
     profile: Path | None,
+    classic_updates: bool = True,
 ) -> EndToEnd:
     redis = connection.client(url, timeout=None)
     try:
         await redis.flushdb()
-        store = TaskStore(redis)
+        store = TaskStore(redis, classic_updates=classic_updates)
         await store.ensure_group()
         submit_rate, submit_server_ms = await _submit(store, tasks)
         with Workers(url, processes, concurrency, logs, profile) as workers:
             spawned = time.time()
-            await _wait_completed(redis, tasks, workers, within=max(60.0, tasks / 200))
+            await _wait_completed(store, tasks, workers, within=max(60.0, tasks / 200))
             done = time.time()
             first, last, skew = await _span(store)
             took = await _latency(store, samples)

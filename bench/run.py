@@ -27,12 +27,12 @@ from backend.config import Settings
 from backend.connection import describe
 from backend.errors import ConfigError
 
-from . import client, console, end_to_end, panel, queues, raw
+from . import client, cluster, console, end_to_end, panel, queues, raw
 from .end_to_end import BenchError
 from .report import Row, machine, markdown, write_json
 from .rows import client_rows, e2e_rows, panel_rows, raw_rows
 
-PARTS = ("raw", "client", "e2e", "queues", "panel", "console")
+PARTS = ("raw", "client", "e2e", "queues", "panel", "console", "cluster")
 HERE = Path(__file__).resolve().parent
 
 
@@ -80,8 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_parts,
         default=list(PARTS),
         metavar="PARTS",
-        help="run only these parts: raw, client, e2e, queues, panel, console (comma "
-        "separated; default all; client compares with raw's XADD rate)",
+        help="run only these parts: raw, client, e2e, queues, panel, console, cluster "
+        "(comma separated; default all; client compares with raw's XADD rate; cluster "
+        "runs end to end on this server and on a local 3-primary cluster)",
     )
     parser.add_argument(
         "--tasks",
@@ -240,6 +241,17 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             details["console"] = result
             return console.console_rows(result)
 
+        def do_cluster() -> list[Row]:
+            result = cluster.measure(
+                url,
+                chosen["tasks"],
+                max(chosen["processes"]),
+                chosen["latency_samples"],
+                args.concurrency,
+            )
+            details["cluster"] = [served.details() for served in result]
+            return cluster.cluster_rows(result)
+
         parts = (
             ("raw", do_raw),
             ("client", do_client),
@@ -247,6 +259,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             ("queues", do_queues),
             ("panel", do_panel),
             ("console", do_console),
+            ("cluster", do_cluster),
         )
         for name, work in parts:
             if name in chosen["parts"]:

@@ -17,8 +17,7 @@ from backend.broker_cluster import EmbeddedCluster
 from backend.client import Client
 from backend.protocol import TaskStatus
 from backend.store import TaskStore
-from tests.backend.cluster.conftest import free_run
-from tests.conftest import Spawn
+from tests.conftest import Spawn, free_run
 from tests.waiting import eventually
 
 TASKS = 300
