@@ -67,10 +67,28 @@ def is_broker_down(exc: BaseException) -> bool:
     """Whether ``exc`` means the broker is away for now (wait and retry), not a bug.
 
     Every other error reply (``ResponseError``) is a bug to report, never retried.
+    One more counts as down: an ``AttributeError`` raised inside redis-py's connection
+    code, which is how its cluster client fails a command whose connection another
+    command closed meanwhile (a failover: the dead node's connections are dropped).
     """
     if isinstance(exc, BROKER_DOWN):
         return True
+    if isinstance(exc, AttributeError):
+        return _raised_in(exc, _CONNECTION_MODULES)
     return isinstance(exc, ResponseError) and str(exc).startswith(_TRANSIENT_REPLIES)
+
+
+_CONNECTION_MODULES = ("redis.asyncio.connection", "redis.connection")
+
+
+def _raised_in(exc: BaseException, modules: tuple[str, ...]) -> bool:
+    """Whether the innermost frame of ``exc``'s traceback is in one of ``modules``."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_globals.get("__name__") in modules
 
 
 def describe(url: str) -> str:

@@ -119,11 +119,10 @@ class Queue(Base):
         return [text(i) for i in await self.redis.zrevrange(self.keys.TASK_INDEX, 0, count - 1)]
 
     async def schedule_retry(self, task: Task, due: float) -> None:
-        """Put ``task`` back on its queue at epoch time ``due`` (and wake the promoters)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(self.keys.due(task.queue), {encode_task(task): due})
-            pipe.publish(keys.SCHEDULED_CHANNEL, str(due))
-            await pipe.execute()
+        """Put ``task`` back on its queue at epoch time ``due`` (and wake the promoters:
+        a publish of its own, as a cluster pipeline cannot carry one)."""
+        await self.redis.zadd(self.keys.due(task.queue), {encode_task(task): due})
+        await self.redis.publish(keys.SCHEDULED_CHANNEL, str(due))
 
     async def promote_due(self, queue: str = DEFAULT_QUEUE, limit: int = 500) -> int:
         """Move the delayed tasks and retries of ``queue`` that are due onto its stream;

@@ -57,8 +57,8 @@ class Schedules(Base):
                 pipe.zrem(self.keys.SCHEDULE_TIMES, schedule.id)
             else:
                 pipe.zadd(self.keys.SCHEDULE_TIMES, {schedule.id: schedule.next_after(time.time())})
-            pipe.publish(keys.SCHEDULED_CHANNEL, "schedule")
             await pipe.execute()
+        await self.redis.publish(keys.SCHEDULED_CHANNEL, "schedule")  # not in a cluster's MULTI
 
     async def ensure_schedule(self, schedule: Schedule) -> bool:
         """Store ``schedule`` unless one with its id and the same timetable, task,

@@ -91,11 +91,9 @@ class Workers(Base):
     async def _order(self, order: str, name: str) -> int:
         assert order in WORKER_ORDERS
         message = encode_control(ControlMessage.model_validate({order: name}))
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(self.keys.worker_order(name), order, ex=ORDER_KEPT)
-            pipe.publish(keys.CONTROL_CHANNEL, message)
-            _, heard = await pipe.execute()
-        return int(heard)
+        await self.redis.set(self.keys.worker_order(name), order, ex=ORDER_KEPT)
+        # Not pipelined with the SET: a cluster pipeline cannot carry a publish.
+        return int(await self.redis.publish(keys.CONTROL_CHANNEL, message))
 
     async def take_worker_order(self, name: str) -> str | None:
         """The order kept for worker ``name`` (``drain``/``stop``), removed as it is read."""

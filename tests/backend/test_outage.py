@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -70,3 +71,17 @@ async def test_what_counts_as_broker_down(aredis: aioredis.Redis) -> None:
     assert is_broker_down(away.value)
     assert is_broker_down(ResponseError("BUSY Redis is busy running a script."))
     assert not is_broker_down(ResponseError("BUSYGROUP Consumer Group name already exists"))
+
+
+def test_a_connection_closed_under_a_command_counts_as_the_broker_away() -> None:
+    # How redis-py's cluster client fails a command whose connection another command
+    # dropped during a failover: an AttributeError inside its connection module.
+    redis_code: dict[str, Any] = {"__name__": "redis.asyncio.connection"}
+    exec("def send(writer):\n    writer.writelines([b'PING'])\n", redis_code)
+    with pytest.raises(AttributeError) as raced:
+        redis_code["send"](None)
+    assert is_broker_down(raced.value)
+    ours: Any = None
+    with pytest.raises(AttributeError) as bug:
+        ours.writelines([b"PING"])  # the same mistake in our own code is a bug
+    assert not is_broker_down(bug.value)
