@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis.asyncio as aioredis
+
 from backend import connection, keys
 from backend.processes import terminate_all
 from backend.protocol import Task
