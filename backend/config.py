@@ -34,6 +34,19 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 QueueName = Annotated[str, StringConstraints(pattern=QUEUE_PATTERN)]
 
 
+def redis_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a ``REDIS_URL`` (its scheme; a ``redis+sentinel://`` URL's
+    form), or ``None``. For forms that check a URL before any client is made."""
+    if not url.startswith(REDIS_SCHEMES):
+        return "must start with " + ", ".join(REDIS_SCHEMES)
+    if sentinel.is_sentinel_url(url):
+        try:
+            sentinel.parse(url)
+        except sentinel.InvalidSentinelURL as exc:
+            return str(exc)
+    return None
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("distritask", appauthor=False))
 
@@ -187,10 +200,9 @@ class Settings(BaseSettings):
         value = value.strip().strip("'\"").strip()  # as the Go services do
         if not value:
             return None
-        if not value.startswith(REDIS_SCHEMES):
-            raise ValueError("must start with " + ", ".join(REDIS_SCHEMES))
-        if sentinel.is_sentinel_url(value):
-            sentinel.parse(value)  # InvalidSentinelURL (a ValueError) says what is wrong
+        problem = redis_url_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("api_token", mode="before")

@@ -17,7 +17,7 @@ from redis.exceptions import ReadOnlyError, ResponseError
 from backend import connection
 from backend.cli import main
 from backend.client import Client
-from backend.config import load_settings
+from backend.config import load_settings, redis_url_problem
 from backend.errors import ConfigError
 from backend.sentinel import InvalidSentinelURL, parse
 from tests.sentinel_fixtures import (
@@ -183,3 +183,10 @@ async def test_open_connections_follow_a_failover_that_leaves_the_old_master_up(
         await subscription.aclose()
         await listener.aclose()
         await redis.aclose()
+
+
+def test_a_form_can_check_a_url_before_any_client_is_made() -> None:
+    assert redis_url_problem("redis+sentinel://h1:26379,h2/mymaster") is None
+    assert redis_url_problem("redis://localhost:6379/0") is None
+    assert "no service name" in (redis_url_problem("redis+sentinel://h1:26379") or "")
+    assert "must start with" in (redis_url_problem("http://h1") or "")
