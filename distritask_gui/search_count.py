@@ -28,7 +28,9 @@ class SearchCount(QProgressBar):
         super().__init__(parent)
         self.console = actions
         self.setObjectName("searching")
-        self.setMaximumWidth(280)
+        self.setMinimumWidth(300)
+        self.setMaximumWidth(340)
+        self.setTextVisible(True)
         self.setToolTip("Free text: every retained task is searched in the background")
         self.setVisible(False)
         self.searched: TaskFilter | None = None
