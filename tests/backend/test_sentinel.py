@@ -32,7 +32,15 @@ from tests.waiting import eventually
 
 @pytest.fixture
 def sentinels(tmp_path: Path) -> Iterator[SentinelSetup]:
+    """A setup of this test's own (it fails the master over)."""
     with running_sentinels(tmp_path / "sentinel") as setup:
+        yield setup
+
+
+@pytest.fixture(scope="module")
+def shared_sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSetup]:
+    """One setup for the tests that only connect (starting one takes seconds)."""
+    with running_sentinels(tmp_path_factory.mktemp("sentinel")) as setup:
         yield setup
 
 
@@ -110,7 +118,10 @@ def test_failover_errors_mean_the_broker_is_away() -> None:
     assert not connection.is_broker_down(ResponseError("WRONGTYPE Operation against a key"))
 
 
-async def test_clients_reach_the_master_through_the_sentinels(sentinels: SentinelSetup) -> None:
+async def test_clients_reach_the_master_through_the_sentinels(
+    shared_sentinels: SentinelSetup,
+) -> None:
+    sentinels = shared_sentinels
     url = sentinels.url
     async with Client(url) as client:
         task_id = await client.submit("noop")
@@ -134,8 +145,9 @@ async def test_clients_reach_the_master_through_the_sentinels(sentinels: Sentine
     ],
 )
 async def test_each_password_is_checked_where_it_belongs(
-    sentinels: SentinelSetup, wrong: str
+    shared_sentinels: SentinelSetup, wrong: str
 ) -> None:
+    sentinels = shared_sentinels
     query, password = wrong.split("#")
     hosts = ",".join(f"127.0.0.1:{port}" for port in sentinels.sentinel_ports)
     redis = connection.client(f"redis+sentinel://:{password}@{hosts}/{SERVICE}?{query}")
