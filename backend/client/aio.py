@@ -163,6 +163,8 @@ class Client:
                     models.append(build_routed(spec, policy))  # type: ignore[arg-type]
                 except ValueError as exc:
                     raise ValueError(f"task {index}: {exc}") from None
+        assert self._waiters is not None
+        self._waiters.expect([*(task.task_id for task in built), *(model.id for model in models)])
         if built:
             await store.enqueue_new(built, replace=replace)
         if models:  # a queue of their own or a delay: routed by the store

@@ -10,6 +10,14 @@ when it does not (a large result, or a Go worker's update) the state is read onc
 
 Every update on the channel passes through here, so the task id is read from the
 raw bytes (updates start with it) and only updates of awaited tasks are decoded.
+
+**Tasks this client submits** while the subscription is up are *expected*
+(:meth:`Waiters.expect`, called before the submit is sent): their outcome is kept as
+its update arrives, so a :meth:`~Waiters.result` for one needs no read of the state
+(one round trip less on the usual submit-then-wait path). The subscription's
+continuity is what makes that safe: when it restarts, or may have missed updates,
+the expectations are dropped and those calls read the state as any other. At most
+:data:`EXPECTED_MAX` are kept (the oldest go first).
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
+from itertools import islice
 from typing import Any
 
 from backend import keys
@@ -29,6 +39,8 @@ from backend.store import TaskStore
 log = logging.getLogger("backend.client")
 
 _PREFIX = b'{"id":"'
+EXPECTED_MAX = 10_000
+"""Expected tasks (and their outcomes) a client keeps at most."""
 
 
 class Outcome:
@@ -75,22 +87,41 @@ class Waiters:
         self.store = store
         self._reads: set[asyncio.Task[None]] = set()
         self._waiting: dict[str, list[asyncio.Future[Outcome]]] = {}
+        self._expected: dict[str, Outcome | None] = {}
+        """Tasks submitted while subscribed -> their outcome once seen (see expect)."""
         self._ready: asyncio.Future[None] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._outage = Outage(where, log)
 
+    def expect(self, task_ids: Sequence[str]) -> None:
+        """Note tasks about to be submitted (call it before sending them): while the
+        subscription is up, their outcomes are kept as they arrive."""
+        ready = self._ready
+        if ready is None or not ready.done() or ready.exception() is not None:
+            return  # not subscribed (yet): result() reads the state
+        expected = self._expected
+        for task_id in task_ids[-EXPECTED_MAX:]:
+            expected[task_id] = None
+        for task_id in list(islice(expected, max(0, len(expected) - EXPECTED_MAX))):
+            del expected[task_id]
+
     async def result(self, task_id: str, timeout: float | None) -> Any:  # noqa: ASYNC109
         """The task's result once it has finished (raises as :class:`Outcome` says)."""
         await self._listening()
+        known = task_id in self._expected
+        seen = self._expected.pop(task_id, None)
+        if seen is not None:
+            return seen.unwrap()
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         waiting = self._waiting.setdefault(task_id, [])
         waiting.append(future)
         try:
-            state = await self.store.get(task_id)
-            if state is None:
-                raise TaskNotFound(task_id)
-            if state.status.terminal:
-                return Outcome.of(state).unwrap()
+            if not known:  # it may have finished before: its state says
+                state = await self.store.get(task_id)
+                if state is None:
+                    raise TaskNotFound(task_id)
+                if state.status.terminal:
+                    return Outcome.of(state).unwrap()
             async with asyncio.timeout(timeout):
                 outcome = await future
             return outcome.unwrap()
@@ -124,12 +155,14 @@ class Waiters:
                     first = False
                     ready.set_result(None)
                 else:  # back after an outage: what finished meanwhile is in the states
+                    self._expected.clear()
                     await self._sync()
                 self._outage.ok()
                 async for data in subscription.listen():
                     if data is None:
+                        self._expected.clear()
                         await self._sync()
-                    elif self._waiting:
+                    elif self._waiting or self._expected:
                         self._on_update(data)
 
         try:
@@ -146,7 +179,10 @@ class Waiters:
 
     def _on_update(self, data: bytes) -> None:
         task_id = task_id_of(data)
-        if task_id is None or task_id not in self._waiting:
+        if task_id is None:
+            return
+        waited = task_id in self._waiting
+        if not waited and task_id not in self._expected:
             return
         try:
             update = decode_update(data)
@@ -158,6 +194,9 @@ class Waiters:
             return
         if status is TaskStatus.COMPLETED and "result" not in update.model_fields_set:
             # large, or from a Go worker: the stored state has it
+            if not waited:
+                del self._expected[task_id]  # its result() reads the state
+                return
             read = asyncio.create_task(self._read(task_id), name=f"result of {task_id}")
             self._reads.add(read)
             read.add_done_callback(self._reads.discard)
@@ -168,7 +207,10 @@ class Waiters:
             outcome = Outcome(error=TaskCancelled(task_id, update.message))
         else:
             outcome = Outcome(error=TaskFailed(task_id, update.error or update.message))
-        self._resolve(task_id, outcome)
+        if waited:
+            self._resolve(task_id, outcome)
+        else:
+            self._expected[task_id] = outcome
 
     async def _read(self, task_id: str) -> None:
         state = await self.store.get(task_id)

@@ -98,3 +98,26 @@ async def test_results_that_are_not_json_or_too_large_fail_the_task_saying_so(
     # larger than a status update carries, within the limit: read from the state
     large = await client.submit("sized", INLINE_LIMIT + 10)
     assert await client.result(large, timeout=20) == "x" * (INLINE_LIMIT + 10)
+
+
+async def test_a_task_submitted_while_subscribed_needs_no_read_of_its_state(
+    client: Client, redis_url: str, store: TaskStore, start_worker: StartWorker
+) -> None:
+    """Its outcome is kept as its update arrives: result() answers from it even when
+    the state is gone by then (here forgotten on purpose), where a client that did
+    not submit the task reads the state and finds none."""
+    start_worker()
+    await wait_online(store)
+    assert await client.result(await client.submit("echo", 0), timeout=20) == 0  # subscribed
+    task_id = await client.submit("echo", {"n": 1})
+
+    async def finished() -> bool:
+        state = await store.get(task_id)
+        return state is not None and state.status is TaskStatus.COMPLETED
+
+    await eventually(finished, within=20)
+    await store.forget([task_id])
+    assert await client.result(task_id, timeout=5) == {"n": 1}
+    async with Client(redis_url) as other:
+        with pytest.raises(TaskNotFound):
+            await other.result(task_id, timeout=5)
