@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from redis import exceptions as redis_errors
-from redis.asyncio.sentinel import MasterNotFoundError
+from redis.asyncio.sentinel import MasterNotFoundError, SentinelManagedSSLConnection
 from redis.exceptions import ReadOnlyError, ResponseError
 
 from backend import connection
@@ -19,7 +19,7 @@ from backend.cli import main
 from backend.client import Client
 from backend.config import load_settings, redis_url_problem
 from backend.errors import ConfigError
-from backend.sentinel import InvalidSentinelURL, parse
+from backend.sentinel import AsyncSentinelMaster, InvalidSentinelURL, parse
 from tests.sentinel_fixtures import (
     MASTER_PASSWORD,
     SENTINEL_PASSWORD,
@@ -202,3 +202,27 @@ def test_a_form_can_check_a_url_before_any_client_is_made() -> None:
     assert redis_url_problem("redis://localhost:6379/0") is None
     assert "no service name" in (redis_url_problem("redis+sentinel://h1:26379") or "")
     assert "must start with" in (redis_url_problem("http://h1") or "")
+
+
+async def test_tls_is_spoken_where_the_url_asks(shared_sentinels: SentinelSetup) -> None:
+    """``rediss+sentinel://`` speaks TLS to the sentinels (this plain one cannot answer
+    the handshake) and to the master; with ``sentinel_ssl=no`` to the master only."""
+    url = (
+        f"rediss+sentinel://:{MASTER_PASSWORD}@127.0.0.1:{shared_sentinels.sentinel_ports[0]}"
+        f"/{SERVICE}?sentinel_password={SENTINEL_PASSWORD}&ssl_cert_reqs=none"
+    )
+    redis = connection.client(url)
+    try:
+        assert isinstance(redis, AsyncSentinelMaster) and redis.sentinel is not None
+        assert redis.connection_pool.connection_class is SentinelManagedSSLConnection
+        with pytest.raises(MasterNotFoundError):
+            await redis.sentinel.discover_master(SERVICE)  # no TLS answer from the sentinel
+    finally:
+        await redis.aclose()
+    redis = connection.client(url + "&sentinel_ssl=no")
+    try:
+        assert isinstance(redis, AsyncSentinelMaster) and redis.sentinel is not None
+        assert redis.connection_pool.connection_class is SentinelManagedSSLConnection
+        assert await redis.sentinel.discover_master(SERVICE), "the sentinel answers in plain"
+    finally:
+        await redis.aclose()
