@@ -61,7 +61,7 @@ async def _delayed(url: str, logs: Path) -> dict[str, float]:
                 for i in range(DELAYED)
             ]
             await store.submit(tasks)
-            await _wait_completed(redis, DELAYED, workers, within=60.0)
+            await _wait_completed(store, DELAYED, workers, within=60.0)
         late: list[float] = []
         for entry_id, fields in await redis.xrange(keys.TASK_STREAM):
             task = decode_task(fields[keys.TASK_FIELD.encode()])
@@ -100,7 +100,7 @@ async def _throughput(url: str, logs: Path, tasks: int, queues: tuple[str, ...])
                 [Task(name="noop", max_retries=0, queue=queues[i % len(queues)]) for i in batch]
             )
         with QueueWorkers(url, PROCESSES, logs, queues) as workers:
-            await _wait_completed(redis, tasks, workers, within=max(60.0, tasks / 200))
+            await _wait_completed(store, tasks, workers, within=max(60.0, tasks / 200))
         began, last, _ = await _span(store)
         return rate(tasks, last - began)
     finally:
