@@ -28,7 +28,8 @@ period); and a sentinel that has not heard of the failover yet may still name th
 master to a new connection. An asyncio client therefore also asks the sentinels every
 :data:`FOLLOW_EVERY` seconds while it is in use, and drops each connection (pub/sub and
 blocking reads included) that is not to the master they name: its user sees a lost
-connection and reconnects to the new master.
+connection and reconnects to the new master. A blocking client asks when it takes a
+connection (at most as often), and drops its idle connections to the old master.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -285,6 +287,40 @@ class AsyncSentinelMaster(aioredis.Redis):
             await sentinel.aclose()
 
 
+class FollowingSyncPool(syncsentinel.SentinelConnectionPool):
+    """:class:`FollowingPool` for blocking clients: with no loop to ask the sentinels in
+    the background, it asks them when a connection is taken, at most every
+    :data:`FOLLOW_EVERY` seconds, and drops idle connections not to the master named."""
+
+    proxy: Any
+    _available_connections: list[Any]
+    _lock: Any
+    _asked_at = float("-inf")
+
+    def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        now = time.monotonic()
+        if now - self._asked_at >= FOLLOW_EVERY:
+            self._asked_at = now
+            self._drop_stale()
+        return super().get_connection(*args, **kwargs)
+
+    def _drop_stale(self) -> None:
+        try:
+            named = self.sentinel_manager.discover_master(self.service_name)
+        except syncsentinel.MasterNotFoundError:
+            return  # no master yet: connecting fails by itself
+        with self._lock:
+            stale = [
+                link
+                for link in self._available_connections
+                if link.is_connected and (link.host, link.port) != named
+            ]
+            for link in stale:
+                link.disconnect()
+            if stale:
+                self.proxy.master_address = named
+
+
 class SyncSentinelMaster(redis.Redis):
     """A blocking client of the current master; closing it closes its sentinels too."""
 
@@ -324,7 +360,11 @@ def sync_master(url: SentinelURL, **connection: Any) -> SyncSentinelMaster:
     sentinel_kwargs["retry"] = SyncRetry(NoBackoff(), 0)
     sentinel = syncsentinel.Sentinel(url.sentinels, sentinel_kwargs=sentinel_kwargs)
     master = sentinel.master_for(
-        url.service, redis_class=SyncSentinelMaster, **url.master_kwargs(), **connection
+        url.service,
+        redis_class=SyncSentinelMaster,
+        connection_pool_class=FollowingSyncPool,
+        **url.master_kwargs(),
+        **connection,
     )
     master.sentinel = sentinel
     return master

@@ -164,14 +164,17 @@ async def test_open_connections_follow_a_failover_that_leaves_the_old_master_up(
     sentinels: SentinelSetup,
 ) -> None:
     """After ``SENTINEL FAILOVER`` the old master stays a master until the sentinels
-    demote it (up to 10 s): commands and a subscription already open must move to the
-    new master well before that (the client asks the sentinels every second)."""
+    demote it (up to 10 s): commands, a subscription and a blocking client's connection
+    already open must move to the new master well before that (the clients ask the
+    sentinels every second)."""
     redis = connection.client(sentinels.url)
     listener = connection.client(sentinels.url, timeout=None)
+    blocking = connection.sync_client(sentinels.url)  # a thread's (the worker's keeper)
     subscription = listener.pubsub()
     try:
         await subscription.subscribe("probe")
         await redis.ping()
+        assert await asyncio.to_thread(blocking.ping)
         old = await asyncio.to_thread(sentinels.fail_over)
 
         async def commands_moved() -> bool:
@@ -191,7 +194,15 @@ async def test_open_connections_follow_a_failover_that_leaves_the_old_master_up(
             return False
 
         await eventually(subscription_moved, within=5, interval=0.05, what="the subscription")
+
+        def blocking_moved() -> bool:
+            return int(blocking.info("server")["tcp_port"]) != old
+
+        await eventually(
+            lambda: asyncio.to_thread(blocking_moved), within=5, interval=0.1, what="blocking"
+        )
     finally:
+        blocking.close()
         await subscription.aclose()
         await listener.aclose()
         await redis.aclose()
