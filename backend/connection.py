@@ -4,7 +4,7 @@ waiting for a broker with backoff.
 Every part gets its client from :func:`client` (blocking code: :func:`sync_client`),
 so timeouts, keep-alive and the retry policy for single commands are the same
 everywhere; a ``redis+sentinel://`` URL gives a client that follows the master
-through failovers (:mod:`backend.sentinel`). :func:`is_broker_down` is
+through failovers (:mod:`backend.sentinel_clients`). :func:`is_broker_down` is
 the one test of whether an error means the broker is away (retry) or a bug (report);
 :mod:`backend.outage` builds the loop every long-running part uses on it.
 :func:`connect` waits for the broker to answer, logging one clear line while it does not.
@@ -36,7 +36,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry as SyncRetry
 
-from backend import keys, sentinel
+from backend import keys, sentinel, sentinel_clients
 from backend.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def client(
         "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=2),
     }
     if sentinel.is_sentinel_url(url):
-        return sentinel.async_master(_sentinel_url(url), **settings, **_SINGLE)
+        return sentinel_clients.async_master(_sentinel_url(url), **settings, **_SINGLE)
     if is_cluster(url, cluster):
         cluster_client: aioredis.Redis = RedisCluster.from_url(url, **settings)
         return cluster_client
@@ -145,7 +145,7 @@ def sync_client(
         "retry": SyncRetry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=2),
     }
     if sentinel.is_sentinel_url(url):
-        return sentinel.sync_master(_sentinel_url(url), **settings, **_SINGLE)
+        return sentinel_clients.sync_master(_sentinel_url(url), **settings, **_SINGLE)
     if is_cluster(url, cluster):
         cluster_client: redis.Redis = redis.RedisCluster.from_url(url, **settings)
         return cluster_client

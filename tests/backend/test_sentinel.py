@@ -19,7 +19,8 @@ from backend.cli import main
 from backend.client import Client
 from backend.config import load_settings, redis_url_problem
 from backend.errors import ConfigError
-from backend.sentinel import AsyncSentinelMaster, InvalidSentinelURL, parse
+from backend.sentinel import InvalidSentinelURL, parse
+from backend.sentinel_clients import AsyncSentinelMaster
 from tests.sentinel_fixtures import (
     MASTER_PASSWORD,
     SENTINEL_PASSWORD,
