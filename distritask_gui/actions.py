@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from redis.exceptions import RedisError
 
 from backend.connection import client, describe
+from backend.errors import ConfigError
 from backend.policy import SubmitPolicy, due_time, retry_problem
 from backend.protocol import DEFAULT_QUEUE
 from backend.state import TaskState
@@ -160,7 +161,11 @@ class Actions(Intents):
         self._spawn(self._test(url))
 
     async def _test(self, url: str) -> None:
-        redis = client(url)
+        try:
+            redis = client(url)
+        except ConfigError as exc:  # a malformed URL: say why, as a failed test
+            self.test_result.emit(False, str(exc))
+            return
         try:
             info = await asyncio.wait_for(redis.info("server"), timeout=TEST_TIMEOUT)
         except (TimeoutError, RedisError, OSError) as exc:

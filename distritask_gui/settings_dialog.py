@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend.alerts import Thresholds
-from backend.config import REDIS_SCHEMES
+from backend.config import redis_url_problem
 from distritask_gui import theme
 from distritask_gui.alert_settings import ThresholdsForm, save_thresholds
 
@@ -36,9 +36,8 @@ def saved_url(settings: QSettings | None = None) -> str | None:
 def check_url(url: str) -> str | None:
     """Why ``url`` is not usable, or ``None`` (empty is fine: the embedded cluster)."""
     url = url.strip()
-    if url and not url.startswith(REDIS_SCHEMES):
-        return "the URL must start with " + ", ".join(REDIS_SCHEMES)
-    return None
+    problem = redis_url_problem(url) if url else None
+    return f"the URL {problem}" if problem and problem.startswith("must ") else problem
 
 
 class SettingsDialog(QDialog):
@@ -71,7 +70,8 @@ class SettingsDialog(QDialog):
         )
         theme.flat_buttons(self.buttons)
         self.url.setToolTip(
-            "redis://, rediss:// (TLS) or unix:// URL of the broker; empty: embedded"
+            "redis://, rediss:// (TLS), unix:// or redis+sentinel://H1:26379,H2/SERVICE URL "
+            "of the broker; empty: embedded"
         )
         self.test.setToolTip("Check that a server answers at this URL")
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setToolTip(

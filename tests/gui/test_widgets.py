@@ -120,6 +120,11 @@ def test_the_settings_dialog_saves_a_valid_url(qtbot: QtBot) -> None:
     save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
     dialog.url.setText("http://nope")
     assert not save.isEnabled() and "must start with" in dialog.status.text()
+    dialog.url.setText("redis+sentinel://h1:26379,h2:x/mymaster")  # a bad sentinel port
+    assert not save.isEnabled() and not dialog.test.isEnabled()
+    assert "'h2:x'" in dialog.status.text() and "port" in dialog.status.text()
+    dialog.url.setText("redis+sentinel://h1:26379,h2/mymaster")
+    assert save.isEnabled() and dialog.test.isEnabled()
     dialog.url.setText("redis://cache.internal:6379/0")
     assert save.isEnabled() and dialog.test.isEnabled()
     dialog.accept()
