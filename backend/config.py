@@ -82,6 +82,16 @@ class Settings(BaseSettings):
         description="in a cluster, also PUBLISH each status update on the Go-compatible "
         "task_updates channel (broadcast to every node); off: the sharded channel only",
     )
+    submit_replicas: int = Field(
+        0,
+        ge=0,
+        description="replicas each submit waits for (WAIT) before it returns, so that a "
+        "submit acknowledged survives a failover; short of them within "
+        "--submit-replicas-timeout the submit fails (its tasks stay queued); 0: no wait",
+    )
+    submit_replicas_timeout: float = Field(
+        1.0, gt=0, description="seconds a submit waits for --submit-replicas"
+    )
     host: str = Field(
         "127.0.0.1",
         validation_alias=_env("HOST", "host"),

@@ -43,6 +43,19 @@ class BrokerError(DistritaskError):
     """Redis cannot be reached, or the embedded server cannot be started."""
 
 
+class NotReplicated(BrokerError):
+    """A submit queued its tasks, but fewer replicas than ``DISTRITASK_SUBMIT_REPLICAS``
+    had them in time: a failover now could lose them (submitting again with the same ids
+    is safe)."""
+
+    def __init__(self, replicas: int, wanted: int, within: float) -> None:
+        super().__init__(
+            f"tasks queued, but only {replicas} of {wanted} replica(s) had them within "
+            f"{within:g} s: a failover now could lose them"
+        )
+        self.replicas, self.wanted = replicas, wanted
+
+
 class EmbeddedBrokerUnavailable(BrokerError):
     """The embedded server does not exist for this platform: set REDIS_URL."""
 

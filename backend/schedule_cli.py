@@ -105,7 +105,7 @@ async def _run(url: str, args: argparse.Namespace, settings: Settings) -> int:
     except connection.BROKER_DOWN as exc:
         raise BrokerError(f"broker {connection.describe(url)} unreachable: {exc}") from None
     try:
-        return await _act(TaskStore(redis), args)
+        return await _act(TaskStore.from_settings(redis, settings), args)
     except connection.BROKER_DOWN as exc:
         raise BrokerError(f"lost the broker {connection.describe(url)}: {exc}") from None
     finally:

@@ -128,7 +128,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "instead of the ids",
     )
     add_setting_flags(
-        parser, "max_retries", "allowed_tasks", "retention", "data_dir", "broker_port"
+        parser,
+        "max_retries",
+        "allowed_tasks",
+        "retention",
+        "data_dir",
+        "broker_port",
+        "submit_replicas",
+        "submit_replicas_timeout",
     )
 
 
@@ -222,12 +229,7 @@ async def submit(settings: Settings, url: str, args: argparse.Namespace) -> int:
     listener: aioredis.Redis = connection.client(url, timeout=None, cluster=settings.cluster)
     policy = SubmitPolicy.from_settings(settings)
     try:
-        store = TaskStore(
-            redis,
-            retention=settings.retention,
-            classic_updates=settings.classic_updates,
-            listener=listener,
-        )
+        store = TaskStore.from_settings(redis, settings, listener=listener)
         await store.ensure_group()
         if not args.wait:
             await _queue(store, args, policy, None)

@@ -147,7 +147,12 @@ async def _main(settings: Settings, args: argparse.Namespace, headless: bool) ->
             url = cluster.start()
             supervisor = loop.create_task(cluster.supervise())
         thresholds = saved_thresholds(Thresholds.from_settings(settings))
-        bridge = Bridge(url, policy=SubmitPolicy.from_settings(settings), thresholds=thresholds)
+        bridge = Bridge(
+            url,
+            policy=SubmitPolicy.from_settings(settings),
+            thresholds=thresholds,
+            settings=settings,
+        )
         window = MainWindow(bridge, claim_idle=settings.claim_idle)
         if supervisor is not None:
             cluster.on_problem = lambda text: window.statusBar().showMessage(text, 10_000)

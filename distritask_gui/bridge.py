@@ -19,6 +19,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from backend.alerts import Thresholds
+from backend.config import Settings
 from backend.policy import SubmitPolicy
 from backend.store import TaskStore
 from distritask_gui.actions import Actions
@@ -36,10 +37,11 @@ class Bridge(QObject):
         offline_after: float = 2.0,
         policy: SubmitPolicy | None = None,
         thresholds: Thresholds | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__(parent)
         self.connection = BrokerConnection(
-            url, self, poll_interval=poll_interval, offline_after=offline_after
+            url, self, poll_interval=poll_interval, offline_after=offline_after, settings=settings
         )
         self.actions = Actions(
             lambda: self.connection.store, self.connection.address, self, policy=policy

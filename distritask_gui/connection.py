@@ -46,6 +46,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from backend import keys
+from backend.config import Settings, load_settings
 from backend.connection import client, describe
 from backend.errors import ProtocolError
 from backend.outage import Outage, keep_running
@@ -117,9 +118,12 @@ class BrokerConnection(QObject):
         *,
         poll_interval: float = 1.0,
         offline_after: float = 2.0,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__(parent)
         self.url = url
+        self.settings = settings or load_settings()
+        """The store's settings (cluster mode, retention, replicas a submit waits for)."""
         self.address = describe(url)
         self.poll_interval = poll_interval
         self.offline_after = offline_after
@@ -193,8 +197,10 @@ class BrokerConnection(QObject):
     async def _session(self) -> None:
         """One session: connect, subscribe, snapshot, then live updates until the
         connection is lost (which raises)."""
-        commands, listener = client(self.url), client(self.url, timeout=None)
-        store = TaskStore(commands, listener=listener)
+        cluster = self.settings.cluster
+        commands = client(self.url, cluster=cluster)
+        listener = client(self.url, timeout=None, cluster=cluster)
+        store = TaskStore.from_settings(commands, self.settings, listener=listener)
         self._recorder = Recorder(store)
         try:
             await store.ping()

@@ -65,12 +65,7 @@ class Client:
             stack.push_async_callback(redis.aclose)
             listener = connection.client(url, timeout=None, cluster=settings.cluster)
             stack.push_async_callback(listener.aclose)
-            store = TaskStore(
-                redis,
-                retention=settings.retention,
-                classic_updates=settings.classic_updates,
-                listener=listener,
-            )
+            store = TaskStore.from_settings(redis, settings, listener=listener)
             await store.ensure_group()
             waiters = Waiters(store, connection.describe(url))
             stack.push_async_callback(waiters.aclose)

@@ -149,7 +149,7 @@ async def serve_dashboard(
     """Serve until ``stop`` is set (``hub``: to look at the clients from outside)."""
     redis = connection.client(redis_url, cluster=settings.cluster)
     listener = connection.client(redis_url, timeout=None, cluster=settings.cluster)
-    store = TaskStore(redis, retention=settings.retention, classic_updates=settings.classic_updates)
+    store = TaskStore.from_settings(redis, settings)
     hub = hub or Hub()
     relaying = asyncio.create_task(relay(listener, store, hub), name="relay")
     watching = asyncio.create_task(hub.watch(), name="watch")

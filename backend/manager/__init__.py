@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "data_dir",
         "broker_port",
         "api_token",
+        "submit_replicas",
+        "submit_replicas_timeout",
         *ALERT_SETTINGS,
     )
 

@@ -65,9 +65,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = connection.client(redis_url, cluster=settings.cluster)
         listener = connection.client(redis_url, timeout=None, cluster=settings.cluster)
-        store = TaskStore(
-            redis, retention=settings.retention, classic_updates=settings.classic_updates
-        )
+        store = TaskStore.from_settings(redis, settings)
         board = Board(settings.retention)
         thresholds = Thresholds.from_settings(settings)
         engine = AlertEngine(thresholds.repeat)

@@ -5,7 +5,8 @@
 * a missing or wrong token -> 401, a foreign web origin on a mutating route -> 403,
   an unknown task or route -> 404, a state that does not allow the action -> 409, a
   body too large -> 413, a body that is not ``application/json`` -> 415;
-* the broker unreachable -> 503; anything unexpected -> 500, logged with its traceback.
+* the broker unreachable, or fewer replicas than ``DISTRITASK_SUBMIT_REPLICAS`` having
+  a submit in time -> 503; anything unexpected -> 500, logged with its traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend import connection
+from backend.errors import NotReplicated
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,11 @@ async def _broker_down(request: Request, exc: Exception) -> JSONResponse:
     return error_response(503, f"broker unavailable: {exc}")
 
 
+async def _not_replicated(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, str(exc))
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return error_response(500, f"internal error: {type(exc).__name__}")
@@ -70,4 +77,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     for kind in (RedisError, *connection.BROKER_DOWN):
         app.add_exception_handler(kind, _broker_down)
+    app.add_exception_handler(NotReplicated, _not_replicated)
     app.add_exception_handler(Exception, _unexpected)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from backend import connection, scripts
+from backend.config import Settings
 from backend.store.alerting import AlertReads
 from backend.store.board import BoardCounts, BoardSnapshot
 from backend.store.channels import Channels, Subscription, subscribe
@@ -100,8 +101,24 @@ class TaskStore(
     ``listener``: the client subscriptions use (one with no socket timeout, so a quiet
     channel is not mistaken for a lost connection); ``redis`` when not given.
     ``classic_updates``: in a cluster, whether status updates also go out on
-    ``task_updates`` (the ``DISTRITASK_CLASSIC_UPDATES`` setting).
+    ``task_updates`` (the ``DISTRITASK_CLASSIC_UPDATES`` setting). ``replicas``: how
+    many replicas each submit waits for, at most ``replicas_timeout`` seconds
+    (``DISTRITASK_SUBMIT_REPLICAS``; :meth:`from_settings` sets all of these).
     """
+
+    @classmethod
+    def from_settings(
+        cls, redis: aioredis.Redis, settings: Settings, *, listener: aioredis.Redis | None = None
+    ) -> TaskStore:
+        """The store the settings ask for, over ``redis``."""
+        return cls(
+            redis,
+            retention=settings.retention,
+            listener=listener,
+            classic_updates=settings.classic_updates,
+            replicas=settings.submit_replicas,
+            replicas_timeout=settings.submit_replicas_timeout,
+        )
 
     def __init__(
         self,
@@ -110,8 +127,11 @@ class TaskStore(
         retention: int = 100_000,
         listener: aioredis.Redis | None = None,
         classic_updates: bool = True,
+        replicas: int = 0,
+        replicas_timeout: float = 1.0,
     ) -> None:
         self.redis = redis
+        self.replicas, self.replicas_timeout = replicas, replicas_timeout
         self.listener = listener if listener is not None else redis
         self.retention = retention
         self.keys = connection.layout(redis, classic_updates=classic_updates)

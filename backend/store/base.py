@@ -25,6 +25,10 @@ class Base:
     """Subscriptions (a client with no socket timeout, or :attr:`redis` itself)."""
     retention: int
     """Task states to keep (the oldest beyond it are trimmed)."""
+    replicas: int
+    """Replicas each submit waits for (0: none)."""
+    replicas_timeout: float
+    """Seconds a submit waits for them."""
     keys: Layout
     """The name of every key (the layout of the server :attr:`redis` talks to)."""
     scripts: Scripts

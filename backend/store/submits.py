@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend import connection, keys
-from backend.errors import TaskExists
+from backend.errors import ConfigError, NotReplicated, TaskExists
 from backend.protocol import DEFAULT_QUEUE, StatusUpdate, Task, encode_task, encode_update
 from backend.state import TaskState, encode_state, queued, requeued, scheduled_for
 from backend.store.base import text
@@ -230,6 +230,24 @@ class Submits(Queue):
         )
         return again
 
+    async def _replicated(self, keys: list[str], args: list[Any]) -> Any:
+        """The submit script's reply; with :attr:`replicas` set, once that many replicas
+        have its writes (``WAIT`` on the same connection: ``NotReplicated`` if fewer do
+        within :attr:`replicas_timeout`; the tasks are queued either way)."""
+        if not self.replicas:
+            return await self._submit(keys=keys, args=args)
+        if self.keys.cluster:
+            raise ConfigError(
+                "DISTRITASK_SUBMIT_REPLICAS", str(self.replicas), "not available in cluster mode"
+            )
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await self._submit(keys=keys, args=args, client=pipe)
+            pipe.execute_command("WAIT", self.replicas, round(self.replicas_timeout * 1000))
+            reply, replicas = await pipe.execute()
+        if int(replicas) < self.replicas:
+            raise NotReplicated(int(replicas), self.replicas, self.replicas_timeout)
+        return reply
+
     async def _batch(
         self,
         ids: list[str],
@@ -247,7 +265,7 @@ class Submits(Queue):
         """One submit script for tasks of ``queue`` (with ``dues``: delayed, into its
         schedule); the per-task codes (``""`` when ids were not checked)."""
         target = self.keys.due(queue) if dues else self.keys.stream(queue)
-        reply = await self._submit(
+        reply = await self._replicated(
             keys=self._submit_keys(target),
             args=[
                 len(ids),

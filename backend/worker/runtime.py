@@ -90,9 +90,7 @@ class Worker:
         # connects on first use; :meth:`run` waits for the broker before serving).
         self.redis = client(url, cluster=settings.cluster)
         self.outage = outage = Outage(describe(url), log)
-        self.store = store = TaskStore(
-            self.redis, retention=settings.retention, classic_updates=settings.classic_updates
-        )
+        self.store = store = TaskStore.from_settings(self.redis, settings)
         self.outbox = Outbox(store, outage)
         self.cancels = Cancels(
             store, outage, self._on_cancel, worker=self.name, on_order=self._on_order

@@ -14,11 +14,11 @@ from redis import exceptions as redis_errors
 from redis.asyncio.sentinel import MasterNotFoundError, SentinelManagedSSLConnection
 from redis.exceptions import ReadOnlyError, ResponseError
 
-from backend import connection
+from backend import connection, keys
 from backend.cli import main
 from backend.client import Client
 from backend.config import load_settings, redis_url_problem
-from backend.errors import ConfigError
+from backend.errors import ConfigError, NotReplicated
 from backend.sentinel import InvalidSentinelURL, parse
 from backend.sentinel_clients import AsyncSentinelMaster
 from tests.sentinel_fixtures import (
@@ -238,3 +238,30 @@ async def test_tls_is_spoken_where_the_url_asks(shared_sentinels: SentinelSetup)
         assert await redis.sentinel.discover_master(SERVICE), "the sentinel answers in plain"
     finally:
         await redis.aclose()
+
+
+async def test_a_submit_returns_once_the_replicas_asked_for_have_it(
+    shared_sentinels: SentinelSetup,
+) -> None:
+    """DISTRITASK_SUBMIT_REPLICAS: a submit returns once that many replicas have its
+    tasks; short of them in time it fails saying so, its tasks queued all the same."""
+    url = shared_sentinels.url
+    [replica] = [p for p in shared_sentinels.servers if p != shared_sentinels.master_port()]
+    async with Client(url, settings=load_settings(submit_replicas=1)) as client:
+        task_id = await client.submit("noop")
+        with shared_sentinels.node(replica) as node:  # at once, not eventually
+            assert node.hexists(keys.TASK_STATES, task_id)
+    strict = load_settings(submit_replicas=2, submit_replicas_timeout=0.2)
+    async with Client(url, settings=strict) as client:
+        with pytest.raises(NotReplicated, match="only 1 of 2 replica"):
+            await client.submit("noop", task_id="short-of-replicas")
+        assert (await client.get("short-of-replicas")) is not None
+
+
+def test_distritask_submit_says_when_replicas_fell_short(
+    shared_sentinels: SentinelSetup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = shared_sentinels.url
+    flags = ["--redis-url", url, "--submit-replicas", "2", "--submit-replicas-timeout", "0.2"]
+    assert main(["submit", "--name", "noop", *flags]) == 1
+    assert "only 1 of 2 replica(s)" in capsys.readouterr().err
