@@ -98,12 +98,25 @@ class SentinelSetup:
                 named.add(int(client.sentinel_get_master_addr_by_name(SERVICE)[1]))
         return named.pop() if len(named) == 1 else None
 
-    def replicated(self) -> bool:
-        """Whether every write the master took has reached the replica (``WAIT``)."""
+    def replicated(self, within: float = 5.0) -> bool:
+        """Whether every write the master took so far reaches the replica within
+        ``within`` seconds: the replica's offset catches up with the master's. (Not
+        ``WAIT`` from a connection of its own: that waits only for the writes made on
+        that connection, here none, so it would answer at once.)"""
         port = self.master_port()
         assert port is not None
-        with self.node(port) as master:
-            return int(master.execute_command("WAIT", 1, 5000)) == 1
+        [replica] = [p for p in self.servers if p != port]
+        with self.node(port) as master, self.node(replica) as follower:
+            target = int(master.info("replication")["master_repl_offset"])
+
+            def caught_up() -> bool:
+                return int(follower.info("replication")["slave_repl_offset"]) >= target
+
+            try:
+                eventually_sync(caught_up, within=within, interval=0.05, what="the replica")
+            except AssertionError:
+                return False
+        return True
 
     def kill_master(self) -> int:
         """kill -9 the current master; its port."""
