@@ -26,6 +26,7 @@ from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import (
+    AskError,
     ClusterDownError,
     ReadOnlyError,
     RedisError,
@@ -89,6 +90,18 @@ def _raised_in(exc: BaseException, modules: tuple[str, ...]) -> bool:
     while tb.tb_next is not None:
         tb = tb.tb_next
     return tb.tb_frame.f_globals.get("__name__") in modules
+
+
+def misconfigured(exc: BaseException) -> str | None:
+    """What to change when ``exc`` says the client is of the wrong kind, else ``None``:
+    a single-server client got a cluster's ``MOVED``/``ASK`` redirection (``auto`` took
+    the node for a single server because it did not answer when the process started)."""
+    if isinstance(exc, AskError):  # MovedError included
+        return (
+            "REDIS_URL is a node of a Redis/Valkey Cluster, taken for a single server "
+            "(it did not answer when this process started): set DISTRITASK_CLUSTER=on"
+        )
+    return None
 
 
 def describe(url: str) -> str:

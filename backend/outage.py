@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from redis.backoff import ExponentialWithJitterBackoff
 
-from backend.connection import is_broker_down
+from backend.connection import is_broker_down, misconfigured
 
 T = TypeVar("T")
 
@@ -107,6 +107,10 @@ async def keep_running(
             pause = await body()
         except Exception as exc:
             if not is_broker_down(exc):
+                hint = misconfigured(exc)
+                if hint is not None:
+                    outage.log.error("%s stopped: %s", name, hint)
+                    raise
                 outage.log.error("%s stopped by an internal error", name, exc_info=exc)
                 raise
             await outage.failed(exc)

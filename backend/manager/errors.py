@@ -67,6 +67,10 @@ async def _not_replicated(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    hint = connection.misconfigured(exc)
+    if hint is not None:
+        log.error("%s %s failed: %s", request.method, request.url.path, hint)
+        return error_response(500, hint)
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return error_response(500, f"internal error: {type(exc).__name__}")
 

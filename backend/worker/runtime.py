@@ -32,7 +32,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from backend.config import Settings
-from backend.connection import client, describe, wait_until_up
+from backend.connection import client, describe, misconfigured, wait_until_up
 from backend.handlers import Registry
 from backend.handlers import registry as default_registry
 from backend.outage import Outage
@@ -217,8 +217,12 @@ class Worker:
         try:
             if await wait_until_up(self.redis, self.url, unless=self.stopping):
                 await self._serve()
-        except Exception:
-            log.exception("internal error; stopping")
+        except Exception as exc:
+            hint = misconfigured(exc)
+            if hint is None:
+                log.exception("internal error; stopping")
+            else:
+                log.error("stopping: %s", hint)
             self.exit_code = 1
         finally:
             self.keeper.stop()

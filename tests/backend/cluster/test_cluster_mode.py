@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from pathlib import Path
 
 import httpx
 from redis.asyncio.cluster import RedisCluster
@@ -133,3 +134,13 @@ async def _watch_dashboard(ws_url: str, manager: str) -> int:
             return len(statuses)
 
         return await asyncio.wait_for(relayed(), 60)
+
+
+def test_a_part_that_took_the_cluster_for_a_single_server_says_what_to_set(
+    redis_url: str, spawn: Spawn, tmp_path: Path
+) -> None:
+    # DISTRITASK_CLUSTER=off stands for ``auto`` finding the node down at start.
+    worker = spawn("worker", env={"DISTRITASK_CLUSTER": "off"})
+    assert worker.wait(timeout=60) != 0
+    [log] = tmp_path.glob("worker-*.log")
+    assert "set DISTRITASK_CLUSTER=on" in log.read_text()
