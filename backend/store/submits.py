@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import NoScriptError
+
 from backend import connection, keys
-from backend.errors import ConfigError, NotReplicated, TaskExists
+from backend.errors import NotReplicated, TaskExists
 from backend.protocol import DEFAULT_QUEUE, StatusUpdate, Task, encode_task, encode_update
 from backend.state import TaskState, encode_state, queued, requeued, scheduled_for
 from backend.store.base import text
@@ -189,6 +191,9 @@ class Submits(Queue):
             while sent:
                 indexed = int((await link.read_response())[0])
                 sent -= 1
+            if self.replicas:  # every batch above went on this connection: one WAIT
+                await link.send_packed_command(self._wait(), check_health=False)
+                self._check_replicas(await link.read_response(timeout=self._wait_within()))
         if indexed > self.retention * 1.1:
             await self.trim()
 
@@ -232,21 +237,36 @@ class Submits(Queue):
 
     async def _replicated(self, keys: list[str], args: list[Any]) -> Any:
         """The submit script's reply; with :attr:`replicas` set, once that many replicas
-        have its writes (``WAIT`` on the same connection: ``NotReplicated`` if fewer do
-        within :attr:`replicas_timeout`; the tasks are queued either way)."""
+        have its writes (``WAIT`` on the connection that sent the script, to the node
+        that holds its keys: ``NotReplicated`` if fewer do within
+        :attr:`replicas_timeout`; the tasks are queued either way)."""
         if not self.replicas:
             return await self._submit(keys=keys, args=args)
-        if self.keys.cluster:
-            raise ConfigError(
-                "DISTRITASK_SUBMIT_REPLICAS", str(self.replicas), "not available in cluster mode"
-            )
-        async with self.redis.pipeline(transaction=False) as pipe:
-            await self._submit(keys=keys, args=args, client=pipe)
-            pipe.execute_command("WAIT", self.replicas, round(self.replicas_timeout * 1000))
-            reply, replicas = await pipe.execute()
+        script = _resp(["EVALSHA", self._submit.sha, len(keys), *keys, *args])
+        for loaded in (False, True):
+            try:
+                async with connection.dedicated(self.redis, keys[0]) as link:
+                    await link.send_packed_command(script + self._wait(), check_health=False)
+                    reply = await link.read_response()
+                    self._check_replicas(await link.read_response(timeout=self._wait_within()))
+                    return reply
+            except NoScriptError:
+                if loaded:
+                    raise
+                await self.redis.script_load(self.scripts.SUBMIT)
+        raise AssertionError("unreachable")
+
+    def _wait(self) -> bytes:
+        """``WAIT`` for :attr:`replicas` within :attr:`replicas_timeout`, as RESP."""
+        return _resp(["WAIT", self.replicas, round(self.replicas_timeout * 1000)])
+
+    def _wait_within(self) -> float:
+        """Seconds to read ``WAIT``'s reply in: its timeout, and the usual 5 s on top."""
+        return self.replicas_timeout + 5.0
+
+    def _check_replicas(self, replicas: Any) -> None:
         if int(replicas) < self.replicas:
             raise NotReplicated(int(replicas), self.replicas, self.replicas_timeout)
-        return reply
 
     async def _batch(
         self,
