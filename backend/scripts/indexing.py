@@ -213,12 +213,14 @@ _INDEX = _INDEX.replace("@SUBMITTER@", SUBMITTER)
 # failed, retried) in total, per queue and per name; ``mn_task(what, state)`` counts
 # one for the task whose state JSON is ``state`` (reading its queue and name) and, for
 # a finished task, its latency in the histogram. ``mn_flush()`` adds what was counted
-# to the current minute's hash (one HINCRBY per field) and renews its expiry. Needs
-# _INDEX.
+# to the current minute's hash (one HINCRBY per field; the expiry is set when the
+# hash is created). Needs _INDEX.
 # @MN@ (the minute prefix) is filled in per layout, like _INDEX's names.
 _MINUTE = """
 local MN_PREFIX, MN_KEEP, MN_FIELDS, MN_OTHER = '@MN@', @KEEP@, @FIELDS@, '@OTHER@'
 local MN_BOUNDS = {@BOUNDS@}
+local MN_BUCKETS = {}  -- the latency histogram's fields, 'l:0'...
+for b = 0, #MN_BOUNDS do MN_BUCKETS[b] = 'l:' .. b end
 local MN_DEFAULT_NAME = '@NAME@'
 local mn_counts, mn_named, mn_any = {}, {}, false
 local function mn_bump(tab, field, n) tab[field] = (tab[field] or 0) + n; mn_any = true end
@@ -238,7 +240,7 @@ local function mn_task(what, state)
             for b = 1, #MN_BOUNDS do
                 if took <= MN_BOUNDS[b] then bucket = b - 1; break end
             end
-            mn_bump(mn_counts, 'l:' .. bucket, 1)
+            mn_bump(mn_counts, MN_BUCKETS[bucket], 1)
             mn_bump(mn_counts, 'lms', math.floor(took * 1000 + 0.5))
         end
     end
@@ -247,7 +249,8 @@ local function mn_flush()
     if not mn_any then return end
     local now = redis.call('TIME')
     local key = MN_PREFIX .. math.floor(tonumber(now[1]) / 60)
-    local crowded = redis.call('HLEN', key) >= MN_FIELDS
+    local size = redis.call('HLEN', key)
+    local crowded = size >= MN_FIELDS
     for field, n in pairs(mn_counts) do redis.call('HINCRBY', key, field, n) end
     for field, n in pairs(mn_named) do
         if crowded then
@@ -255,7 +258,8 @@ local function mn_flush()
         end
         redis.call('HINCRBY', key, field, n)
     end
-    redis.call('EXPIRE', key, MN_KEEP)
+    -- a new minute's hash gets its expiry (only this function writes these hashes)
+    if size == 0 then redis.call('EXPIRE', key, MN_KEEP) end
     mn_counts, mn_named, mn_any = {}, {}, false
 end
 """
