@@ -184,7 +184,7 @@ def is_cluster(url: str, mode: ClusterMode = "auto") -> bool:
         return False
     if mode != "auto":
         return mode == "on"
-    if url.startswith("unix:"):
+    if _is_unix(url):
         return False
     known = _probed.get(url)
     if known is not None:
@@ -206,6 +206,28 @@ def is_cluster(url: str, mode: ClusterMode = "auto") -> bool:
         probe.close()
     _probed[url] = enabled
     return enabled
+
+
+async def probe(url: str, mode: ClusterMode = "auto") -> ClusterMode:
+    """:func:`is_cluster` for code on an event loop, as ``on`` or ``off``: it asks the
+    server without blocking the loop, and raises what an unreachable broker raises
+    (the caller retries as for any outage) rather than guessing a single server."""
+    known = _probed.get(url)
+    if mode != "auto" or known is not None or sentinel.is_sentinel_url(url) or _is_unix(url):
+        return "on" if is_cluster(url, mode) else "off"  # no question to the server
+    asking = aioredis.from_url(
+        url, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
+    )
+    try:
+        enabled = int((await asking.info("cluster")).get("cluster_enabled", 0)) == 1
+    finally:
+        await asking.aclose()
+    _probed[url] = enabled
+    return "on" if enabled else "off"
+
+
+def _is_unix(url: str) -> bool:
+    return url.startswith("unix:")
 
 
 def layout(redis: Any, *, classic_updates: bool = True) -> keys.Layout:
@@ -272,12 +294,12 @@ async def connect(
     raised. ``on_waiting`` is told the reason each time an attempt fails. The client is
     made once the broker answers, so ``auto`` finds out whether it is a cluster.
     """
-    probe = client(url, cluster="off")
+    pinged = client(url, cluster="off")
     try:
-        await _wait_until_up(probe, url, give_up_after, on_waiting)
+        await _wait_until_up(pinged, url, give_up_after, on_waiting)
     finally:
-        await probe.aclose()
-    return client(url, cluster=cluster)
+        await pinged.aclose()
+    return client(url, cluster=await probe(url, cluster))
 
 
 async def wait_until_up(

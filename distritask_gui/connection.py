@@ -47,7 +47,7 @@ from PySide6.QtCore import QObject, Signal
 
 from backend import keys
 from backend.config import Settings, load_settings
-from backend.connection import client, describe
+from backend.connection import client, describe, probe
 from backend.errors import ProtocolError
 from backend.outage import Outage, keep_running
 from backend.protocol import StatusUpdate, decode_update
@@ -197,7 +197,7 @@ class BrokerConnection(QObject):
     async def _session(self) -> None:
         """One session: connect, subscribe, snapshot, then live updates until the
         connection is lost (which raises)."""
-        cluster = self.settings.cluster
+        cluster = await probe(self.url, self.settings.cluster)  # never blocks the window
         commands = client(self.url, cluster=cluster)
         listener = client(self.url, timeout=None, cluster=cluster)
         store = TaskStore.from_settings(commands, self.settings, listener=listener)

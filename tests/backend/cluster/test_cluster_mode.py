@@ -13,6 +13,7 @@ import socket
 from pathlib import Path
 
 import httpx
+import pytest
 from redis.asyncio.cluster import RedisCluster
 from websockets.asyncio.client import connect
 
@@ -42,6 +43,16 @@ def test_a_cluster_node_is_found_and_a_single_server_is_not(
     assert not connection.is_cluster(redis_url, "off")
     assert connection.layout(connection.client(redis_url)) == keys.cluster()
     assert connection.layout(connection.client(broker_url)) is keys.STANDALONE
+
+
+async def test_the_probe_on_an_event_loop_asks_without_guessing(
+    redis_url: str, broker: EmbeddedBroker
+) -> None:
+    connection._probed.clear()
+    assert await connection.probe(redis_url) == "on"
+    assert await connection.probe(broker.url) == "off"
+    with pytest.raises(connection.BROKER_DOWN):  # down: an outage, not "a single server"
+        await connection.probe("redis://127.0.0.1:1")
 
 
 def test_the_standalone_layout_keeps_the_go_names() -> None:
