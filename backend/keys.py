@@ -56,6 +56,9 @@ CANCELLED = PREFIX + "cancelled"
 """Hash: task id -> epoch time a cancel was requested."""
 CONTROL_CHANNEL = PREFIX + "control"
 """Pub/sub channel of control messages to workers (cancel requests, drain, stop)."""
+SHARD_TAGS = PREFIX + "shards"
+"""String (a cluster only): JSON list of the hash tags of the queue's shards, chosen once
+(:func:`backend.shards.shard_tags`)."""
 WORKER_ORDER_PREFIX = PREFIX + "order:"
 """String ``order:<worker>``: the last drain/stop order sent to it, for a minute, so a
 worker that was resubscribing when it was announced still finds it."""
@@ -165,6 +168,7 @@ class Layout:
         self.DEAD_LETTERS = self._name(DEAD_LETTERS)
         self.CANCELLED = self._name(CANCELLED)
         self.WORKER_ORDER_PREFIX = self._name(WORKER_ORDER_PREFIX)
+        self.SHARD_TAGS = self._name(SHARD_TAGS)
         self.INDEX_PREFIX = self._name(INDEX_PREFIX)
         self.INDEX_META = self._name(INDEX_META)
         self.INDEX_IDS = self._name(INDEX_IDS)
