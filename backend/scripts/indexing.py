@@ -20,11 +20,13 @@ from backend.protocol import DEFAULT_TASK, SUBMITTER
 # creation time (nil: read ``created`` from ``state``, or now, and add it to the task
 # index); ``fresh``: a new submit (the creation time may have changed: every set is
 # written again); ``state``: its JSON, read only for the finished time when it
-# finishes. Two ways in:
+# finishes. It returns the score and the finished time it read (nil: none read), or
+# nothing when nothing moved. Two ways in:
 # - ``ix_reindex(ids, states, fresh)``: states just stored, their values read from the
 #   JSON (the top-level keys: they come before the payload and the timeline, and a
 #   quote inside a string value is escaped, so no string value can hold the key), the
-#   old values from the meta hash;
+#   old values from the meta hash; with ``seen`` (a table), what it read of each task
+#   that moved: ``seen[id] = {name, queue, score, finished}`` (see ``mn_seen``);
 # - ``ix_new(b, ids, pairs, now)``: tasks whose ids were never seen and that all have
 #   the values ``now`` (not finished: a new submit), ``pairs`` their creation times
 #   and ids as ZADD takes them: nothing to read, and the same list for every set.
@@ -130,9 +132,11 @@ local function ix_move(b, id, was, now, score, fresh, state)
     local n = #b.meta
     b.meta[n + 1] = id
     b.meta[n + 2] = line
+    local finished
     if IX_FINAL[now[1]] then
         if fresh or not IX_FINAL[before[1] or ''] then
-            local at = ix_num(state, 'finished') or ix_now()
+            finished = ix_num(state, 'finished')
+            local at = finished or ix_now()
             b.finished[#b.finished + 1] = at
             b.finished[#b.finished + 1] = id
             b.durations[#b.durations + 1] = math.max(0, at - tonumber(score))
@@ -141,6 +145,7 @@ local function ix_move(b, id, was, now, score, fresh, state)
     elseif IX_FINAL[before[1] or ''] then
         b.unfinished[#b.unfinished + 1] = id
     end
+    return score, finished
 end
 local function ix_new(b, ids, pairs, now)
     for f = 1, 4 do
@@ -165,7 +170,7 @@ local function ix_flush(b)
     ix_call('ZREM', IX_FINISHED, b.unfinished, 2000)
     ix_call('ZREM', IX_DURATION, b.unfinished, 2000)
 end
-local function ix_reindex(ids, states, fresh)
+local function ix_reindex(ids, states, fresh, seen)
     local n = #ids
     if n == 0 then return end
     local old = redis.call('HMGET', IX_META, unpack(ids))
@@ -180,7 +185,8 @@ local function ix_reindex(ids, states, fresh)
         else
             now[3], now[4] = ix_str(state, 'name') or '', ix_str(state, 'queue') or 'default'
         end
-        ix_move(b, ids[i], was or nil, now, scores[i] or nil, fresh, state)
+        local score, finished = ix_move(b, ids[i], was or nil, now, scores[i] or nil, fresh, state)
+        if seen and score then seen[ids[i]] = {now[3], now[4], score, finished} end
     end
     ix_flush(b)
 end
@@ -212,7 +218,8 @@ _INDEX = _INDEX.replace("@SUBMITTER@", SUBMITTER)
 # ``mn_count(what, queue, name, n)`` counts ``n`` of ``what`` (submitted, completed,
 # failed, retried) in total, per queue and per name; ``mn_task(what, state)`` counts
 # one for the task whose state JSON is ``state`` (reading its queue and name) and, for
-# a finished task, its latency in the histogram. ``mn_flush()`` adds what was counted
+# a finished task, its latency in the histogram (``mn_seen(what, seen, state)``: the
+# same from what ix_reindex read). ``mn_flush()`` adds what was counted
 # to the current minute's hash (one HINCRBY per field; the expiry is set when the
 # hash is created). Needs _INDEX.
 # @MN@ (the minute prefix) is filled in per layout, like _INDEX's names.
@@ -229,20 +236,31 @@ local function mn_count(what, queue, name, n)
     mn_bump(mn_named, 'q:' .. queue .. ':' .. what, n)
     mn_bump(mn_named, 'n:' .. name .. ':' .. what, n)
 end
+local function mn_latency(created, finished)
+    if not (created and finished) then return end
+    local took = math.max(0, finished - created)
+    local bucket = #MN_BOUNDS
+    for b = 1, #MN_BOUNDS do
+        if took <= MN_BOUNDS[b] then bucket = b - 1; break end
+    end
+    mn_bump(mn_counts, MN_BUCKETS[bucket], 1)
+    mn_bump(mn_counts, 'lms', math.floor(took * 1000 + 0.5))
+end
 local function mn_task(what, state)
     local queue, name = ix_str(state, 'queue'), ix_str(state, 'name')
     mn_count(what, queue or 'default', name or MN_DEFAULT_NAME, 1)
     if what == 'completed' or what == 'failed' then
-        local created, finished = ix_num(state, 'created'), ix_num(state, 'finished')
-        if created and finished then
-            local took = math.max(0, finished - created)
-            local bucket = #MN_BOUNDS
-            for b = 1, #MN_BOUNDS do
-                if took <= MN_BOUNDS[b] then bucket = b - 1; break end
-            end
-            mn_bump(mn_counts, MN_BUCKETS[bucket], 1)
-            mn_bump(mn_counts, 'lms', math.floor(took * 1000 + 0.5))
-        end
+        mn_latency(ix_num(state, 'created'), ix_num(state, 'finished'))
+    end
+end
+-- mn_task for a task ix_reindex just moved (``seen``: what it read), reading the state
+-- only for what it did not.
+local function mn_seen(what, seen, state)
+    if not seen then return mn_task(what, state) end
+    local name = seen[1] ~= '' and seen[1] or MN_DEFAULT_NAME
+    mn_count(what, seen[2], name, 1)
+    if what == 'completed' or what == 'failed' then
+        mn_latency(tonumber(seen[3]), seen[4] or ix_num(state, 'finished'))
     end
 end
 local function mn_flush()

@@ -157,8 +157,12 @@ local function each(size, step, call)
     at = at + size
 end
 each(sizes[1], 1, function(i) announce(ARGV[i]) end)
-local hset, counts = {}, {}
-local function count(name) counts[name] = (counts[name] or 0) + 1 end
+local hset, counts, tallies = {}, {}, {}
+-- counted once: in total now, in the minute's history once indexed (mn_seen)
+local function count(name, id, state)
+    counts[name] = (counts[name] or 0) + 1
+    tallies[#tallies + 1] = {name, id, state}
+end
 each(sizes[2], 1000, function(first, last)
     local ids = {}
     for i = first, last, 2 do ids[#ids + 1] = ARGV[i] end
@@ -172,16 +176,15 @@ each(sizes[2], 1000, function(first, last)
             keep = newer(a, s, status, sa, ss, sstatus)
             counted = FINAL[status] and not FINAL[sstatus]
             if keep and status == 'retrying' and not (sstatus == 'retrying' and sa == a) then
-                count('retried')
-                mn_task('retried', state)
+                count('retried', id, state)
             end
         else
             local created = ix_num(state, 'created') or ix_now()
             redis.call('ZADD', KEYS[5], 'NX', created, id)
-            if status == 'retrying' then count('retried'); mn_task('retried', state) end
+            if status == 'retrying' then count('retried', id, state) end
         end
         if keep then
-            if counted then count(status); mn_task(status, state) end
+            if counted then count(status, id, state) end
             hset[#hset + 1] = id
             hset[#hset + 1] = state
         end
@@ -190,9 +193,12 @@ each(sizes[2], 1000, function(first, last)
         redis.call('HSET', KEYS[1], unpack(hset))
         local kept, written = {}, {}
         for k = 1, #hset, 2 do kept[#kept + 1] = hset[k]; written[#written + 1] = hset[k + 1] end
-        ix_reindex(kept, written, false)
+        local seen = {}
+        ix_reindex(kept, written, false, seen)
         hset = {}
+        for _, t in ipairs(tallies) do mn_seen(t[1], seen[t[2]], t[3]) end
     end
+    tallies = {}
 end)
 for name, n in pairs(counts) do redis.call('HINCRBY', KEYS[2], name, n) end
 mn_flush()
