@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -109,13 +110,11 @@ class SentinelSetup:
         with self.node(port) as master, self.node(replica) as follower:
             target = int(master.info("replication")["master_repl_offset"])
 
-            def caught_up() -> bool:
-                return int(follower.info("replication")["slave_repl_offset"]) >= target
-
-            try:
-                eventually_sync(caught_up, within=within, interval=0.05, what="the replica")
-            except AssertionError:
-                return False
+            deadline = time.monotonic() + within  # polled here: callers may run a loop
+            while int(follower.info("replication")["slave_repl_offset"]) < target:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
         return True
 
     def kill_master(self) -> int:
