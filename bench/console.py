@@ -45,8 +45,11 @@ MESSAGES = {
     TaskStatus.CANCELLED: "Cancelled by the user",
     TaskStatus.PENDING: "Task queued",
 }
-WRITE_BATCH = 2000
-IN_FLIGHT = 2
+WRITE_BATCH = 500
+"""States per write script: each script blocks the server while it runs, and a starved
+server (a million states, an append-only rewrite, a loaded machine) took a 2,000-state
+one past its 5 s busy threshold, so the next command got BUSY."""
+IN_FLIGHT = 4
 Make = Callable[[random.Random], TaskFilter]
 
 
