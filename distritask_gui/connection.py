@@ -256,12 +256,12 @@ class BrokerConnection(QObject):
         # read: one signal per batch, not one per update.
         loop = asyncio.get_running_loop()
         received: list[bytes] = []
-        async for data in subscription.listen():
-            if data is None:
+        async for batch in subscription.batches():
+            if batch is None:
                 raise Resubscribed("the subscription was re-made")
             if not received:
                 loop.call_soon(self._hand_on, received)
-            received.append(data)
+            received.extend(batch)
             if len(received) >= READ_BATCH:
                 await asyncio.sleep(0)
         raise ConnectionError("the update stream ended")
