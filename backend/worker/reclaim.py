@@ -26,6 +26,8 @@ log = logging.getLogger("backend.worker")
 
 SCAN = 100
 """Pending entries looked at per round."""
+ROOM_POLL = 0.05
+"""Seconds between looks for a free slot while abandoned entries are known to wait."""
 
 
 def claim_interval(claim_idle: float) -> float:
@@ -67,15 +69,21 @@ class Reclaimer:
     async def claim_loop(self, stopping: asyncio.Event) -> None:
         """Every so often, take over entries idle past ``claim_idle`` (while there is room)."""
 
+        waiting = False  # abandoned entries are known to wait for room
+
         async def round() -> float:
+            nonlocal waiting
             room = self._room()
             if room > 0:
                 entries, deliveries, more = await self.claim(room)
                 if entries:
                     log.info("reclaimed %d abandoned task(s)", len(entries))
                     await self._accept(entries, deliveries)
-                if entries or more:
+                waiting = bool(entries) or more
+                if waiting:
                     return 0  # there may be more
+            elif waiting:  # take the next as soon as a slot frees, not a round later
+                return ROOM_POLL
             return claim_interval(self.claim_idle)
 
         await keep_running(round, self.outage, name="the reclaimer", until=stopping)

@@ -108,3 +108,21 @@ async def test_a_go_workers_entry_waits_for_the_foreign_claim_idle(
     [state] = await wait_states(store, [task_id], within=15)
     assert (state.worker, state.attempt) == ("ours", 2)
     assert await pending_entries(store) == 0
+
+
+async def test_a_backlog_of_abandoned_entries_is_taken_as_fast_as_slots_free(
+    store: TaskStore, start_worker: StartWorker
+) -> None:
+    """Forty quick tasks held by a consumer that is gone, one worker of two slots: it
+    takes the next abandoned entries as soon as a slot frees, not a claim round later
+    (a round is 2 s here: 20 rounds of 2 would take 40 s)."""
+    ids = await submit(store, "sleep", 40, payload={"seconds": 0.05})
+    await store.ensure_group()
+    held = await store.read_first("gone", ["default"], 40, 0)
+    assert len(held) == 40
+    start_worker(
+        "--concurrency", "2", "--claim-idle", "4", env={"DISTRITASK_FOREIGN_CLAIM_IDLE": "4"}
+    )
+    states = await wait_states(store, ids, within=25)
+    assert not [s for s in states if s.worker == "gone"]
+    assert await pending_entries(store) == 0
