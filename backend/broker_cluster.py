@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
+import socket
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,27 @@ READY_WITHIN = 30.0
 """Seconds the nodes get to agree that the cluster is ok."""
 NODE_TIMEOUT_MS = 5000
 """``cluster-node-timeout``: how long a silent primary takes to be failed over."""
+
+
+def free_run(nodes: int) -> int:
+    """A first port with ``nodes`` free loopback ports from it, and their cluster-bus
+    ports (+10000) free too; away from 16379 up, where embedded servers start (for a
+    cluster started on its own: tests, the bench)."""
+    for _ in range(100):
+        first = random.randrange(20_000, 30_000)
+        wanted = [first + i for i in range(nodes)] + [first + 10_000 + i for i in range(nodes)]
+        if all(_bindable(port) for port in wanted):
+            return first
+    raise BrokerError(f"no run of {nodes} free loopback ports (and their bus ports)")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
 
 
 def slot_ranges(primaries: int) -> list[tuple[int, int]]:

@@ -18,9 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ from typing import Any
 import redis
 
 from backend import connection
-from backend.broker_cluster import EmbeddedCluster
+from backend.broker_cluster import EmbeddedCluster, free_run
 
 from .end_to_end import EndToEnd, _one
 from .report import Row
@@ -68,7 +66,7 @@ def measure(
     data_dir = Path(tempfile.mkdtemp(prefix="distritask-bench-cluster-"))
     try:
         served = [_served("single node", url, tasks, processes, samples, concurrency)]
-        with EmbeddedCluster(data_dir, PRIMARIES, port=_free_run(PRIMARIES)) as cluster:
+        with EmbeddedCluster(data_dir, PRIMARIES, port=free_run(PRIMARIES)) as cluster:
             target = f"{PRIMARIES}-primary cluster"
             served.append(_served(target, cluster.url, tasks, processes, samples, concurrency))
             served.append(
@@ -168,22 +166,3 @@ def _primaries(client: Any) -> list[Any]:
         primaries = sorted(client.get_primaries(), key=lambda node: node.port)
         return [client.get_redis_connection(node) for node in primaries]
     return [client]
-
-
-def _free_run(nodes: int) -> int:
-    """A first port with ``nodes`` free ports from it, and their bus ports (+10000)."""
-    for _ in range(100):
-        first = random.randrange(20_000, 30_000)
-        wanted = [first + i for i in range(nodes)] + [first + 10_000 + i for i in range(nodes)]
-        if all(_bindable(port) for port in wanted):
-            return first
-    raise OSError("no run of free loopback ports for a local cluster")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True

@@ -11,7 +11,6 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything creates a QApplication
 
-import random
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import redis.asyncio as aioredis
 from redis.cluster import RedisCluster
 
 from backend.broker import EmbeddedBroker
-from backend.broker_cluster import EmbeddedCluster
+from backend.broker_cluster import EmbeddedCluster, free_run
 from backend.processes import terminate_all
 from backend.store import TaskStore
 
@@ -63,26 +62,6 @@ def cluster_url(cluster: EmbeddedCluster) -> str:
     with RedisCluster.from_url(cluster.url) as client:
         client.flushall(target_nodes=RedisCluster.PRIMARIES)
     return cluster.url
-
-
-def free_run(nodes: int) -> int:
-    """A first port with ``nodes`` free ports from it and their cluster-bus ports (+10000),
-    away from 16379 up (where embedded servers start)."""
-    for _ in range(100):
-        first = random.randrange(20_000, 30_000)
-        wanted = [first + i for i in range(nodes)] + [first + 10_000 + i for i in range(nodes)]
-        if all(_bindable(port) for port in wanted):
-            return first
-    raise AssertionError("no run of free ports")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +13,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from backend.broker_cluster import STATE_FILE, slot_ranges
+from backend.broker_cluster import STATE_FILE, free_run, slot_ranges
 
 
 def test_slots_are_split_evenly_and_completely() -> None:
@@ -43,29 +41,9 @@ def _stop(process: subprocess.Popen[str]) -> None:
     assert process.wait(timeout=30) == 0
 
 
-def _free_run(nodes: int) -> int:
-    """A first port with ``nodes`` free ports from it, and their cluster-bus ports
-    (+10000) free too; away from 16379 up, where other embedded servers start."""
-    for _ in range(100):
-        first = random.randrange(20_000, 30_000)
-        wanted = [first + i for i in range(nodes)] + [first + 10_000 + i for i in range(nodes)]
-        if all(_bindable(port) for port in wanted):
-            return first
-    raise AssertionError("no run of free ports")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 @pytest.mark.slow
 def test_three_primaries_with_a_replica_each_form_one_cluster(tmp_path: Path) -> None:
-    port = str(_free_run(6))
+    port = str(free_run(6))
     process, url = _start(tmp_path, "--cluster", "3", "--replicas", "1", "--port", port)
     try:
         with RedisCluster.from_url(url, decode_responses=True) as cluster:

@@ -16,13 +16,13 @@ from redis.asyncio.cluster import RedisCluster
 from redis.cluster import RedisCluster as SyncCluster
 
 from backend import connection
-from backend.broker_cluster import EmbeddedCluster
+from backend.broker_cluster import EmbeddedCluster, free_run
 from backend.client import Client
 from backend.config import load_settings
 from backend.errors import NotReplicated
 from backend.protocol import TaskStatus
 from backend.store import TaskStore
-from tests.conftest import Spawn, free_run
+from tests.conftest import Spawn
 from tests.waiting import eventually, eventually_sync
 
 TASKS = 300
