@@ -125,18 +125,24 @@ def client(
     keys by the cluster layout (:func:`layout`). Raises ConfigError for a malformed
     ``redis+sentinel://`` URL.
     """
-    settings: dict[str, Any] = {
-        "socket_connect_timeout": 5.0,
-        "socket_timeout": timeout,
-        "socket_keepalive": True,
-        "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=2),
-    }
+    settings = _options(timeout, Retry)
     if sentinel.is_sentinel_url(url):
         return sentinel_clients.async_master(_sentinel_url(url), **settings, **_SINGLE)
     if is_cluster(url, cluster):
         cluster_client: aioredis.Redis = RedisCluster.from_url(url, **settings)
         return cluster_client
     return aioredis.from_url(url, **settings, **_SINGLE)
+
+
+def _options(timeout: float | None, retry: type[Retry] | type[SyncRetry]) -> dict[str, Any]:
+    """The connection options every client shares (``retry``: the asyncio or the blocking
+    kind of redis-py's ``Retry``)."""
+    return {
+        "socket_connect_timeout": 5.0,
+        "socket_timeout": timeout,
+        "socket_keepalive": True,
+        "retry": retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=2),
+    }
 
 
 _SINGLE: dict[str, Any] = {
@@ -151,12 +157,7 @@ def sync_client(
 ) -> redis.Redis:
     """A blocking client for ``url`` (threads, scripts), set up as :func:`client`'s (a
     ``redis.RedisCluster`` for a cluster node)."""
-    settings: dict[str, Any] = {
-        "socket_connect_timeout": 5.0,
-        "socket_timeout": timeout,
-        "socket_keepalive": True,
-        "retry": SyncRetry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=2),
-    }
+    settings = _options(timeout, SyncRetry)
     if sentinel.is_sentinel_url(url):
         return sentinel_clients.sync_master(_sentinel_url(url), **settings, **_SINGLE)
     if is_cluster(url, cluster):
