@@ -1,9 +1,9 @@
 """A real local Valkey Cluster (3 primaries) for the cluster-mode tests, started once per
 session from the embedded server's binary (:class:`backend.broker_cluster.EmbeddedCluster`).
 
-``redis_url`` is overridden here: every fixture built on it (``spawn``, ``aredis``,
-``store``) joins the cluster (``valkey_cluster``, tests/conftest.py), emptied before
-each test.
+``redis_url`` (emptied before each test) and ``aredis`` (a cluster client) are
+overridden here, so every fixture built on them (``spawn``, the root ``store``) joins
+the cluster (``valkey_cluster``, tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from redis.cluster import RedisCluster
 
 from backend import connection
 from backend.broker_cluster import EmbeddedCluster
-from backend.store import TaskStore
 from tests.conftest import cluster_url
 
 
@@ -31,13 +30,6 @@ async def aredis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     client = connection.client(redis_url)
     yield client
     await client.aclose()
-
-
-@pytest.fixture
-async def store(aredis: aioredis.Redis) -> TaskStore:
-    task_store = TaskStore(aredis)
-    await task_store.ensure_group()
-    return task_store
 
 
 def keys_by_node(url: str) -> dict[int, list[str]]:
