@@ -20,6 +20,9 @@ from distritask_gui.cause import Cause
 from distritask_gui.connection import BrokerConnection, ConnectionState
 from distritask_gui.task_model import TaskModel
 from tests.gui.conftest import Run
+from tests.tls_fixtures import TlsServer, tls_server
+
+assert tls_server  # a fixture, imported to be used here
 
 TASKS = 12_000  # more than one snapshot batch (5,000)
 
@@ -168,3 +171,15 @@ def test_the_alert_checks_wait_for_the_first_answer_and_report_no_outage(
         assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     finally:
         run_async(bridge.stop())
+
+
+def test_an_untrusted_tls_certificate_goes_offline_saying_tls(
+    tls_server: TlsServer, qloop: Any, qtbot: QtBot, run_async: Run[Any]
+) -> None:
+    connection = BrokerConnection(tls_server.untrusted_url, offline_after=0.3)
+    connection.start()
+    try:
+        qtbot.waitUntil(lambda: connection.state is ConnectionState.OFFLINE, timeout=10_000)
+        assert connection.cause is Cause.TLS
+    finally:
+        run_async(connection.stop())
