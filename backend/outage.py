@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from redis.backoff import ExponentialWithJitterBackoff
 
+from backend.causes import reason
 from backend.connection import is_broker_down, misconfigured
 
 T = TypeVar("T")
@@ -61,7 +62,7 @@ class Outage:
             self.log.warning(
                 "lost the %s: unreachable (%s); retrying with backoff",
                 self._broker(),
-                str(exc) or type(exc).__name__,
+                reason(exc),
             )
         self._failures += 1
         await asyncio.sleep(self._backoff.compute(min(self._failures, MAX_STEPS)))

@@ -46,6 +46,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from backend import keys
+from backend.causes import Cause, cause_of
 from backend.config import Settings, load_settings
 from backend.connection import client, describe, probe
 from backend.errors import ProtocolError
@@ -54,7 +55,6 @@ from backend.protocol import StatusUpdate, decode_update
 from backend.recorder import Recorder
 from backend.store import Subscription, TaskStore
 from distritask_gui.card_state import decode_card
-from distritask_gui.cause import Cause, cause_of
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend.causes import WORDS, Cause
 from distritask_gui import theme
-from distritask_gui.cause import Cause
 from distritask_gui.connection import ConnectionState
 from distritask_gui.submit_dialog import SubmitDialog
 
@@ -31,15 +31,6 @@ STATE_TEXT = {
     ConnectionState.OFFLINE: "System Offline",
     ConnectionState.CONNECTING: "Connecting…",
     ConnectionState.FAILED: "Panel Error",
-}
-CAUSE_TEXT = {
-    Cause.NONE: "",
-    Cause.REFUSED: "connection refused",
-    Cause.AUTH: "authentication failed",
-    Cause.TIMEOUT: "timed out",
-    Cause.TLS: "TLS error",
-    Cause.LOST: "connection lost",
-    Cause.ERROR: "internal error",
 }
 MANY = 10
 
@@ -141,7 +132,7 @@ class Header(QFrame):
         connected; "Retry now" and "Settings…" show while it is down."""
         self.state = state
         down = state in (ConnectionState.OFFLINE, ConnectionState.FAILED)
-        why = CAUSE_TEXT[cause] if down else ""
+        why = WORDS[cause] if down else ""
         self.state_label.setText(STATE_TEXT[state] + (f" — {why}" if why else ""))
         self.state_label.setToolTip(detail)
         self.address.setText(address)

@@ -35,8 +35,24 @@ async def test_an_unreachable_broker_is_waited_out_and_logged_once(
     await nobody.aclose()
     said = [r.getMessage() for r in caplog.records if r.name == "test.outage"]
     assert rounds == 4
-    assert sum("unreachable" in m for m in said) == 1, said
+    assert sum("unreachable (connection refused:" in m for m in said) == 1, said
     assert sum("reachable again" in m for m in said) == 0, "it never came back in a round"
+
+
+async def test_a_wrong_password_is_logged_as_such(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The log says why, in the panel header's words, not only "unreachable"."""
+    wrong = client(redis_url.replace("redis://:", "redis://:wrong", 1), timeout=1.0)
+    outage = Outage("here", logging.getLogger("test.outage"))
+    try:
+        with pytest.raises(Exception) as raised:
+            await wrong.ping()
+        await outage.failed(raised.value)
+    finally:
+        await wrong.aclose()
+    said = [r.getMessage() for r in caplog.records if r.name == "test.outage"]
+    assert any("unreachable (authentication failed:" in m for m in said), said
 
 
 async def test_an_error_reply_is_a_bug_it_propagates_and_is_reported(

@@ -10,13 +10,13 @@ import redis
 from pytestqt.qtbot import QtBot
 
 from backend import keys
+from backend.causes import Cause
 from backend.connection import client
 from backend.protocol import StatusUpdate, Task, TaskStatus, encode_update, make_update
 from backend.state import TaskState, encode_state
 from backend.store import TaskStore
 from distritask_gui.app import _free_port
 from distritask_gui.bridge import Bridge
-from distritask_gui.cause import Cause
 from distritask_gui.connection import BrokerConnection, ConnectionState
 from distritask_gui.task_model import TaskModel
 from tests.gui.conftest import Run

@@ -8,11 +8,11 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
+from backend.causes import Cause
 from backend.protocol import TaskStatus, WorkerInfo, decode_update, make_update
 from backend.state import TaskState
 from distritask_gui import worker_model
 from distritask_gui.bridge import Bridge
-from distritask_gui.cause import Cause
 from distritask_gui.connection import ConnectionState
 from distritask_gui.header import Header
 from distritask_gui.settings_dialog import URL_KEY, SettingsDialog, saved_url

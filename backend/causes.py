@@ -1,6 +1,8 @@
 """Why the broker cannot be reached, from the exception a lost connection raised.
 
-The connection keeps a :class:`Cause`; the header says it in words.
+One rule for every part: the panel's connection keeps a :class:`Cause` and its header
+says it in words (:data:`WORDS`); the outage log of every process says the same words
+(:func:`reason`).
 """
 
 from __future__ import annotations
@@ -46,3 +48,23 @@ def cause_of(exc: BaseException) -> Cause:
     if any(isinstance(e, (TimeoutError, RedisTimeoutError)) for e in chain) or "timed out" in text:
         return Cause.TIMEOUT
     return Cause.LOST
+
+
+WORDS = {
+    Cause.NONE: "",
+    Cause.REFUSED: "connection refused",
+    Cause.AUTH: "authentication failed",
+    Cause.TIMEOUT: "timed out",
+    Cause.TLS: "TLS error",
+    Cause.LOST: "connection lost",
+    Cause.ERROR: "internal error",
+}
+"""What each cause is called, in the panel's header and in the logs."""
+
+
+def reason(exc: BaseException) -> str:
+    """Why ``exc`` cut the broker off, for a log line: the cause in words (when it is
+    more than "lost") and the error's own text."""
+    detail = str(exc) or type(exc).__name__
+    cause = cause_of(exc)
+    return detail if cause is Cause.LOST else f"{WORDS[cause]}: {detail}"
