@@ -29,6 +29,7 @@ from backend.history import History
 from backend.protocol import TaskStatus
 from distritask_gui import theme
 from distritask_gui.chart import ThroughputChart
+from distritask_gui.worker_text import span
 
 LIVE = "live"
 RANGES = {LIVE: "last 60 s", "1h": "1 h", "24h": "24 h", "7d": "7 d"}
@@ -160,4 +161,7 @@ class Footer(QFrame):
 
 
 def _seconds(value: float) -> str:
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
+    """``850 ms``, ``12.5 s``, then ``3 h 47 min`` (a task that waited for hours)."""
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    return f"{value:.1f} s" if value < 60 else span(value)

@@ -33,14 +33,14 @@ from distritask_gui.task_card import TaskCardDelegate
 from distritask_gui.task_model import QUEUE, TaskModel
 from distritask_gui.worker_model import WorkerEntry
 from distritask_gui.worker_orders import WorkerOrders
-from distritask_gui.worker_text import identity, uptime
+from distritask_gui.worker_text import identity, span
 
 CLAIM_IDLE = float(Settings.model_fields["claim_idle"].default)
 """The workers' default claim-idle time (seconds before a dead worker's tasks move)."""
 COLUMN_WIDTH = 260
 COLUMN_MAX_WIDTH = 420
 
-__all__ = ["CLAIM_IDLE", "CardList", "WorkerColumn", "identity", "uptime"]
+__all__ = ["CLAIM_IDLE", "CardList", "WorkerColumn"]
 
 
 class WorkerColumn(QFrame):
@@ -256,7 +256,7 @@ class WorkerColumn(QFrame):
         if self.online and info is not None and info.draining:
             state = "draining"
         up = (
-            f" · up {uptime(time.time() - info.started)}"
+            f" · up {span(time.time() - info.started)}"
             if info and info.started and self.online
             else ""
         )

@@ -1,4 +1,5 @@
-"""Text helpers for a worker column's header: its identity line and its uptime."""
+"""Text helpers: a worker column's identity line, and spans of time in words (its
+uptime, the footer's latency)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ def identity(info: WorkerInfo) -> str:
     return f"{info.host or '?'} · pid {info.pid}{version} · {info.concurrency} slots"
 
 
-def uptime(seconds: float) -> str:
-    """``42 s``, ``5 min``, ``3 h 20 min``, ``2 d 4 h``."""
+def span(seconds: float) -> str:
+    """A span of whole seconds: ``42 s``, ``5 min``, ``3 h 20 min``, ``2 d 4 h``."""
     seconds = max(0, int(seconds))
     if seconds < 60:
         return f"{seconds} s"

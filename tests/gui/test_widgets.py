@@ -14,6 +14,7 @@ from backend.state import TaskState
 from distritask_gui import worker_model
 from distritask_gui.bridge import Bridge
 from distritask_gui.connection import ConnectionState
+from distritask_gui.footer import Footer
 from distritask_gui.header import Header
 from distritask_gui.settings_dialog import URL_KEY, SettingsDialog, saved_url
 from distritask_gui.submit_dialog import SubmitDialog
@@ -224,3 +225,16 @@ def test_a_running_card_on_an_offline_worker_counts_down_to_its_reclaim(qtbot: Q
     assert reclaim_text(-1) == "Worker offline · being reclaimed"
     column.set_entry(worker_model.WorkerEntry("w1", WorkerInfo(name="w1", seen=time.time())))
     assert column.reclaim_in() is None and not column._countdown.isActive()
+
+
+def test_the_footer_says_a_long_latency_in_hours_not_thousands_of_seconds(
+    qtbot: QtBot,
+) -> None:
+    footer = Footer()
+    qtbot.addWidget(footer)
+    footer.add_finished([0.004])
+    footer.tick()
+    assert "4 ms" in footer.latency.text()
+    footer.add_finished([3 * 3600 + 47 * 60 + 5] * 2)  # tasks that waited for hours
+    footer.tick()
+    assert "3 h 47 min" in footer.latency.text()

@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from backend import __version__
-from distritask_gui.worker_column import WorkerColumn, uptime
+from distritask_gui.worker_column import WorkerColumn
+from distritask_gui.worker_text import span
 from tests.conftest import Spawn
 from tests.gui.conftest import Open
 
@@ -51,7 +52,7 @@ def test_the_column_shows_host_pid_version_concurrency_uptime_and_counts(
     assert "3 slots" in column.subtitle.text()
     stats = column.stats.text()
     assert "up " in stats and "0 done" in stats and "0 failed" in stats
-    assert uptime(42) == "42 s" and uptime(3 * 3600 + 20 * 60) == "3 h 20 min"
+    assert span(42) == "42 s" and span(3 * 3600 + 20 * 60) == "3 h 20 min"
 
 
 def test_drain_asks_for_confirmation_then_the_worker_exits(
