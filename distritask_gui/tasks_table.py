@@ -141,7 +141,8 @@ def table_view(model: TasksTable) -> QTableView:
 
 def style_table(table: QTableView, widths: Sequence[int]) -> None:
     """How every console table looks and selects: whole rows (several at once), read
-    only, no grid, alternating rows, the last column stretched, these first widths."""
+    only, no grid, alternating rows, headings over their (left-aligned) values, the last
+    column stretched, these first widths."""
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -152,5 +153,8 @@ def style_table(table: QTableView, widths: Sequence[int]) -> None:
     table.setShowGrid(False)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     table.horizontalHeader().setStretchLastSection(True)
+    table.horizontalHeader().setDefaultAlignment(
+        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+    )
     for column, width in enumerate(widths):
         table.setColumnWidth(column, width)
