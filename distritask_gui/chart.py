@@ -97,6 +97,10 @@ class ThroughputChart(QWidget):
         last = len(self.values) - 1
         return max(0, min(last, round((x - rect.left()) / self._step(rect))))
 
+    def peak_text(self) -> str:
+        """The top row's right label: the highest value shown (``peak 0/s`` when idle)."""
+        return f"peak {max(self.values):g}{self.unit}"
+
     def hover_text(self) -> str:
         if self.hovered is None:
             return ""
@@ -121,7 +125,7 @@ class ThroughputChart(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = self.plot_rect()
-        top = max(max(self.values), 1.0)
+        top = max(max(self.values), 1.0)  # the scale: an idle minute has an axis 0 to 1
         self._paint_axes(painter, rect, top)
         step = self._step(rect)
         points = [
@@ -147,7 +151,7 @@ class ThroughputChart(QWidget):
         painter.drawPath(line)
         labels = QRectF(rect.left(), 0, rect.width(), self.LABEL_ROW)
         painter.setPen(theme.FAINT)
-        painter.drawText(labels, Qt.AlignmentFlag.AlignRight, f"peak {top:g}{self.unit}")
+        painter.drawText(labels, Qt.AlignmentFlag.AlignRight, self.peak_text())
         if self.hovered is not None and self.hovered < len(points):
             point = points[self.hovered]
             painter.setPen(QPen(theme.MUTED, 1, Qt.PenStyle.DashLine))

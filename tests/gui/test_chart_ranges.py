@@ -18,6 +18,7 @@ def test_a_range_shows_the_tasks_the_workers_recorded_then_live_again(
 ) -> None:
     window = open_panel(redis_url)
     footer, chart = window.footer, window.footer.chart
+    assert chart.peak_text() == "peak 0/s"  # idle: not the axis's 1
     spawn("worker", "--name", "w-history", *QUICK_WORKER)
     ids = _submit(redis_url, run_async, *(Task(name="noop") for _ in range(7)))
     qtbot.waitUntil(lambda: window.tasks.totals().get("completed", 0) >= len(ids), timeout=15_000)
@@ -25,6 +26,7 @@ def test_a_range_shows_the_tasks_the_workers_recorded_then_live_again(
     footer.range_box.setCurrentIndex(footer.range_box.findData("1h"))
     qtbot.waitUntil(lambda: not chart.showing_live and chart.values[-1] >= len(ids), timeout=10_000)
     assert len(chart.values) == 60 and chart.span == "-1 h" and chart.unit == " per min"
+    assert chart.peak_text() == f"peak {max(chart.values):g} per min"
     chart.hovered = len(chart.values) - 1
     assert chart.hover_text().startswith(f"{len(ids)} per min · ")
 
