@@ -14,8 +14,8 @@ per-name counts of that minute go to the name :data:`OTHER` (keys stay bounded).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -92,7 +92,6 @@ def percentile(buckets: Mapping[int, int], fraction: float) -> float:
 def point(t: int, minutes: int, hashes: list[Mapping[str, int]]) -> Point:
     """One point summing the minute hashes ``hashes`` (fields decoded, values ints)."""
     result = Point(t=t, minutes=minutes)
-    buckets: dict[int, int] = {}
     total_ms = 0
     for fields in hashes:
         for field, value in fields.items():
@@ -100,14 +99,12 @@ def point(t: int, minutes: int, hashes: list[Mapping[str, int]]) -> Point:
                 setattr(result, field, getattr(result, field) + value)
             elif field == "lms":
                 total_ms += value
-            elif field.startswith("l:"):
-                index = int(field[2:])
-                buckets[index] = buckets.get(index, 0) + value
             elif field[:2] in ("q:", "n:"):
                 group = result.queues if field[0] == "q" else result.names
                 subject, _, what = field[2:].rpartition(":")
                 counts = group.setdefault(subject, {})
                 counts[what] = counts.get(what, 0) + value
+    buckets = latency_buckets(hashes)
     count = sum(buckets.values())
     if count:
         result.latency = Latency(
@@ -116,6 +113,47 @@ def point(t: int, minutes: int, hashes: list[Mapping[str, int]]) -> Point:
             **{f"p{p}": percentile(buckets, p / 100) for p in PERCENTILES},
         )
     return result
+
+
+def latency_buckets(hashes: Iterable[Mapping[str, int]]) -> dict[int, int]:
+    """The latency histogram (bucket index -> count) of the minute hashes summed."""
+    buckets: dict[int, int] = {}
+    for fields in hashes:
+        for field, value in fields.items():
+            if field.startswith("l:"):
+                index = int(field[2:])
+                buckets[index] = buckets.get(index, 0) + value
+    return buckets
+
+
+def recent(now: float, minutes: Mapping[int, Mapping[str, int]]) -> dict[str, Any]:
+    """``/stats``' ``last_minute`` figures at ``now`` from the minute hashes ``minutes``
+    (epoch minute -> fields) of this minute and the previous one, whole: ``window`` is
+    the seconds they cover (60 to 120); the completed, failed and cancelled tasks in
+    it; ``throughput``, completed per second; and the completed and failed tasks'
+    ``latency`` (seconds from submission to finish): mean, p50 and p95 from the
+    histogram, and ``max``, the upper bound of the slowest one's bucket (all ``None``
+    when none finished)."""
+    first = epoch_minute(now) - 1
+    hashes = [fields for minute, fields in minutes.items() if minute >= first]
+    window = max(60.0, now - first * 60)
+    summed = point(first * 60, 2, hashes)
+    latency: dict[str, float | None] = dict.fromkeys(("mean", "p50", "p95", "max"))
+    if summed.latency is not None:
+        latency = {
+            "mean": round(summed.latency.mean, 4),
+            "p50": round(summed.latency.p50, 4),
+            "p95": round(summed.latency.p95, 4),
+            "max": round(percentile(latency_buckets(hashes), 1.0), 4),
+        }
+    return {
+        "window": round(window, 3),
+        "completed": summed.completed,
+        "failed": summed.failed,
+        "cancelled": summed.cancelled,
+        "throughput": round(summed.completed / window, 3),
+        "latency": latency,
+    }
 
 
 def series(name: str, minutes: Mapping[int, Mapping[str, int]], last_minute: int) -> History:

@@ -4,7 +4,9 @@ Middleware, outermost first: CORS (as the original: ``ALLOWED_ORIGIN``, prefligh
 answered, also on error answers), request metrics, the cross-site guard (:mod:`.guard`:
 no foreign origin, no body that is not JSON on mutating routes), the body size limit. The
 lifespan opens the Redis clients and the :class:`~backend.store.TaskStore`,
-creates the worker group, keeps the task view (:mod:`.board`) current, and runs a
+creates the worker group, records what only ``task_updates`` tells (:mod:`.recording`;
+the manager holds no state per task: its figures and listings read Redis' indexes), and
+runs a
 :class:`~backend.promoter.Promoter` (delayed tasks, retries and periodic tasks are
 queued on time while any manager or worker is alive).
 """
@@ -25,10 +27,10 @@ from backend.access import Access
 from backend.alerts import AlertEngine, AlertWatch, Thresholds
 from backend.config import Settings
 from backend.manager import errors
-from backend.manager.board import Board, follow
 from backend.manager.guard import CrossSiteGuard
 from backend.manager.limits import BodyLimit
 from backend.manager.metrics import Metrics, RequestMetrics
+from backend.manager.recording import follow
 from backend.manager.routes import (
     alerts,
     cluster,
@@ -66,14 +68,12 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         redis = connection.client(redis_url, cluster=settings.cluster)
         listener = connection.client(redis_url, timeout=None, cluster=settings.cluster)
         store = TaskStore.from_settings(redis, settings)
-        board = Board(settings.retention)
         thresholds = Thresholds.from_settings(settings)
         engine = AlertEngine(thresholds.repeat)
         app.state.services = Services(
             settings,
             redis_url,
             store,
-            board,
             SubmitPolicy.from_settings(settings),
             metrics,
             alerts=engine,
@@ -86,7 +86,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
                 connection.describe(redis_url),
                 exc,
             )
-        follower = asyncio.create_task(follow(listener, store, board), name="task-view")
+        follower = asyncio.create_task(follow(listener, store), name="recording")
         watch = AlertWatch(lambda: store, engine, thresholds, where=connection.describe(redis_url))
         watcher = asyncio.create_task(watch.run(), name="alerts")
         outage = Outage(connection.describe(redis_url), log)

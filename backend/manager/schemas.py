@@ -122,7 +122,10 @@ class Health(BaseModel):
 class Stats(BaseModel):
     tasks: dict[str, int] = Field(description="retained tasks by current status")
     retained: int = Field(description="tasks whose state is kept")
-    complete: bool = Field(description="false while the task view is still loading")
+    complete: bool = Field(
+        description="always true: the figures are read from Redis on each request "
+        "(kept for clients that waited for a task view to load)"
+    )
     totals: dict[str, int] = Field(
         description="all-time counters: submitted, completed, failed, cancelled, …"
     )
@@ -131,5 +134,8 @@ class Stats(BaseModel):
     )
     workers: dict[str, int] = Field(description="online and listed workers")
     last_minute: dict[str, Any] = Field(
-        description="finished counts, throughput (completed/s), latency (s) of completed"
+        description="from the per-minute counts of this minute and the previous one "
+        "(window: the seconds they cover, 60 to 120): finished counts, throughput "
+        "(completed/s), latency (s, submission to finish) of completed and failed: mean, "
+        "p50, p95 from a histogram, max the upper bound of the slowest one's bucket"
     )

@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 
 from backend.alerts import AlertEngine
 from backend.config import Settings
-from backend.manager.board import Board
 from backend.manager.metrics import Metrics
 from backend.policy import SubmitPolicy
 from backend.store import TaskStore
@@ -20,7 +19,6 @@ class Services:
     settings: Settings
     redis_url: str
     store: TaskStore
-    board: Board
     policy: SubmitPolicy
     metrics: Metrics
     alerts: AlertEngine = field(default_factory=AlertEngine)

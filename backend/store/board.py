@@ -15,7 +15,8 @@ and "+K more" are right without holding what they count.
 :meth:`BoardReads.board_counts` is the same without the worker columns' states,
 cheap enough for the panel's every-second poll (the Queue column refills from it as
 its oldest tasks start). Both cost a few commands in one pipeline, then one
-``HMGET`` of the states picked.
+``HMGET`` of the states picked. :meth:`BoardReads.status_counts` is only the counts
+by status and in all (the manager's ``/stats``): one pipeline of ``ZCARD``s.
 """
 
 from __future__ import annotations
@@ -76,6 +77,17 @@ class BoardReads(States):
     ) -> BoardSnapshot:
         """The counts, and the oldest ``shown`` waiting tasks (the Queue column's top)."""
         return await self._board(shown, 0, decode, per_worker=False)
+
+    async def status_counts(self) -> tuple[dict[TaskStatus, int], int]:
+        """Retained tasks by status, and in all: a ``ZCARD`` each, in one round trip
+        (what ``/stats`` shows, at any retention)."""
+        statuses = list(TaskStatus)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for status in statuses:
+                pipe.zcard(self.keys.index("status", status.value))
+            pipe.zcard(self.keys.TASK_INDEX)
+            *counts, retained = await pipe.execute()
+        return dict(zip(statuses, map(int, counts), strict=True)), int(retained)
 
     async def _board(
         self,

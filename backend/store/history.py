@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from backend import history
 from backend.store.base import Base, text
 
@@ -28,20 +30,25 @@ class Minutes(Base):
         :data:`backend.history.RANGES`) up to the current minute."""
         if name not in history.RANGES:
             raise ValueError(f"range must be one of {', '.join(history.RANGES)}, not {name!r}")
-        if now is None:  # the clock the scripts count by: the server's
-            seconds, micros = await self.redis.time()
-            now = seconds + micros / 1e6
+        if now is None:
+            now = await self._server_now()
         last = history.epoch_minute(now)
         span, step = history.RANGES[name]
         first = last - span + 1
         first -= first % step
         return history.series(name, await self.minutes(first, last), last)
 
+    async def recent(self) -> dict[str, Any]:
+        """``/stats``' last-minute figures (:func:`backend.history.recent`): the tasks
+        finished this minute and the previous one, by the server's clock."""
+        now = await self._server_now()
+        minute = history.epoch_minute(now)
+        return history.recent(now, await self.minutes(minute - 1, minute))
+
     async def last_minute(self) -> dict[str, float]:
         """The counts of the last 60 seconds (by the server's clock): this minute's,
         plus the previous minute's weighted by the part of it within the window."""
-        seconds, micros = await self.redis.time()
-        now = seconds + micros / 1e6
+        now = await self._server_now()
         minute = history.epoch_minute(now)
         found = await self.minutes(minute - 1, minute)
         weight = 1 - (now - minute * 60) / 60
@@ -51,3 +58,8 @@ class Minutes(Base):
                 share = fields.get(what, 0) * (weight if at < minute else 1.0)
                 counts[what] = counts.get(what, 0.0) + share
         return counts
+
+    async def _server_now(self) -> float:
+        """Epoch seconds by the clock the scripts count by: the server's."""
+        seconds, micros = await self.redis.time()
+        return float(seconds + micros / 1e6)

@@ -173,6 +173,14 @@ class States(Base):
         raws = await self.redis.hmget(self.keys.TASK_STATES, list(task_ids))
         return decoded([raw for raw in raws if raw is not None], decode_state, "state")
 
+    async def known(self, task_ids: Sequence[str]) -> list[bool]:
+        """For each of ``task_ids``: whether a state of it is retained (one ``ZMSCORE``
+        on the task index, whatever the number of ids)."""
+        if not task_ids:
+            return []
+        scores = await self.redis.zmscore(self.keys.TASK_INDEX, list(task_ids))
+        return [score is not None for score in scores]
+
     async def snapshot(
         self, batch: int = 5000, *, decode: Callable[[bytes], TaskState] = decode_state
     ) -> AsyncIterator[list[TaskState]]:

@@ -39,19 +39,21 @@ async def stats(svc: Svc) -> dict[str, Any]:
 
 
 async def gather_stats(svc: Services) -> dict[str, Any]:
-    """Counts by status, all-time totals, queue depth and lag, workers, last minute."""
+    """Counts by status, all-time totals, queue depth and lag, workers, last minute:
+    read from Redis on each call (the status indexes' sizes, the counters, the minute
+    counts), so they cost the same at any retention and are whole from the start."""
+    statuses, retained = await svc.store.status_counts()
     totals = await svc.store.counters()
     queue = await svc.store.queue_depth()
     listed = await svc.store.workers()
-    board = svc.board
     return {
-        "tasks": board.by_status(),
-        "retained": len(board.entries),
-        "complete": board.ready,
+        "tasks": {status.value: count for status, count in statuses.items()},
+        "retained": retained,
+        "complete": True,
         "totals": totals,
         "queue": queue,
         "workers": {"online": sum(w.online for w in listed), "listed": len(listed)},
-        "last_minute": board.last_minute(),
+        "last_minute": await svc.store.recent(),
     }
 
 

@@ -84,7 +84,6 @@ async def submit(svc: Svc, raw: Annotated[bytes, Depends(_raw_body)]) -> SubmitR
         done = await svc.store.enqueue(tasks, replace=request.replace)
     except TaskExists as exc:
         raise HTTPException(409, str(exc)) from None
-    svc.board.load(done.states)  # a GET /tasks right after shows them
     ids = [task.id for task in tasks]
     detailed = body is not None and bool(body.model_fields_set)
     if done.duplicates:
@@ -128,30 +127,26 @@ async def list_tasks(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     """Tasks matching every filter given, newest first, a page at a time (without
-    their history: ``GET /tasks/{id}`` has it). With ``q`` the search reads the
-    states newest first and stops at a full page: ``exact`` is then false and
-    ``total`` counts the matches found so far (at least that many)."""
-    if q is not None:
-        page = await svc.store.list_tasks(
-            status=status.value if status is not None else None,
-            worker=worker,
-            name=name,
-            q=q,
-            limit=limit,
-            offset=offset,
-        )
-        return {
-            "total": page.total,
-            "exact": page.exact,
-            "offset": offset,
-            "limit": limit,
-            "tasks": page.tasks,
-        }
-    total, ids = svc.board.select(
-        status=status, worker=worker, name=name, offset=offset, limit=limit
+    their history: ``GET /tasks/{id}`` has it), from the indexes the write scripts
+    keep (no scan, at any retention). ``worker``: the tasks that worker ran. With
+    ``q`` the search reads the states newest first and stops at a full page:
+    ``exact`` is then false and ``total`` counts the matches found so far (at least
+    that many)."""
+    page = await svc.store.list_tasks(
+        status=status.value if status is not None else None,
+        worker=worker,
+        name=name,
+        q=q,
+        limit=limit,
+        offset=offset,
     )
-    states = await svc.store.get_many(ids)
-    return {"total": total, "offset": offset, "limit": limit, "tasks": states}
+    return {
+        "total": page.total,
+        "exact": page.exact if q is not None else None,
+        "offset": offset,
+        "limit": limit,
+        "tasks": page.tasks,
+    }
 
 
 @router.get(
@@ -177,7 +172,6 @@ async def get_task(svc: Svc, task_id: TaskId) -> TaskState:
 async def cancel_task(svc: Svc, task_id: TaskId) -> TaskState:
     with _answered():
         cancelled = await actions.cancel(svc.store, task_id)
-    svc.board.load([cancelled])
     return cancelled
 
 
@@ -193,7 +187,6 @@ async def cancel_task(svc: Svc, task_id: TaskId) -> TaskState:
 async def retry_task(svc: Svc, task_id: TaskId) -> TaskState:
     with _answered():
         queued = await actions.retry(svc.store, task_id)
-    svc.board.load([queued])
     return queued
 
 
