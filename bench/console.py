@@ -92,7 +92,7 @@ def _state(rng: random.Random, i: int, start: float, span: float) -> tuple[str, 
     return task_id, state
 
 
-async def _load(store: TaskStore, count: int) -> tuple[float, list[str]]:
+async def write_states(store: TaskStore, count: int) -> tuple[float, list[str]]:
     """Write ``count`` states; seconds taken and a sample of ids."""
     rng = random.Random(13)
     start, span = time.time() - 86_400, 86_400.0
@@ -133,7 +133,7 @@ async def _measure(url: str, count: int, samples: int) -> dict[str, Any]:
     redis = client(url, timeout=120.0)  # a loaded shared machine: scripts may queue
     try:
         store = TaskStore(redis, retention=count)
-        load_s, ids = await _load(store, count)
+        load_s, ids = await write_states(store, count)
         now = time.time()
         kinds: dict[str, Make] = {
             "status": lambda r: TaskFilter(status=r.choice(["failed", "completed", "pending"])),

@@ -27,12 +27,12 @@ from backend.config import Settings
 from backend.connection import describe
 from backend.errors import ConfigError
 
-from . import client, cluster, console, end_to_end, panel, queues, raw
+from . import client, cluster, console, end_to_end, manager, panel, queues, raw
 from .end_to_end import BenchError
 from .report import Row, machine, markdown, write_json
 from .rows import client_rows, e2e_rows, panel_rows, raw_rows
 
-PARTS = ("raw", "client", "e2e", "queues", "panel", "console", "cluster")
+PARTS = ("raw", "client", "e2e", "queues", "panel", "console", "manager", "cluster")
 HERE = Path(__file__).resolve().parent
 
 
@@ -80,9 +80,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_parts,
         default=list(PARTS),
         metavar="PARTS",
-        help="run only these parts: raw, client, e2e, queues, panel, console, cluster "
-        "(comma separated; default all; client compares with raw's XADD rate; cluster "
-        "runs end to end on this server and on a local 3-primary cluster)",
+        help="run only these parts: raw, client, e2e, queues, panel, console, manager, "
+        "cluster (comma separated; default all; client compares with raw's XADD rate; "
+        "manager starts a manager process on the retained states and times /stats and "
+        "/tasks filters; cluster runs end to end on this server and on a local "
+        "3-primary cluster)",
     )
     parser.add_argument(
         "--tasks",
@@ -135,6 +137,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
         "panel_seconds": 1.5 if quick else 4.0,
         "console_states": 100_000 if quick else 1_000_000,
         "console_samples": 30 if quick else 100,
+        "manager_states": 100_000 if quick else 1_000_000,
     }
 
 
@@ -241,6 +244,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             details["console"] = result
             return console.console_rows(result)
 
+        def do_manager() -> list[Row]:
+            result = manager.measure(url, chosen["manager_states"], chosen["console_samples"])
+            details["manager"] = result
+            return manager.manager_rows(result)
+
         def do_cluster() -> list[Row]:
             result = cluster.measure(
                 url,
@@ -259,6 +267,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             ("queues", do_queues),
             ("panel", do_panel),
             ("console", do_console),
+            ("manager", do_manager),
             ("cluster", do_cluster),
         )
         for name, work in parts:
