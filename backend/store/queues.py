@@ -18,7 +18,14 @@ queues within the same instant come together, earlier queues first).
 **Pause.** A paused queue's name is in the set :data:`backend.keys.PAUSED_QUEUES`
 (so the pause survives restarts of every part). The read script checks it on every
 read; the blocking read, which started before a pause, checks again when it wakes
-(in the same round trip) and hands back what it took from a queue paused meanwhile. Tasks keep being
+(in the same round trip) and hands back what it took from a queue paused meanwhile.
+
+**One queue** (the usual worker): the script has nothing to order, so once a read has
+found the queue not paused, the next reads skip it and go straight to the blocking
+read (it returns at once when entries wait): one command per read instead of two,
+and no script on the path of a task to an idle worker. A pause is seen when that
+read wakes, as above; from then on the script's check is used again until a read
+finds the queue running. Tasks keep being
 submitted and promoted into a paused queue; reclaiming a dead worker's entries goes
 on (they were taken before).
 """
@@ -66,6 +73,9 @@ class Queues(Queue):
     """Queue-level operations (over :class:`~backend.store.queue.Queue`'s stream ones)."""
 
     _read_first: AsyncScript
+    _running_queue: str | None = None
+    """The single queue the last read found not paused (read directly: see the
+    module's text), or ``None``."""
 
     async def queue_names(self) -> list[str]:
         """Every queue tasks were submitted to or workers read, ``default`` first."""
@@ -95,6 +105,8 @@ class Queues(Queue):
         """Up to ``count`` new entries of the first unpaused queue of ``queues`` that has
         any; with none, blocks up to ``block_ms`` on all the unpaused ones. Ids are
         qualified (see :func:`qualify`)."""
+        if len(queues) == 1 and queues[0] == self._running_queue:
+            return await self._read_blocking(consumer, queues, count, block_ms)
         try:
             reply = await self._read_first(
                 keys=[self.keys.PAUSED_QUEUES, *(self.keys.stream(queue) for queue in queues)],
@@ -109,6 +121,8 @@ class Queues(Queue):
         found = int(reply[0])
         if found:  # a script's reply: each entry's fields are a flat list
             [[_, batch]] = reply[1]
+            if len(queues) == 1:
+                self._running_queue = queues[0]
             return qualified(
                 queues[found - 1], [(entry_id, _fields(flat)) for entry_id, flat in batch]
             )
@@ -117,6 +131,14 @@ class Queues(Queue):
         if not active:
             await self._idle(block_ms)
             return []
+        return await self._read_blocking(consumer, active, count, block_ms)
+
+    async def _read_blocking(
+        self, consumer: str, active: Sequence[str], count: int, block_ms: int
+    ) -> list[Entry]:
+        """Up to ``count`` new entries of the ``active`` queues (not paused when the read
+        began), blocking up to ``block_ms``; what a queue paused meanwhile gave is
+        handed back."""
         streams = {self.keys.stream(queue): ">" for queue in active}
         got = None
         # The paused set is read right after the read wakes, in the same round trip:
@@ -126,10 +148,12 @@ class Queues(Queue):
             pipe.xreadgroup(keys.WORKER_GROUP, consumer, streams, count=count, block=block_ms)
             pipe.smembers(self.keys.PAUSED_QUEUES)
             got, paused_now = await pipe.execute()
+        now_paused = {text(name) for name in paused_now}
+        if len(active) == 1:
+            self._running_queue = None if active[0] in now_paused else active[0]
         if not got:
             return []
         by_stream = {text(stream): batch for stream, batch in got}
-        now_paused = {text(name) for name in paused_now}
         entries: list[Entry] = []
         for queue in active:
             batch = by_stream.get(self.keys.stream(queue))

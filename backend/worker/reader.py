@@ -34,6 +34,14 @@ log = logging.getLogger("backend.worker")
 READ_BLOCK_MS = 1000
 
 
+async def _let_run() -> None:
+    """Yield twice: the slots start the jobs just queued, then the outbox sends the
+    outcomes of those that ended at once, before the next read is sent (an idle
+    worker's quick task is answered one send sooner)."""
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
 class Reader:
     """Fills the local queue from the stream for the consumer ``name``."""
 
@@ -123,6 +131,7 @@ class Reader:
                 raise
             if entries:
                 await self.accept(entries, reclaimed=False)
+                await _let_run()
 
         await keep_running(round, self.outage, name="the reader", until=stopping)
 

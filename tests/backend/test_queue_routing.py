@@ -67,3 +67,23 @@ async def test_a_due_time_in_the_past_queues_at_once(
 def test_a_bad_queue_name_is_refused(name: str) -> None:
     with pytest.raises(ValidationError, match="queue"):
         Task(name="noop", queue=name)
+
+
+async def test_a_single_queue_read_directly_still_honours_a_pause(store: TaskStore) -> None:
+    """A worker of one queue reads it without the priority script once a read found it
+    running; a pause made meanwhile is still seen (the entry is handed back) and the
+    reads go back to the script's check until the queue runs again."""
+    await store.ensure_group()
+    [first] = await store.submit([Task(name="noop")])
+    [(_, fields)] = await store.read_first("w", ["default"], 10, 50)
+    assert decode_task(fields[keys.TASK_FIELD.encode()]).id == first.id
+    await store.pause("default")
+    [held] = await store.submit([Task(name="noop")])
+    assert await store.read_first("w", ["default"], 10, 50) == []  # read, seen paused: back
+    assert await store.read_first("w", ["default"], 10, 50) == []  # the script's check
+    [info] = await store.queue_infos(["default"])
+    assert (info.lag, info.pending) == (1, 1)  # the first task's entry is still unacked
+    await store.resume("default")
+    [(_, fields)] = await store.read_first("w", ["default"], 10, 50)
+    assert decode_task(fields[keys.TASK_FIELD.encode()]).id == held.id
+    assert await store.read_first("w", ["default"], 10, 50) == []  # none left: it blocked
