@@ -47,6 +47,11 @@ def redis_url_problem(url: str) -> str | None:
     return None
 
 
+DEFAULT_RETENTION = 1_000_000
+"""Task states kept by default: the manager, the panel and the dashboard read only
+what they show from Redis' indexes, so a million cost them no more than a hundred."""
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("distritask", appauthor=False))
 
@@ -156,7 +161,13 @@ class Settings(BaseSettings):
     grace_period: float = Field(
         30.0, ge=0, description="seconds running tasks get to finish on shutdown"
     )
-    retention: int = Field(100_000, ge=100, description="task states kept for late viewers")
+    retention: int = Field(
+        DEFAULT_RETENTION,
+        ge=100,
+        description="task states kept for late viewers and the Tasks view (the newest; "
+        "older ones are forgotten as new tasks come); about 1.3 KB of Redis memory each "
+        "with its timeline and indexes",
+    )
 
     api_token: SecretStr | None = Field(
         None,

@@ -35,7 +35,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from backend import connection, scripts
-from backend.config import Settings
+from backend.config import DEFAULT_RETENTION, Settings
 from backend.store.alerting import AlertReads
 from backend.store.board import BoardCounts, BoardSnapshot
 from backend.store.channels import Channels, Subscription, subscribe
@@ -124,7 +124,7 @@ class TaskStore(
         self,
         redis: aioredis.Redis,
         *,
-        retention: int = 100_000,
+        retention: int = DEFAULT_RETENTION,
         listener: aioredis.Redis | None = None,
         classic_updates: bool = True,
         replicas: int = 0,

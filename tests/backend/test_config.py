@@ -50,6 +50,14 @@ def test_flags_parse_into_settings() -> None:
     assert (settings.log_level, settings.broker_port) == ("DEBUG", 6400)
 
 
+def test_a_million_task_states_are_kept_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13 item 10: every viewer reads only what it shows, so the default is 1M."""
+    monkeypatch.delenv("DISTRITASK_RETENTION", raising=False)
+    assert load_settings().retention == 1_000_000
+    monkeypatch.setenv("DISTRITASK_RETENTION", "5000")
+    assert load_settings().retention == 5000
+
+
 def test_flags_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DISTRITASK_CONCURRENCY", "7")
     assert load_settings().concurrency == 7
