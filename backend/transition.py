@@ -1,9 +1,9 @@
 """The one rule that moves a task's state by a status update, over plain data.
 
 Every holder of task states uses it: :meth:`TaskState.apply <backend.state.TaskState.apply>`
-(viewers, the manager, the panel; the fields of a model instance), :class:`Running
-<backend.worker.running.Running>` (a worker's hot path; plain dicts) and the manager's
-board (a few fields per task). A state and an update are mappings with the fields of
+(viewers, the manager's actions and recorder, the panel; the fields of a model
+instance) and :class:`Running <backend.worker.running.Running>` (a worker's hot path;
+plain dicts). A state and an update are mappings with the fields of
 :class:`~backend.state.TaskState` and :class:`~backend.protocol.StatusUpdate`;
 statuses may be :class:`~backend.protocol.TaskStatus` members or their strings.
 

@@ -70,7 +70,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         store = TaskStore.from_settings(redis, settings)
         thresholds = Thresholds.from_settings(settings)
         engine = AlertEngine(thresholds.repeat)
-        app.state.services = Services(
+        services = app.state.services = Services(
             settings,
             redis_url,
             store,
@@ -86,7 +86,8 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
                 connection.describe(redis_url),
                 exc,
             )
-        follower = asyncio.create_task(follow(listener, store), name="recording")
+        following = follow(listener, store, services.following)
+        follower = asyncio.create_task(following, name="recording")
         watch = AlertWatch(lambda: store, engine, thresholds, where=connection.describe(redis_url))
         watcher = asyncio.create_task(watch.run(), name="alerts")
         outage = Outage(connection.describe(redis_url), log)

@@ -56,7 +56,7 @@ class ClusterCollector(Collector):
         )
         yield GaugeMetricFamily(
             "distritask_throughput",
-            "Tasks completed per second over the last minute",
+            "Tasks completed per second over this minute and the previous one",
             value=figures.get("throughput", 0.0),
         )
         for kind, count in figures.get("alerts", {}).items():

@@ -76,9 +76,11 @@ class Unknowns:
                     self.recorder.offer(update, unknown=True)
 
 
-async def follow(listener: aioredis.Redis, store: TaskStore) -> None:
+async def follow(
+    listener: aioredis.Redis, store: TaskStore, following: asyncio.Event | None = None
+) -> None:
     """Follow ``task_updates`` until cancelled, recording what needs it (see the
-    module docstring)."""
+    module docstring); ``following`` is set once subscribed (each time again)."""
     recorder = Recorder(store)
     unknowns = Unknowns(store, recorder)
 
@@ -95,6 +97,8 @@ async def follow(listener: aioredis.Redis, store: TaskStore) -> None:
 
     async def on_sync(_after_outage: bool) -> None:
         await store.ensure_group()
+        if following is not None:
+            following.set()
 
     async with asyncio.TaskGroup() as group:
         group.create_task(recorder.run(), name="recorder")

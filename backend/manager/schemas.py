@@ -123,8 +123,9 @@ class Stats(BaseModel):
     tasks: dict[str, int] = Field(description="retained tasks by current status")
     retained: int = Field(description="tasks whose state is kept")
     complete: bool = Field(
-        description="always true: the figures are read from Redis on each request "
-        "(kept for clients that waited for a task view to load)"
+        description="whether the manager follows task_updates yet (what a Go service "
+        "publishes is recorded from then on); the figures are read from Redis on each "
+        "request, whole from the start"
     )
     totals: dict[str, int] = Field(
         description="all-time counters: submitted, completed, failed, cancelled, …"

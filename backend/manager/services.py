@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -22,6 +23,8 @@ class Services:
     policy: SubmitPolicy
     metrics: Metrics
     alerts: AlertEngine = field(default_factory=AlertEngine)
+    following: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once the manager follows ``task_updates`` (``/stats``' ``complete``)."""
 
 
 def services(request: Request) -> Services:

@@ -41,7 +41,9 @@ async def stats(svc: Svc) -> dict[str, Any]:
 async def gather_stats(svc: Services) -> dict[str, Any]:
     """Counts by status, all-time totals, queue depth and lag, workers, last minute:
     read from Redis on each call (the status indexes' sizes, the counters, the minute
-    counts), so they cost the same at any retention and are whole from the start."""
+    counts), so they cost the same at any retention and are whole from the start;
+    ``complete`` says whether the manager follows ``task_updates`` yet (until it does,
+    a Go service's updates are not recorded)."""
     statuses, retained = await svc.store.status_counts()
     totals = await svc.store.counters()
     queue = await svc.store.queue_depth()
@@ -49,7 +51,7 @@ async def gather_stats(svc: Services) -> dict[str, Any]:
     return {
         "tasks": {status.value: count for status, count in statuses.items()},
         "retained": retained,
-        "complete": True,
+        "complete": svc.following.is_set(),
         "totals": totals,
         "queue": queue,
         "workers": {"online": sum(w.online for w in listed), "listed": len(listed)},

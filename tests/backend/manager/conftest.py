@@ -45,7 +45,8 @@ StartManager = Callable[..., str]
 
 @pytest.fixture
 def start_manager(redis_url: str) -> Iterator[StartManager]:
-    """Start a manager with these settings; its base URL once its task view is loaded."""
+    """Start a manager with these settings; its base URL once it follows ``task_updates``
+    (so an update a test publishes is heard)."""
     with contextlib.ExitStack() as stack:
 
         def start(url: str | None = None, **overrides: Any) -> str:
@@ -54,7 +55,7 @@ def start_manager(redis_url: str) -> Iterator[StartManager]:
             base = stack.enter_context(serving(app))
             if url is None:
                 eventually_sync(
-                    lambda: httpx.get(base + "/stats").json().get("complete"), what="task view"
+                    lambda: httpx.get(base + "/stats").json().get("complete"), what="following"
                 )
             return base
 
