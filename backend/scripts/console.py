@@ -30,7 +30,8 @@ QUERY = """
 -- offset, limit, needle ('' for none; lowercased), its JSON form, the rank to walk
 -- from, the most entries to walk (0: no bound), count (1/0).
 -- Returns {total (-1 when not counted), next rank (-1 at the end), matches skipped,
--- ids...}: the ids of one page, in order. Filters intersect; the walk goes along the
+-- ids...}: the ids of one page, in order; the next call from that rank (and offset 0)
+-- goes on where this one stopped. Filters intersect; the walk goes along the
 -- smallest set, checking the others with ZMSCORE, so a page costs about its own size
 -- when matches are dense, and never a scan of the states unless a needle is given.
 local sortset, states, tmp1, tmp2 = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -97,11 +98,20 @@ else
     end
     if counting then total = redis.call('ZCARD', walk) end
 end
+-- The walk by rank (a skiplist finds a rank in O(log N)): entry ``from`` of the ones
+-- in [lo, hi], in order, is at rank base + from; a deep page costs its own size, not
+-- its offset (BYSCORE ... LIMIT walks past the offset).
+local base, inrange = 0, redis.call('ZCOUNT', walk, lo, hi)
+if desc then
+    if hi ~= '+inf' then base = redis.call('ZCOUNT', walk, '(' .. hi, '+inf') end
+elseif lo ~= '-inf' then
+    base = redis.call('ZCOUNT', walk, '-inf', '(' .. lo)
+end
 local function range(from, count)
-    if desc then
-        return redis.call('ZRANGE', walk, hi, lo, 'BYSCORE', 'REV', 'LIMIT', from, count)
-    end
-    return redis.call('ZRANGE', walk, lo, hi, 'BYSCORE', 'LIMIT', from, count)
+    if from >= inrange or count <= 0 then return {} end
+    local first, last = base + from, base + math.min(from + count, inrange) - 1
+    if desc then return redis.call('ZRANGE', walk, first, last, 'REV') end
+    return redis.call('ZRANGE', walk, first, last)
 end
 local function matches(id, state)
     if not state then return false end
@@ -120,8 +130,9 @@ end
 local page, skipped, nextpos = {}, 0, -1
 if limit > 0 and total ~= 0 then
     if #checks == 0 and needle == '' then
-        page = range(offset, limit)
-        nextpos = offset + #page
+        page = range(pos + offset, limit)
+        nextpos = pos + offset + #page
+        if #page < limit then nextpos = -1 end
         skipped = offset
     else
         local chunk, walked = 200, 0
