@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         description="in a cluster, also PUBLISH each status update on the Go-compatible "
         "task_updates channel (broadcast to every node); off: the sharded channel only",
     )
+    shards: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="in a cluster, the shard streams one logical queue is spread over; "
+        "0: one per primary. Fixed when the queue is first created (stored in the cluster)",
+    )
     submit_replicas: int = Field(
         0,
         ge=0,

@@ -9,8 +9,10 @@ queue is first created, and stored (:func:`shard_tags`: the count is fixed from 
 so every process agrees where a task lives); after a resharding the stored tags are
 checked against the new slot map and a primary left without a shard is reported.
 
-This is the first part of sharding the queue: the store does not spread tasks over
-these tags yet (see README, "Scaling out").
+The store spreads one logical queue over these shards
+(:class:`backend.store.sharded.ShardedStore`: a task lives in shard ``crc32(id) % N``);
+``DISTRITASK_SHARDS`` is ``wanted`` (0: one per primary), read only when the tags are
+first chosen. See README, "Scaling out".
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ async def shard_tags(redis: Any, key: str, wanted: int = 0) -> list[str]:
         log.warning(
             "the queue has %d shard(s), fixed when it was created; not %d", len(tags), wanted
         )
-    empty = uncovered(slots, tags)
+    empty = uncovered(slots, tags) if len(tags) > 1 else []  # one shard covers one
     if empty:
         log.warning(
             "after a resharding, primar%s %s hold%s no shard of the queue",

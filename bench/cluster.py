@@ -8,9 +8,11 @@ servers spent per task, summed over every primary: CPU (``INFO cpu``: ``used_cpu
 time (``INFO commandstats``: the ``usec`` of every command, scripts included; wall
 time, so it grows when the server waits for a core). The cluster runs twice: with the
 Go-compatible ``task_updates`` PUBLISH (the default), then without it. The
-tasks run through the cluster layout (:class:`backend.keys.Layout`): every key in one
-hash slot, so one primary does the queue's work; the figures show what cluster mode
-costs, not what more primaries would add (see bench/README.md, "Scaling out").
+tasks run through the store every part makes there (one logical queue sharded over
+every primary, :mod:`backend.store.sharded`), so each primary does a share of the
+queue's work; on a machine with fewer cores than primaries the figures show what
+cluster mode and sharding cost, not what more machines would add (see
+bench/README.md, "Scaling out").
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class Served:
     """Summed over every primary."""
     command_us_per_task: float
     cpu_us_by_primary: list[float]
-    """Each primary's CPU per task, busiest first (the one holding the queue)."""
+    """Each primary's CPU per task, busiest first."""
 
     def details(self) -> dict[str, Any]:
         return {

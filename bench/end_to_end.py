@@ -33,6 +33,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from backend import connection, keys
+from backend.config import load_settings
 from backend.processes import terminate_all
 from backend.protocol import Task
 from backend.store import TaskStore
@@ -168,7 +169,7 @@ async def _script_usec(redis: aioredis.Redis) -> int:
 async def _wait_completed(store: TaskStore, count: int, workers: Workers, within: float) -> None:
     deadline = time.monotonic() + within
     while True:
-        done = int(await store.redis.hget(store.keys.COUNTERS, "completed") or 0)
+        done = (await store.counters()).get("completed", 0)
         if done >= count:
             return
         workers.check()
@@ -224,7 +225,8 @@ async def _one(
     redis = connection.client(url, timeout=None)
     try:
         await redis.flushdb()
-        store = TaskStore(redis, classic_updates=classic_updates)
+        # the store the workers make: in a cluster, the queue sharded over every primary
+        store = TaskStore.from_settings(redis, load_settings(classic_updates=classic_updates))
         await store.ensure_group()
         submit_rate, submit_server_ms = await _submit(store, tasks)
         with Workers(url, processes, concurrency, logs, profile) as workers:

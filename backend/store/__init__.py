@@ -32,9 +32,11 @@ batch, so their cost is one round trip per batch, not per task. Key names come f
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis.asyncio as aioredis
 
-from backend import connection, scripts
+from backend import connection, keys, scripts
 from backend.config import DEFAULT_RETENTION, Settings
 from backend.store.alerting import AlertReads
 from backend.store.board import BoardCounts, BoardSnapshot
@@ -104,21 +106,29 @@ class TaskStore(
     ``task_updates`` (the ``DISTRITASK_CLASSIC_UPDATES`` setting). ``replicas``: how
     many replicas each submit waits for, at most ``replicas_timeout`` seconds
     (``DISTRITASK_SUBMIT_REPLICAS``; :meth:`from_settings` sets all of these).
+    ``shard``: the hash tag of the one shard of a sharded queue this store is
+    (:class:`ShardedStore` makes those; its entry ids name the shard).
     """
 
     @classmethod
     def from_settings(
         cls, redis: aioredis.Redis, settings: Settings, *, listener: aioredis.Redis | None = None
     ) -> TaskStore:
-        """The store the settings ask for, over ``redis``."""
-        return cls(
-            redis,
-            retention=settings.retention,
-            listener=listener,
-            classic_updates=settings.classic_updates,
-            replicas=settings.submit_replicas,
-            replicas_timeout=settings.submit_replicas_timeout,
-        )
+        """The store the settings ask for, over ``redis``: in a cluster, one logical
+        queue over the shards the cluster stores (:class:`ShardedStore`; their count,
+        ``DISTRITASK_SHARDS``, is fixed when the queue is created)."""
+        options: dict[str, Any] = {
+            "retention": settings.retention,
+            "listener": listener,
+            "classic_updates": settings.classic_updates,
+            "replicas": settings.submit_replicas,
+            "replicas_timeout": settings.submit_replicas_timeout,
+        }
+        if connection.layout(redis).cluster:
+            from backend.store.sharded import ShardedStore
+
+            return ShardedStore(redis, wanted=settings.shards, **options)
+        return cls(redis, **options)
 
     def __init__(
         self,
@@ -129,12 +139,18 @@ class TaskStore(
         classic_updates: bool = True,
         replicas: int = 0,
         replicas_timeout: float = 1.0,
+        shard: str | None = None,
     ) -> None:
         self.redis = redis
         self.replicas, self.replicas_timeout = replicas, replicas_timeout
         self.listener = listener if listener is not None else redis
         self.retention = retention
-        self.keys = connection.layout(redis, classic_updates=classic_updates)
+        self.shard = shard
+        self.keys = (
+            connection.layout(redis, classic_updates=classic_updates)
+            if shard is None
+            else keys.cluster(shard, classic_updates=classic_updates)
+        )
         self.known_queues: set[str] = set()
         texts = scripts.render(self.keys)
         self.scripts = texts
@@ -152,3 +168,8 @@ class TaskStore(
     async def ping(self) -> None:
         """Raise unless the broker answers."""
         await self.redis.ping()
+
+    async def parts(self) -> list[TaskStore]:
+        """The stores that each hold some of the tasks: this one (a sharded store's
+        shards, :class:`ShardedStore`). A worker reclaims per part."""
+        return [self]

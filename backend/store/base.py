@@ -33,6 +33,9 @@ class Base:
     """The name of every key (the layout of the server :attr:`redis` talks to)."""
     scripts: Scripts
     """The Lua scripts' texts for :attr:`keys`."""
+    shard: str | None
+    """The hash tag of the shard this store is (of a sharded cluster store, which names
+    it in the entry ids it hands out: :mod:`backend.store.ids`); ``None`` otherwise."""
 
 
 def decoded(raws: Iterable[Any], decode: Callable[[Any], T], what: str) -> list[T]:

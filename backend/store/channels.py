@@ -16,7 +16,7 @@ node that owns it), so callers subscribe by the same names everywhere.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -26,6 +26,7 @@ from redis._parsers.hiredis import NOT_ENOUGH_DATA
 from redis.asyncio.client import PubSub
 
 from backend import connection
+from backend.keys import Layout
 from backend.store.base import Base
 
 SUBSCRIBE_TIMEOUT = 5.0
@@ -117,7 +118,12 @@ class Subscription:
                 yield batch
 
     async def _sharded_messages(self) -> AsyncIterator[dict[str, Any]]:
-        while True:  # a cluster's sharded channels: polled across their nodes
+        nodes = list(getattr(self._pubsub, "node_pubsub_mapping", {}).values())
+        if len(nodes) > 1:  # a sharded queue's channels on several nodes: read at once
+            async for message in _concurrently(nodes):
+                yield message
+            return
+        while True:  # a cluster's sharded channel, on its node
             message = await self._pubsub.get_sharded_message(timeout=SHARDED_POLL)
             if message is not None:
                 yield message
@@ -153,14 +159,50 @@ class Subscription:
         await self.aclose()
 
 
+async def _concurrently(nodes: list[PubSub]) -> AsyncIterator[dict[str, Any]]:
+    """The messages of several nodes' pub/sub connections (each read by a task of its
+    own, so a quiet node never delays a busy one), in the order they arrive; what one
+    of them raises is raised here."""
+    arrived: asyncio.Queue[dict[str, Any] | BaseException] = asyncio.Queue()
+
+    async def pump(node: PubSub) -> None:
+        try:
+            while True:
+                message = await node.get_message(timeout=SHARDED_POLL)
+                if message is not None:
+                    arrived.put_nowait(message)
+        except Exception as exc:
+            arrived.put_nowait(exc)
+
+    pumps = [asyncio.create_task(pump(node)) for node in nodes]
+    try:
+        while True:
+            item = await arrived.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        for task in pumps:
+            task.cancel()
+        await asyncio.gather(*pumps, return_exceptions=True)
+
+
 async def subscribe(
-    client: aioredis.Redis, *channels: str, confirm_within: float = SUBSCRIBE_TIMEOUT
+    client: aioredis.Redis,
+    *channels: str,
+    confirm_within: float = SUBSCRIBE_TIMEOUT,
+    layouts: Sequence[Layout] = (),
 ) -> Subscription:
     """A subscription to ``channels`` that the server has confirmed (within
     ``confirm_within`` seconds, or ``TimeoutError``). The names are mapped by the
-    client's key layout (a cluster's status updates: a sharded channel)."""
-    layout = connection.layout(client)
-    mapped = [layout.channel(name) for name in channels]
+    client's key layout (a cluster's status updates: a sharded channel), or by each of
+    ``layouts`` (a sharded queue's: the status channel of every shard)."""
+    mapped = [
+        layout.channel(name)
+        for layout in (layouts or [connection.layout(client)])
+        for name in channels
+    ]
+    mapped = list(dict.fromkeys(mapped))
     names = [name for name, _ in mapped]
     sharded = any(shard for _, shard in mapped)
     if sharded and not all(shard for _, shard in mapped):
@@ -184,6 +226,12 @@ async def subscribe(
 class Channels(Base):
     """Subscribing and publishing through the store's clients."""
 
-    async def subscribe(self, *channels: str) -> Subscription:
-        """A confirmed subscription on the store's listener client."""
-        return await subscribe(self.listener, *channels)
+    async def subscribe(self, *channels: str, client: aioredis.Redis | None = None) -> Subscription:
+        """A confirmed subscription on the store's listener client (or ``client``)."""
+        return await subscribe(
+            client or self.listener, *channels, layouts=await self.channel_layouts()
+        )
+
+    async def channel_layouts(self) -> list[Layout]:
+        """The layouts whose status channels carry this store's updates."""
+        return [self.keys]

@@ -23,7 +23,7 @@ from redis.exceptions import ResponseError
 from backend import connection, keys
 from backend.protocol import DEFAULT_QUEUE, SUBMITTER, Task, encode_task
 from backend.store.base import Base, text
-from backend.store.ids import Entry, qualified, qualify, split, unqualify
+from backend.store.ids import Entry, by_shard, qualified, qualify, split, unqualify
 
 log = logging.getLogger("backend.store")
 
@@ -167,7 +167,7 @@ class Queue(Base):
                 reply = await self.redis.xreadgroup(
                     keys.WORKER_GROUP, consumer, {self.keys.stream(queue): "0"}, count=count
                 )
-                entries += qualified(queue, _entries(reply))
+                entries += qualified(queue, _entries(reply), self.shard)
         return entries
 
     async def pending_idle(
@@ -188,7 +188,7 @@ class Queue(Base):
             )
             return [
                 Pending(
-                    entry_id=qualify(queue, _bytes(row["message_id"])),
+                    entry_id=qualify(queue, _bytes(row["message_id"]), self.shard),
                     consumer=text(row["consumer"]),
                     idle=int(row["time_since_delivered"]) / 1000,
                     deliveries=int(row["times_delivered"]),
@@ -208,7 +208,7 @@ class Queue(Base):
                 claimed = await self.redis.xclaim(
                     self.keys.stream(queue), keys.WORKER_GROUP, consumer, int(min_idle * 1000), bare
                 )
-                entries += qualified(queue, claimed)
+                entries += qualified(queue, claimed, self.shard)
         return entries
 
     async def keep(self, consumer: str, ids: Sequence[bytes | str]) -> None:
@@ -271,22 +271,25 @@ class Queue(Base):
 
 def keep_sync(redis: SyncRedis, consumer: str, ids: Sequence[bytes | str]) -> None:
     """:meth:`Queue.keep` for a thread with its own synchronous client (the worker's
-    keeper, which must not depend on a free event loop). No group: nothing to keep."""
-    layout = connection.layout(redis)
-    for queue, bare in split(ids).items():
-        try:
-            for start in range(0, len(bare), KEEP_CHUNK):
-                redis.xclaim(
-                    layout.stream(queue),
-                    keys.WORKER_GROUP,
-                    consumer,
-                    0,
-                    bare[start : start + KEEP_CHUNK],
-                    justid=True,
-                )
-        except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
+    keeper, which must not depend on a free event loop). No group: nothing to keep.
+    Ids that name a shard (:mod:`backend.store.ids`) are kept in that shard's streams."""
+    plain = connection.layout(redis)
+    for tag, held in by_shard(ids).items():
+        layout = plain if tag is None else keys.cluster(tag)
+        for queue, bare in split(held).items():
+            try:
+                for start in range(0, len(bare), KEEP_CHUNK):
+                    redis.xclaim(
+                        layout.stream(queue),
+                        keys.WORKER_GROUP,
+                        consumer,
+                        0,
+                        bare[start : start + KEEP_CHUNK],
+                        justid=True,
+                    )
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
 
 
 def _bytes(value: bytes | str) -> bytes:

@@ -103,9 +103,9 @@ class Queues(Queue):
         self, consumer: str, queues: Sequence[str], count: int, block_ms: int
     ) -> list[Entry]:
         """Up to ``count`` new entries of the first unpaused queue of ``queues`` that has
-        any; with none, blocks up to ``block_ms`` on all the unpaused ones. Ids are
-        qualified (see :func:`qualify`)."""
-        if len(queues) == 1 and queues[0] == self._running_queue:
+        any; with none, blocks up to ``block_ms`` on all the unpaused ones (0: returns at
+        once). Ids are qualified (see :func:`qualify`)."""
+        if block_ms > 0 and len(queues) == 1 and queues[0] == self._running_queue:
             return await self._read_blocking(consumer, queues, count, block_ms)
         try:
             reply = await self._read_first(
@@ -124,8 +124,12 @@ class Queues(Queue):
             if len(queues) == 1:
                 self._running_queue = queues[0]
             return qualified(
-                queues[found - 1], [(entry_id, _fields(flat)) for entry_id, flat in batch]
+                queues[found - 1],
+                [(entry_id, _fields(flat)) for entry_id, flat in batch],
+                self.shard,
             )
+        if block_ms <= 0:  # only a look
+            return []
         paused = {int(index) for index in reply[1:]}
         active = [queue for index, queue in enumerate(queues, 1) if index not in paused]
         if not active:
@@ -162,7 +166,7 @@ class Queues(Queue):
             if queue in now_paused:
                 await self._give_back(queue, batch)
             else:
-                entries += qualified(queue, batch)
+                entries += qualified(queue, batch, self.shard)
         return entries
 
     async def _idle(self, block_ms: int) -> None:

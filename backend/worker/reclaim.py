@@ -64,7 +64,8 @@ class Reclaimer:
         self._room = room
         self._accept = accept
         self.queues = list(queues)
-        self._cursors = dict.fromkeys(self.queues, "-")
+        self._cursors: dict[tuple[int, str], str] = {}
+        """Where the next look at each part's (shard's) queue starts."""
 
     async def claim_loop(self, stopping: asyncio.Event) -> None:
         """Every so often, take over entries idle past ``claim_idle`` (while there is room)."""
@@ -96,21 +97,26 @@ class Reclaimer:
         entries: list[Entry] = []
         deliveries: dict[bytes, int] = {}
         more = False
+        parts = await self.store.parts()  # a sharded queue: each shard in turn
         for queue in self.queues:
-            got, delivered, again = await self._claim_from(queue, room - len(entries))
-            entries += got
-            deliveries.update(delivered)
-            more = more or again
-            if len(entries) >= room:
-                break
+            for index, part in enumerate(parts):
+                got, delivered, again = await self._claim_from(
+                    part, (index, queue), room - len(entries)
+                )
+                entries += got
+                deliveries.update(delivered)
+                more = more or again
+                if len(entries) >= room:
+                    return entries, deliveries, more
         return entries, deliveries, more
 
     async def _claim_from(
-        self, queue: str, room: int
+        self, part: TaskStore, at: tuple[int, str], room: int
     ) -> tuple[list[Entry], dict[bytes, int], bool]:
-        rows = await self.store.pending_idle(self.claim_idle, self._cursors[queue], SCAN, queue)
+        queue = at[1]
+        rows = await part.pending_idle(self.claim_idle, self._cursors.get(at, "-"), SCAN, queue)
         more = len(rows) == SCAN
-        self._cursors[queue] = _after(rows[-1].entry_id) if more else "-"
+        self._cursors[at] = _after(rows[-1].entry_id) if more else "-"
         if not rows:
             return [], {}, more
         ours = await self.store.worker_names()
@@ -118,11 +124,11 @@ class Reclaimer:
         due = [r for r in rows if r.consumer in ours or r.idle >= self.foreign_claim_idle]
         if len(due) > room:
             due = due[:room]
-            self._cursors[queue], more = _after(due[-1].entry_id), True
+            self._cursors[at], more = _after(due[-1].entry_id), True
         own = [r.entry_id for r in due if r.consumer in ours]
         foreign = [r.entry_id for r in due if r.consumer not in ours]
-        entries = await self.store.claim(self.consumer, self.claim_idle, own)
-        entries += await self.store.claim(self.consumer, self.foreign_claim_idle, foreign)
+        entries = await part.claim(self.consumer, self.claim_idle, own)
+        entries += await part.claim(self.consumer, self.foreign_claim_idle, foreign)
         return entries, {r.entry_id: r.deliveries for r in due}, more
 
 

@@ -2,8 +2,9 @@
 session from the embedded server's binary (:class:`backend.broker_cluster.EmbeddedCluster`).
 
 ``redis_url`` (emptied before each test) and ``aredis`` (a cluster client) are
-overridden here, so every fixture built on them (``spawn``, the root ``store``) joins
-the cluster (``valkey_cluster``, tests/conftest.py).
+overridden here, so every fixture built on them (``spawn``) joins the cluster
+(``valkey_cluster``, tests/conftest.py); ``store`` is the store every part makes there
+(``TaskStore.from_settings``: the queue sharded, one shard per primary by default).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from redis.cluster import RedisCluster
 
 from backend import connection
 from backend.broker_cluster import EmbeddedCluster
+from backend.config import load_settings
+from backend.store import TaskStore
 from tests.conftest import cluster_url
 
 
@@ -30,6 +33,13 @@ async def aredis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     client = connection.client(redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def store(aredis: aioredis.Redis) -> TaskStore:
+    sharded = TaskStore.from_settings(aredis, load_settings())
+    await sharded.ensure_group()
+    return sharded
 
 
 def keys_by_node(url: str) -> dict[int, list[str]]:

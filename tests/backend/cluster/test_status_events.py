@@ -1,6 +1,7 @@
-"""Status events in a cluster: our readers take them from a sharded channel (SSUBSCRIBE
-on the node that owns it); the Go-compatible ``task_updates`` PUBLISH, which a cluster
-broadcasts to every node, is on by default and can be turned off."""
+"""Status events in a cluster: our readers take them from the sharded channel of every
+shard of the queue (SSUBSCRIBE on the node that owns each); the Go-compatible
+``task_updates`` PUBLISH, which a cluster broadcasts to every node, is on by default
+and can be turned off."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
 from backend import connection, keys
+from backend.config import load_settings
 from backend.protocol import Task, decode_update
 from backend.store import TaskStore
+from backend.store.sharded import ShardedStore
 
 SHARD_CHANNEL = "distritask:{dt}:updates"
 
@@ -29,8 +32,13 @@ async def _other_node(redis_url: str) -> aioredis.Redis:
 async def test_our_readers_use_the_sharded_channel_and_go_readers_still_hear(
     redis_url: str, store: TaskStore
 ) -> None:
-    assert store.keys.channel(keys.UPDATES_CHANNEL) == (SHARD_CHANNEL, True)
-    assert "SPUBLISH" in store.scripts.WRITE and "'task_updates'" in store.scripts.WRITE
+    assert isinstance(store, ShardedStore)
+    shards = await store.shards()
+    channels = {shard.keys.channel(keys.UPDATES_CHANNEL) for shard in shards}
+    assert channels == {(f"distritask:{{{shard.shard}}}:updates", True) for shard in shards}
+    assert all(
+        "SPUBLISH" in s.scripts.WRITE and "'task_updates'" in s.scripts.WRITE for s in shards
+    )
     node = await _other_node(redis_url)
     go_reader = node.pubsub()
     await go_reader.subscribe(keys.UPDATES_CHANNEL)
@@ -46,9 +54,10 @@ async def test_our_readers_use_the_sharded_channel_and_go_readers_still_hear(
 
 
 async def test_the_classic_publish_can_be_turned_off(redis_url: str, aredis: RedisCluster) -> None:
-    store = TaskStore(aredis, classic_updates=False)
+    store = TaskStore.from_settings(aredis, load_settings(classic_updates=False))
     await store.ensure_group()
-    assert "'task_updates'" not in store.scripts.SUBMIT
+    assert isinstance(store, ShardedStore)
+    assert all("'task_updates'" not in shard.scripts.SUBMIT for shard in await store.shards())
     node = await _other_node(redis_url)
     go_reader = node.pubsub()
     await go_reader.subscribe(keys.UPDATES_CHANNEL)

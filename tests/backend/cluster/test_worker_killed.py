@@ -1,5 +1,6 @@
 """kill -9 of one of two workers in the middle of 5,000 tasks on a 3-primary cluster:
-no task is lost (the survivor reclaims what the dead one held) and none stays pending."""
+every primary holds some of the queue (its shards), no task is lost (the survivor
+reclaims what the dead one held, shard by shard) and none stays pending."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 
 from backend.protocol import Task, TaskStatus
 from backend.store import TaskStore
+from tests.backend.cluster.test_sharded_queue import entries_by_node
 from tests.backend.worker.conftest import FAST
 from tests.conftest import Spawn
 from tests.waiting import eventually
@@ -27,6 +29,8 @@ async def test_a_worker_killed_mid_run_loses_no_task(store: TaskStore, spawn: Sp
     for _ in range(0, TASKS, 1000):
         batch = [Task(name="sleep", payload={"seconds": 0.01}) for _ in range(1000)]
         ids.extend(state.id for state in await store.submit(batch))
+    placed = await entries_by_node(store)
+    assert len(placed) == 3 and all(n >= TASKS // 6 for n in placed.values()), placed
 
     async def doomed_at_work() -> bool:
         return sum(s.worker == "doomed" for s in await store.get_many(ids[:1000])) >= 50
