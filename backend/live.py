@@ -19,7 +19,7 @@ from backend import keys
 from backend.errors import ProtocolError
 from backend.outage import Outage, keep_running
 from backend.protocol import StatusUpdate, decode_update
-from backend.store import Subscription, TaskStore, subscribe
+from backend.store import Subscription, subscribe
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +32,12 @@ async def follow(
     on_message: Callable[[bytes], None],
     on_sync: OnSync,
     log: logging.Logger,
-    store: TaskStore | None = None,
 ) -> None:
-    """Feed ``on_message`` every update until cancelled, syncing on every subscribe
-    (``store``: the store whose updates to follow, on ``listener``: a sharded store's
-    come from every shard)."""
+    """Feed ``on_message`` every update until cancelled, syncing on every subscribe."""
     outage = Outage(log=log)
 
     async def session() -> None:
-        subscribing = (
-            subscribe_updates(listener)
-            if store is None
-            else store.subscribe(keys.UPDATES_CHANNEL, client=listener)
-        )
-        async with await subscribing as subscription:
+        async with await subscribe_updates(listener) as subscription:
             await on_sync(outage.down)
             outage.ok()
             async for data in subscription.listen():

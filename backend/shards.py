@@ -25,6 +25,9 @@ from typing import Any
 
 from redis.crc import key_slot
 
+from backend import connection, keys
+from backend.config import load_settings
+from backend.keys import Layout
 from backend.store.base import text
 
 log = logging.getLogger(__name__)
@@ -141,3 +144,23 @@ async def shard_tags(redis: Any, key: str, wanted: int = 0) -> list[str]:
             "s" if len(empty) == 1 else "",
         )
     return tags
+
+
+async def resolve_tags(redis: Any, home: Layout, wanted: int) -> list[str]:
+    """The queue's stored shard tags (:func:`shard_tags` under ``home``'s key); chosen now
+    if none are (``wanted``: the count, 0 for one per primary; 1 keeps every key under
+    the home tag, as an unsharded cluster layout)."""
+    if wanted == 1 and await redis.get(home.SHARD_TAGS) is None:
+        await redis.set(home.SHARD_TAGS, json.dumps([home.tag]), nx=True)
+    return await shard_tags(redis, home.SHARD_TAGS, wanted)
+
+
+async def update_layouts(redis: Any) -> list[Layout]:
+    """The layouts whose status channels carry the queue's updates, for a client with no
+    store: in a cluster, each shard's (the tags as stored, or chosen now by the
+    ``DISTRITASK_SHARDS`` setting); on one server, the standalone layout."""
+    home = connection.layout(redis)
+    if not home.cluster:
+        return [home]
+    tags = await resolve_tags(redis, home, load_settings().shards)
+    return [keys.cluster(tag, classic_updates=home.classic_updates) for tag in tags]

@@ -123,7 +123,7 @@ async def relay(listener: aioredis.Redis, store: TaskStore, hub: Hub) -> None:
 
     async with asyncio.TaskGroup() as group:
         group.create_task(recorder.run(), name="recorder")
-        await live.follow(listener, forward, sync, log, store)
+        await live.follow(listener, forward, sync, log)
 
 
 async def handle(ws: ServerConnection, store: TaskStore, hub: Hub) -> None:

@@ -25,7 +25,7 @@ import redis.asyncio as aioredis
 from redis._parsers.hiredis import NOT_ENOUGH_DATA
 from redis.asyncio.client import PubSub
 
-from backend import connection
+from backend import connection, keys
 from backend.keys import Layout
 from backend.store.base import Base
 
@@ -194,14 +194,17 @@ async def subscribe(
     layouts: Sequence[Layout] = (),
 ) -> Subscription:
     """A subscription to ``channels`` that the server has confirmed (within
-    ``confirm_within`` seconds, or ``TimeoutError``). The names are mapped by the
-    client's key layout (a cluster's status updates: a sharded channel), or by each of
-    ``layouts`` (a sharded queue's: the status channel of every shard)."""
-    mapped = [
-        layout.channel(name)
-        for layout in (layouts or [connection.layout(client)])
-        for name in channels
-    ]
+    ``confirm_within`` seconds, or ``TimeoutError``). The names are mapped by each of
+    ``layouts``, by default the client's key layout; in a cluster the status updates
+    come from the sharded channel of every shard of the queue
+    (:func:`backend.shards.update_layouts`)."""
+    if not layouts:
+        layouts = [connection.layout(client)]
+        if layouts[0].cluster and keys.UPDATES_CHANNEL in channels:
+            from backend.shards import update_layouts  # (it reads the settings)
+
+            layouts = await update_layouts(client)
+    mapped = [layout.channel(name) for layout in layouts for name in channels]
     mapped = list(dict.fromkeys(mapped))
     names = [name for name, _ in mapped]
     sharded = any(shard for _, shard in mapped)

@@ -22,25 +22,16 @@ The tags are read on first use (the store is made before the broker may be up).
 from __future__ import annotations
 
 import asyncio
-import json
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from backend.keys import Layout
-from backend.shards import shard_tags
+from backend.shards import resolve_tags
 from backend.store import TaskStore
 from backend.store.ids import by_shard
 
 T = TypeVar("T")
-
-
-async def resolve_tags(redis: Any, home: Layout, wanted: int) -> list[str]:
-    """The stored shard tags of the queue; chosen now if none are (``wanted``: the
-    count, 0 for one per primary; 1 keeps every key under the home tag)."""
-    if wanted == 1 and await redis.get(home.SHARD_TAGS) is None:
-        await redis.set(home.SHARD_TAGS, json.dumps([home.tag]), nx=True)
-    return await shard_tags(redis, home.SHARD_TAGS, wanted)
 
 
 def shard_index(task_id: str, count: int) -> int:
