@@ -23,6 +23,10 @@ one concept each:
 - :mod:`~backend.store.history`   the per-minute counts and latencies, as series
 - :mod:`~backend.store.alerting`  the server's memory and the newest dead letters
 - :mod:`~backend.store.schedules` periodic-task schedules and their ticks
+- :mod:`~backend.store.sharded`   in a cluster, one logical queue over N shards: a facade
+  over a store per shard (:mod:`~backend.store.shardset` routes,
+  :mod:`~backend.store.sharded_reads` merges, :mod:`~backend.store.shard_reader` reads
+  for a worker); what :meth:`TaskStore.from_settings` returns there
 
 Writes that come in numbers (submits, status updates) go out as one Lua script per
 batch, so their cost is one round trip per batch, not per task. Key names come from
