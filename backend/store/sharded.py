@@ -27,7 +27,7 @@ from typing import Any
 from backend.protocol import StatusUpdate, Task
 from backend.state import TaskState
 from backend.store.ids import Entry
-from backend.store.queue import SUBMIT_SOURCE
+from backend.store.queue import SUBMIT_SOURCE, Pending
 from backend.store.sharded_reads import ShardedReads
 from backend.store.submits import NewTask, Submitted
 
@@ -78,6 +78,14 @@ class ShardedStore(ShardedReads):
     ) -> list[Entry]:
         found = await self.each(lambda shard: shard.read_own(consumer, count, queues))
         return [entry for entries in found for entry in entries]
+
+    async def pending_idle(
+        self, min_idle: float, start: str, count: int, queue: str = "default"
+    ) -> list[Pending]:
+        """Every shard's (``start`` applies to each shard's stream: a worker pages
+        through one shard at a time, :meth:`parts`)."""
+        found = await self.each(lambda shard: shard.pending_idle(min_idle, start, count, queue))
+        return [row for rows in found for row in rows][:count]
 
     async def claim(self, consumer: str, min_idle: float, ids: Sequence[bytes]) -> list[Entry]:
         groups = await self.by_entry(ids)
@@ -177,6 +185,14 @@ class ShardedStore(ShardedReads):
         found = await asyncio.gather(*(shard.get_many(ids) for shard, ids in groups))
         by_id = {state.id: state for states in found for state in states}
         return [by_id[task_id] for task_id in task_ids if task_id in by_id]
+
+    async def known(self, task_ids: Sequence[str]) -> list[bool]:
+        groups = await self.by_task(task_ids)
+        found = await asyncio.gather(*(shard.known(ids) for shard, ids in groups))
+        retained: dict[str, bool] = {}
+        for (_, ids), flags in zip(groups, found, strict=True):
+            retained.update(zip(ids, flags, strict=True))
+        return [retained[task_id] for task_id in task_ids]
 
     async def counters(self) -> dict[str, int]:
         """Each shard's counters, summed."""

@@ -135,6 +135,14 @@ class ShardedReads(ShardReader):
                 picked.update((s.id, s) for s in [s for s in newest if s.worker == worker][:shown])
         return BoardSnapshot(list(picked.values()), counts)
 
+    async def status_counts(self) -> tuple[dict[TaskStatus, int], int]:
+        statuses: dict[TaskStatus, int] = {}
+        retained = 0
+        for counts, held in await self.each(lambda shard: shard.status_counts()):
+            _add(statuses, counts)
+            retained += held
+        return statuses, retained
+
     # -- figures -----------------------------------------------------------------------
 
     async def minutes(self, first: int, last: int) -> dict[int, dict[str, int]]:

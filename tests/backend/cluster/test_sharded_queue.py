@@ -60,6 +60,9 @@ async def test_a_submit_spreads_over_every_primary_and_each_task_stays_findable(
     assert (default.lag, default.depth) == (300, 300)
     assert (await store.queue_depth())["length"] == 300
     assert len(await store.newest_ids(5)) == 5
+    statuses, retained = await store.status_counts()
+    assert (statuses[TaskStatus.PENDING], retained) == (300, 300)
+    assert await store.known([ids[0], "no-such-task", ids[-1]]) == [True, False, True]
 
 
 async def test_state_cancel_retry_and_delay_follow_the_task_to_its_shard(
