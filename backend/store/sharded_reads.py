@@ -21,7 +21,7 @@ from backend.state import TaskState, decode_state
 from backend.store.board import BoardCounts, BoardSnapshot
 from backend.store.ids import qualify
 from backend.store.pending import PendingEntry
-from backend.store.query import SEARCH_CHUNK, SearchProgress
+from backend.store.query import MATCH_PAGE, SEARCH_CHUNK, SearchProgress
 from backend.store.queue import SUBMIT_SOURCE
 from backend.store.queues import QueueInfo
 from backend.store.shard_reader import ShardReader
@@ -52,28 +52,32 @@ class ShardedReads(ShardReader):
     # -- listings ----------------------------------------------------------------------
 
     async def _ids(
-        self, wanted: TaskFilter, *, limit: int, offset: int, complete: bool = False
+        self, wanted: TaskFilter, *, limit: int, offset: int
     ) -> tuple[int, list[str], bool]:
         shards = await self.shards()
         if len(shards) == 1:
-            return await shards[0]._ids(wanted, limit=limit, offset=offset, complete=complete)
-        found = await self.each(
-            lambda shard: shard._ids(wanted, limit=offset + limit, offset=0, complete=complete)
-        )
+            return await shards[0]._ids(wanted, limit=limit, offset=offset)
+        found = await self.each(lambda shard: shard._ids(wanted, limit=offset + limit, offset=0))
+        merged = await self._merged(wanted, [ids for _, ids, _ in found])
+        total = sum(part[0] for part in found)
+        return total, merged[offset : offset + limit], all(part[2] for part in found)
+
+    async def matching_ids(self, wanted: TaskFilter, *, page: int = MATCH_PAGE) -> list[str]:
+        found = await self.each(lambda shard: shard.matching_ids(wanted, page=page))
+        return await self._merged(wanted, found)
+
+    async def _merged(self, wanted: TaskFilter, found: list[list[str]]) -> list[str]:
+        """Each shard's ids (in the listing's order) merged in that order."""
+        shards = await self.shards()
         scores = await asyncio.gather(
-            *(
-                self._scores(shard, wanted, ids)
-                for shard, (_, ids, _) in zip(shards, found, strict=True)
-            )
+            *(self._scores(shard, wanted, ids) for shard, ids in zip(shards, found, strict=True))
         )
         merged = sorted(
             (pair for scored in scores for pair in scored),
             key=lambda pair: pair[1],
             reverse=wanted.sort.startswith("-"),
         )
-        total = sum(part[0] for part in found)
-        page = [task_id for task_id, _ in merged[offset : offset + limit]]
-        return total, page, all(part[2] for part in found)
+        return [task_id for task_id, _ in merged]
 
     @staticmethod
     async def _scores(shard: Any, wanted: TaskFilter, ids: list[str]) -> list[tuple[str, float]]:
