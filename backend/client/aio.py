@@ -149,11 +149,13 @@ class Client:
         policy = self._policy
         assert policy is not None
         items = list(tasks)
-        plain = [spec for spec in items if not routed(spec)]
-        built = build_tasks(plain, policy)
+        routes = [routed(spec) for spec in items]
+        built = build_tasks(
+            [spec for spec, aside in zip(items, routes, strict=True) if not aside], policy
+        )
         models = []
         for index, spec in enumerate(items):
-            if routed(spec):
+            if routes[index]:
                 try:
                     models.append(build_routed(spec, policy))  # type: ignore[arg-type]
                 except ValueError as exc:
@@ -165,7 +167,7 @@ class Client:
         if models:  # a queue of their own or a delay: routed by the store
             await store.enqueue(models, replace=replace)
         fast, slow = iter(built), iter(models)
-        return [next(slow).id if routed(spec) else next(fast).task_id for spec in items]
+        return [next(slow).id if aside else next(fast).task_id for aside in routes]
 
     # -- looking ----------------------------------------------------------------------
 

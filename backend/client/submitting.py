@@ -82,10 +82,14 @@ def _task_id(value: Any) -> str:
 def routed(spec: TaskSpec) -> bool:
     """Whether ``spec`` names a queue other than ``default``, a delay or a time: such a
     task is submitted as a model (:func:`build_routed`), not by the fast path."""
-    return isinstance(spec, Mapping) and (
-        spec.get("delay") is not None
-        or spec.get("at") is not None
-        or spec.get("queue") not in (None, DEFAULT_QUEUE)
+    return (
+        type(spec) is not tuple
+        and isinstance(spec, Mapping)
+        and (
+            spec.get("delay") is not None
+            or spec.get("at") is not None
+            or spec.get("queue") not in (None, DEFAULT_QUEUE)
+        )
     )
 
 
@@ -117,37 +121,23 @@ def build_tasks(specs: Iterable[TaskSpec], policy: SubmitPolicy) -> list[NewTask
     wires: dict[int, str | None] = {}
     tasks: list[NewTask] = []
     now = time.time
+    last: TaskSpec | None = None
     for index, spec in enumerate(items):
-        try:
-            if type(spec) is tuple:
-                if not 1 <= len(spec) <= 2:
-                    raise ValueError("a tuple is (name,) or (name, payload)")
-                name = checks.name(spec[0])
-                payload = spec[1] if len(spec) == 2 else None
-                retries, timeout, given_id = checks.max_retries(None), None, None
-            elif isinstance(spec, Mapping):
-                unknown = set(spec) - KEYWORDS
-                if unknown:
-                    raise ValueError(f"unknown keys {sorted(unknown)}")
-                name = checks.name(spec.get("name"))
-                payload = spec.get("payload")
-                retries = checks.max_retries(spec.get("max_retries"))
-                timeout = checks.timeout(spec.get("timeout"))
-                given = spec.get("task_id")
-                given_id = None if given is None else _task_id(given)
-            else:
-                raise ValueError(f"expected a dict or a tuple, not {spec!r}")
-            seen = id(payload)
-            if seen in wires:
-                wire = wires[seen]
-            else:
-                try:
-                    wire = wire_payload(payload)
-                except (TypeError, ValueError) as exc:
-                    raise ValueError(f"payload is not JSON: {exc}") from None
-                wires[seen] = wire
-        except ValueError as exc:
-            raise ValueError(f"task {index}: {exc}") from None
+        if spec is not last:  # the same item again ([spec] * n) is checked once
+            try:
+                name, payload, retries, timeout, given_id = _checked(spec, checks)
+                seen = id(payload)
+                if seen in wires:
+                    wire = wires[seen]
+                else:
+                    try:
+                        wire = wire_payload(payload)
+                    except (TypeError, ValueError) as exc:
+                        raise ValueError(f"payload is not JSON: {exc}") from None
+                    wires[seen] = wire
+            except ValueError as exc:
+                raise ValueError(f"task {index}: {exc}") from None
+            last = spec
         own = given_id is not None
         tasks.append(
             NewTask(
@@ -162,3 +152,26 @@ def build_tasks(specs: Iterable[TaskSpec], policy: SubmitPolicy) -> list[NewTask
             )
         )
     return tasks
+
+
+def _checked(spec: TaskSpec, checks: _Checks) -> tuple[str, Any, int, float | None, str | None]:
+    """An item's name, payload, retries, timeout and own id (``None``: a fresh one),
+    checked; ``ValueError`` naming the problem."""
+    if type(spec) is tuple:
+        if not 1 <= len(spec) <= 2:
+            raise ValueError("a tuple is (name,) or (name, payload)")
+        payload = spec[1] if len(spec) == 2 else None
+        return checks.name(spec[0]), payload, checks.max_retries(None), None, None
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - KEYWORDS
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)}")
+        given = spec.get("task_id")
+        return (
+            checks.name(spec.get("name")),
+            spec.get("payload"),
+            checks.max_retries(spec.get("max_retries")),
+            checks.timeout(spec.get("timeout")),
+            None if given is None else _task_id(given),
+        )
+    raise ValueError(f"expected a dict or a tuple, not {spec!r}")

@@ -36,6 +36,7 @@ from backend.errors import NotReplicated, TaskExists
 from backend.protocol import DEFAULT_QUEUE, StatusUpdate, Task, encode_task, encode_update
 from backend.state import TaskState, encode_state, queued, requeued, scheduled_for
 from backend.store.base import text
+from backend.store.framing import bulk, submit_args
 from backend.store.queue import SUBMIT_BATCH, SUBMIT_SOURCE, Queue
 from backend.store.templates import Encoder
 
@@ -149,7 +150,8 @@ class Submits(Queue):
         ]
         encoder = Encoder(source)
         if len(chunks) > 1 and not replace and not any(task.own_id for task in tasks):
-            await self._stream((_encoded(batch, encoder) for batch in chunks), source)
+            framed = ((len(batch), submit_args(encoder, batch)) for batch in chunks)
+            await self._stream(framed, source)
             return done
         for batch in chunks:
             own = any(task.own_id for task in batch)
@@ -159,30 +161,19 @@ class Submits(Queue):
             ]
         return done
 
-    async def _stream(self, batches: Iterable[Encoded], source: str) -> None:
+    async def _stream(self, batches: Iterable[tuple[int, list[bytes]]], source: str) -> None:
         """Submit scripts for fresh ids, sent on one connection without waiting for
-        each reply: up to :data:`IN_FLIGHT` are sent ahead, in order."""
+        each reply: up to :data:`IN_FLIGHT` are sent ahead, in order. ``batches``:
+        how many tasks, and their arguments as :func:`submit_args` frames them."""
         submit_keys = self._submit_keys(self.keys.TASK_STREAM)
         await self.redis.script_load(self.scripts.SUBMIT)  # so EVALSHA finds it
         indexed = sent = 0
         async with connection.dedicated(self.redis, submit_keys[0]) as link:
-            for ids, states, scores, queued, updates, names in batches:
-                head = ["EVALSHA", self._submit.sha, len(submit_keys), *submit_keys, len(ids)]
-                command = _resp(
-                    [
-                        *head,
-                        keys.TASK_FIELD,
-                        DEFAULT_QUEUE,
-                        source,
-                        *ids,
-                        *states,
-                        *scores,
-                        *queued,
-                        *updates,
-                        *names,
-                        "",
-                    ]
-                )
+            for count, args in batches:
+                head = ["EVALSHA", self._submit.sha, len(submit_keys), *submit_keys, count]
+                head += [keys.TASK_FIELD, DEFAULT_QUEUE, source]
+                words = len(head) + 6 * count + 1
+                command = b"".join([_resp(head, words), *args, b"$0\r\n\r\n"])  # no id check
                 await link.send_packed_command(command, check_health=False)
                 sent += 1
                 if sent >= IN_FLIGHT:
@@ -313,27 +304,18 @@ class Submits(Queue):
 
 def _encoded(batch: Sequence[NewTask], encoder: Encoder) -> Encoded:
     """A batch's ids, pending states, scores, tasks and pending updates (JSON), names."""
-    states: list[bytes] = []
-    updates: list[bytes] = []
-    queued: list[bytes] = []
-    for t in batch:
-        state, update, entry = encoder.encode(
-            t.task_id, t.name, t.wire, t.payload, t.max_retries, t.created, t.timeout
-        )
-        states.append(state)
-        updates.append(update)
-        queued.append(entry)
+    states, updates, queued = encoder.encode_many(batch)
     ids = [t.task_id for t in batch]
     return ids, states, [t.created for t in batch], queued, updates, [t.name for t in batch]
 
 
-def _resp(words: list[Any]) -> bytes:
+def _resp(words: list[Any], count: int | None = None) -> bytes:
     """A command as the wire carries it (RESP), as redis-py's ``pack_command`` makes
-    it from bytes, str, int and float arguments; much quicker for thousands."""
+    it from bytes, str, int and float arguments; much quicker for thousands. With
+    ``count``: the start of a command of that many words, ``words`` the first ones
+    (the rest follow as :func:`~backend.store.framing.bulk` frames them)."""
     args = [w if type(w) is bytes else str(w).encode() for w in words]
-    parts = [b"*%d\r\n" % len(args)]
-    parts += [b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args]
-    return b"".join(parts)
+    return b"*%d\r\n" % (len(args) if count is None else count) + bulk(args)
 
 
 def _mode(replace: bool, own_ids: bool) -> str:

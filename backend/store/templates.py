@@ -11,10 +11,12 @@ marks once, and filled in for the others: the same bytes (pinned by
 
 from __future__ import annotations
 
+import math
 import operator
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic_core import to_json
 
@@ -109,20 +111,93 @@ class _Kind:
         cuts = [_MARK.split(doc) for doc in docs]
         marks = sum(len(cut) // 2 for cut in cuts)
         self.usable = marks == _MARKS  # else a value itself looked like a mark
-        # each document as a %-format with its marks' values picked in order
-        self.formats = [b"%s".join(part.replace(b"%", b"%%") for part in cut[::2]) for cut in cuts]
-        self.picks = [operator.itemgetter(*(_SLOTS[mark] for mark in cut[1::2])) for cut in cuts]
+        # Each document's pieces in order, picked from the mark values followed by the
+        # literal parts: joining them copies bytes only (a %-format would parse the
+        # whole document each time).
+        self.pieces: list[operator.itemgetter[Any]] = []
+        for cut in cuts:
+            order: list[int] = []
+            for index, part in enumerate(cut):
+                order.append(_SLOTS[part] if index % 2 else len(_SLOTS) + index // 2)
+            self.pieces.append(operator.itemgetter(*order))
+        self.parts = [tuple(cut[::2]) for cut in cuts]
+        self.layouts = [_layout(cut) for cut in cuts]
+        """For filling many at once (:mod:`backend.store.framing`): each document's
+        pieces in order, a value's slot or literal bytes, the id unquoted (its quotes
+        are in the literals around it: ids known to need no escaping only)."""
 
-    def fill(self, task_id: str, created: float) -> Encoded:
-        safe = _SAFE_ID.fullmatch(task_id)
+    def fill(self, task_id: str, created: float, stamps: _Stamps) -> Encoded:
+        """The documents of the task ``task_id`` created at ``created``."""
+        clock_text, iso = stamps(created)
         values = (
-            b'"%s"' % task_id.encode() if safe else to_json(task_id),
+            b'"%s"' % task_id.encode() if _SAFE_ID.fullmatch(task_id) else to_json(task_id),
             repr(created).encode(),
-            b'"%s"' % clock(created).encode(),
-            to_json(datetime.fromtimestamp(created, UTC)),
+            clock_text,
+            iso,
         )
-        (state, update, entry), (s, u, e) = self.formats, self.picks
-        return state % s(values), update % u(values), entry % e(values)
+        (s, u, e), (sp, up, ep), join = self.pieces, self.parts, b"".join
+        return join(s(values + sp)), join(u(values + up)), join(e(values + ep))
+
+
+def _layout(cut: list[bytes]) -> tuple[int | bytes, ...]:
+    """A document cut at its marks, as :attr:`_Kind.layouts` holds it."""
+    pieces: list[int | bytes] = []
+    for index, part in enumerate(cut):
+        if index % 2 == 0:
+            pieces.append(part)
+        elif part == b"I":
+            pieces += [b'"', _SLOTS[part], b'"']
+        else:
+            pieces.append(_SLOTS[part])
+    merged: list[int | bytes] = []
+    for piece in pieces:  # adjacent literals as one
+        last = merged[-1] if merged else None
+        if isinstance(piece, bytes) and isinstance(last, bytes):
+            merged[-1] = last + piece
+        elif piece != b"":
+            merged.append(piece)
+    return tuple(merged)
+
+
+class _Stamps:
+    """A creation time's ``time`` field (:data:`clock`) and ``created_at`` (what
+    ``to_json(datetime.fromtimestamp(ts, UTC))`` writes: rounded to the microsecond,
+    half to even, as ``datetime`` does), as JSON strings; the parts that change once a
+    second are made once a second."""
+
+    __slots__ = ("_clock", "_clock_second", "_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._clock_second = self._second = -1
+        self._clock = self._prefix = b""
+
+    def __call__(self, ts: float) -> tuple[bytes, bytes]:
+        whole = int(ts)
+        if whole != self._clock_second:
+            self._clock = b'"%s"' % clock(ts).encode()
+            self._clock_second = whole
+        fraction, second = math.modf(ts)
+        micro = round(fraction * 1e6)
+        if micro >= 1_000_000:
+            second, micro = second + 1, micro - 1_000_000
+        elif micro < 0:
+            second, micro = second - 1, micro + 1_000_000
+        if second != self._second:
+            self._prefix = to_json(datetime.fromtimestamp(second, UTC))[:-2]  # less 'Z"'
+            self._second = int(second)
+        return self._clock, self._prefix + (b'.%06dZ"' % micro if micro else b'Z"')
+
+
+class Plain(Protocol):
+    """A new task as plain values (:class:`backend.store.NewTask`)."""
+
+    task_id: str
+    name: str
+    wire: str | None
+    payload: Any
+    max_retries: int
+    created: float
+    timeout: float | None
 
 
 class Encoder:
@@ -132,6 +207,8 @@ class Encoder:
         self.by = by
         self._kinds: dict[tuple[Any, ...], _Kind | None] = {}
         """Templates by kind; ``None``: one task of the kind seen, no template yet."""
+        self.stamps = _Stamps()
+        """A creation time's ``time`` and ``created_at`` fields (see :class:`_Stamps`)."""
 
     def encode(
         self,
@@ -152,4 +229,49 @@ class Encoder:
             kind = self._kinds[key] = _Kind(name, wire, payload, max_retries, timeout, self.by)
         if not kind.usable:
             return encode(task_id, name, wire, payload, max_retries, created, timeout, self.by)
-        return kind.fill(task_id, created)
+        return kind.fill(task_id, created, self.stamps)
+
+    def template(self, task: Plain) -> _Kind | None:
+        """The template of ``task``'s kind (made now if needed), or ``None`` when its
+        documents cannot be filled in (a value of the kind looks like a mark)."""
+        key = (task.name, task.wire, task.max_retries, task.timeout)
+        kind = self._kinds.get(key)
+        if kind is None:
+            kind = _Kind(
+                task.name, task.wire, task.payload, task.max_retries, task.timeout, self.by
+            )
+            self._kinds[key] = kind
+        return kind if kind.usable else None
+
+    def encode_many(self, tasks: Sequence[Plain]) -> tuple[list[bytes], list[bytes], list[bytes]]:
+        """:meth:`encode` for each of ``tasks``: their pending states, pending updates
+        and stream entries (a run of tasks of one kind is filled in a tight loop)."""
+        states: list[bytes] = []
+        updates: list[bytes] = []
+        entries: list[bytes] = []
+        kind: _Kind | None = None
+        last: tuple[Any, ...] | None = None
+        stamps = self.stamps
+        for t in tasks:
+            key = (t.name, t.wire, t.max_retries, t.timeout)
+            if key != last or kind is None:
+                if key in self._kinds:  # from the second of its kind on: its template
+                    kind = self._kinds[key]
+                    if kind is None:
+                        kind = _Kind(t.name, t.wire, t.payload, t.max_retries, t.timeout, self.by)
+                        self._kinds[key] = kind
+                    if not kind.usable:
+                        kind = None
+                else:
+                    kind = None
+                last = key
+            if kind is None:
+                state, update, entry = self.encode(
+                    t.task_id, t.name, t.wire, t.payload, t.max_retries, t.created, t.timeout
+                )
+            else:
+                state, update, entry = kind.fill(t.task_id, t.created, stamps)
+            states.append(state)
+            updates.append(update)
+            entries.append(entry)
+        return states, updates, entries
