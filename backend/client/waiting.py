@@ -39,6 +39,8 @@ from backend.store import TaskStore
 log = logging.getLogger("backend.client")
 
 _PREFIX = b'{"id":"'
+_STATUS = b',"status":"'
+_UNFINISHED = frozenset(status.value.encode() for status in TaskStatus if not status.terminal)
 EXPECTED_MAX = 10_000
 """Expected tasks (and their outcomes) a client keeps at most."""
 
@@ -65,6 +67,17 @@ class Outcome:
         if self.error is not None:
             raise self.error
         return self.value
+
+
+def unfinished(data: bytes, task_id: str) -> bool:
+    """Whether a raw status update of ``task_id`` says, in its first bytes, that the task
+    is not finished (``pending``, ``processing``, ``retrying``): nothing to decode.
+    ``False`` when it does not say so there (then it is decoded)."""
+    at = 7 + len(task_id.encode()) + 1  # past '{"id":"<id>"'
+    if not data.startswith(_STATUS, at):
+        return False
+    at += len(_STATUS)
+    return data[at : data.find(b'"', at)] in _UNFINISHED
 
 
 def task_id_of(data: bytes) -> str | None:
@@ -182,7 +195,7 @@ class Waiters:
         if task_id is None:
             return
         waited = task_id in self._waiting
-        if not waited and task_id not in self._expected:
+        if (not waited and task_id not in self._expected) or unfinished(data, task_id):
             return
         try:
             update = decode_update(data)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+from random import Random
+
+from pydantic_core import to_json
 
 from backend.protocol import decode_task, decode_update, encode_task, wire_payload
 from backend.state import decode_state, encode_state
 from backend.store import NewTask
 from backend.store.framing import submit_args
-from backend.store.templates import Encoder, encode
+from backend.store.templates import Encoder, _Stamps, encode
 
 
 def test_filled_templates_match_direct_encoding_and_the_models() -> None:
@@ -42,13 +46,6 @@ def test_filled_templates_match_direct_encoding_and_the_models() -> None:
 def test_created_at_is_written_as_datetime_writes_it() -> None:
     """The cached ``created_at`` rounds to the microsecond as ``datetime`` does (half to
     even, carrying into the next second), and the whole second has no fraction."""
-    from datetime import UTC, datetime
-    from random import Random
-
-    from pydantic_core import to_json
-
-    from backend.store.templates import _Stamps
-
     stamps = _Stamps()
     rng = Random(12)
     now = time.time()

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from backend.client import BlockingClient, Client, TaskCancelled, TaskFailed, TaskNotFound
-from backend.protocol import TaskStatus
+from backend.client.waiting import task_id_of, unfinished
+from backend.protocol import TaskStatus, encode_update, make_update
 from backend.results import INLINE_LIMIT
 from backend.store import TaskStore
 from tests.backend.client import result_tasks
@@ -121,3 +122,17 @@ async def test_a_task_submitted_while_subscribed_needs_no_read_of_its_state(
     async with Client(redis_url) as other:
         with pytest.raises(TaskNotFound):
             await other.result(task_id, timeout=5)
+
+
+def test_only_updates_of_finished_tasks_are_decoded() -> None:
+    """A waiter decodes an update only when its first bytes do not already say the task
+    is unfinished; any update it cannot read that way is decoded."""
+    for status in TaskStatus:
+        for task_id in ("ab-1", "é-2", 'odd "id"'):
+            update = make_update(task_id, status, worker="w", message="m", seq=1)
+            data = encode_update(update).encode()
+            found = task_id_of(data)
+            assert found == task_id
+            assert unfinished(data, found) is (not status.terminal and '"' not in task_id)
+    assert not unfinished(b'{"status":"pending","id":"x"}', "x")  # another field order
+    assert not unfinished(b'{"id":"x","status":"pending', "x")  # cut short
