@@ -23,6 +23,7 @@ tasks quick. Both encode through the same functions (the pending state and updat
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,12 @@ class Submitted:
 
 class Submits(Queue):
     """Queueing new tasks (and finished ones again)."""
+
+    @functools.cached_property
+    def _encoders(self) -> dict[str, Encoder]:
+        """An encoder per submitter, kept: a kind's template serves later submits too
+        (a ``submit`` of one task then fills a template instead of encoding)."""
+        return {}
 
     async def submit(
         self, tasks: Sequence[Task], *, source: str = SUBMIT_SOURCE, replace: bool = False
@@ -148,7 +155,7 @@ class Submits(Queue):
         chunks = [
             tasks[first : first + SUBMIT_BATCH] for first in range(0, len(tasks), SUBMIT_BATCH)
         ]
-        encoder = Encoder(source)
+        encoder = self._encoders.get(source) or self._encoders.setdefault(source, Encoder(source))
         if len(chunks) > 1 and not replace and not any(task.own_id for task in tasks):
             framed = ((len(batch), submit_args(encoder, batch)) for batch in chunks)
             await self._stream(framed, source)

@@ -33,6 +33,10 @@ _SLOTS = {b"I": 0, b"C": 1, b"S": 2, b"A": 3}
 """Where each mark's value is in the values :meth:`_Kind.fill` computes."""
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.:-]+")
 
+MAX_KINDS = 1000
+"""Kinds an encoder keeps at most (all are dropped when it has seen more: every
+distinct payload is a kind of its own)."""
+
 Encoded = tuple[bytes, bytes, bytes]
 """A new task's pending state, pending update and stream entry, as JSON."""
 
@@ -222,6 +226,8 @@ class Encoder:
     ) -> Encoded:
         key = (name, wire, max_retries, timeout)
         if key not in self._kinds:  # the first of its kind: no template yet
+            if len(self._kinds) >= MAX_KINDS:
+                self._kinds.clear()
             self._kinds[key] = None
             return encode(task_id, name, wire, payload, max_retries, created, timeout, self.by)
         kind = self._kinds[key]
@@ -237,6 +243,8 @@ class Encoder:
         key = (task.name, task.wire, task.max_retries, task.timeout)
         kind = self._kinds.get(key)
         if kind is None:
+            if len(self._kinds) >= MAX_KINDS:
+                self._kinds.clear()
             kind = _Kind(
                 task.name, task.wire, task.payload, task.max_retries, task.timeout, self.by
             )

@@ -10,7 +10,7 @@ from pydantic_core import to_json
 
 from backend.protocol import decode_task, decode_update, encode_task, wire_payload
 from backend.state import decode_state, encode_state
-from backend.store import NewTask
+from backend.store import NewTask, templates
 from backend.store.framing import submit_args
 from backend.store.templates import Encoder, _Stamps, encode
 
@@ -107,3 +107,18 @@ def test_framed_submit_arguments_are_each_task_encoded_and_framed() -> None:
         [t.name.encode() for t in tasks],
     ]
     assert args == [b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in column) for column in want]
+
+
+def test_an_encoder_keeps_a_bounded_number_of_kinds() -> None:
+    """A kept encoder (one per submitter and store) sees every distinct payload as a
+    kind: past MAX_KINDS it starts over instead of growing."""
+    encoder = Encoder("client")
+    now = time.time()
+    for n in range(templates.MAX_KINDS + 10):
+        payload = {"n": n}
+        for k in range(2):  # the second of a kind makes its template
+            got = encoder.encode(f"t-{n}-{k}", "echo", wire_payload(payload), payload, 3, now, None)
+            assert got == encode(
+                f"t-{n}-{k}", "echo", wire_payload(payload), payload, 3, now, None, "client"
+            )
+        assert len(encoder._kinds) <= templates.MAX_KINDS
