@@ -54,6 +54,8 @@ class Subscription:
         self._sharded = sharded
         self._data, self._subscribed = ("smessage", "ssubscribe") if sharded else _CLASSIC
         self._data_kinds = {self._data, self._data.encode()}
+        self._arrived: asyncio.Queue[dict[str, Any] | BaseException] | None = None
+        self._pumps: list[asyncio.Task[None]] = []
 
     async def listen(self) -> AsyncIterator[bytes | None]:
         """Each message's payload, in order; ``None`` when redis-py re-subscribed after
@@ -118,11 +120,9 @@ class Subscription:
                 yield batch
 
     async def _sharded_messages(self) -> AsyncIterator[dict[str, Any]]:
-        nodes = list(getattr(self._pubsub, "node_pubsub_mapping", {}).values())
-        if len(nodes) > 1:  # a sharded queue's channels on several nodes: read at once
-            async for message in _concurrently(nodes):
-                yield message
-            return
+        arrived = self._merged()
+        while arrived is not None:  # a sharded queue's channels on several nodes
+            yield _unless_error(await arrived.get())
         while True:  # a cluster's sharded channel, on its node
             message = await self._pubsub.get_sharded_message(timeout=SHARDED_POLL)
             if message is not None:
@@ -136,7 +136,29 @@ class Subscription:
         data: bytes = message["data"]
         return data
 
+    def _merged(self) -> asyncio.Queue[dict[str, Any] | BaseException] | None:
+        """With sharded channels on several nodes: the queue every node's messages
+        arrive in, each node read by a task of its own (so a quiet node never delays a
+        busy one); ``None`` otherwise."""
+        nodes = list(getattr(self._pubsub, "node_pubsub_mapping", {}).values())
+        if self._arrived is None and len(nodes) > 1:
+            arrived = self._arrived = asyncio.Queue()
+            self._pumps = [asyncio.create_task(_pump(node, arrived)) for node in nodes]
+        return self._arrived
+
     async def _next(self, within: float | None, **options: Any) -> dict[str, Any] | None:
+        arrived = self._merged() if self._sharded else None
+        if arrived is not None:
+            try:
+                if within:
+                    item = await asyncio.wait_for(arrived.get(), within)
+                else:
+                    item = arrived.get_nowait()
+            except (TimeoutError, asyncio.QueueEmpty):
+                return None
+            merged = _unless_error(item)
+            skip = options.get("ignore_subscribe_messages") and merged.get("type") != "smessage"
+            return None if skip else merged
         if self._sharded:
             message: dict[str, Any] | None = await self._pubsub.get_sharded_message(
                 timeout=within or 0.0, **options
@@ -145,6 +167,9 @@ class Subscription:
         return await self._pubsub.get_message(timeout=within, **options)
 
     async def aclose(self) -> None:
+        for pump in self._pumps:
+            pump.cancel()
+        await asyncio.gather(*self._pumps, return_exceptions=True)
         await self._pubsub.aclose()
 
     async def __aenter__(self) -> Subscription:
@@ -159,32 +184,22 @@ class Subscription:
         await self.aclose()
 
 
-async def _concurrently(nodes: list[PubSub]) -> AsyncIterator[dict[str, Any]]:
-    """The messages of several nodes' pub/sub connections (each read by a task of its
-    own, so a quiet node never delays a busy one), in the order they arrive; what one
-    of them raises is raised here."""
-    arrived: asyncio.Queue[dict[str, Any] | BaseException] = asyncio.Queue()
-
-    async def pump(node: PubSub) -> None:
-        try:
-            while True:
-                message = await node.get_message(timeout=SHARDED_POLL)
-                if message is not None:
-                    arrived.put_nowait(message)
-        except Exception as exc:
-            arrived.put_nowait(exc)
-
-    pumps = [asyncio.create_task(pump(node)) for node in nodes]
+async def _pump(node: PubSub, into: asyncio.Queue[dict[str, Any] | BaseException]) -> None:
+    """Every message of one node's pub/sub connection into ``into``; what a read
+    raises goes there too, and ends the pump."""
     try:
         while True:
-            item = await arrived.get()
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        for task in pumps:
-            task.cancel()
-        await asyncio.gather(*pumps, return_exceptions=True)
+            message = await node.get_message(timeout=SHARDED_POLL)
+            if message is not None:
+                into.put_nowait(message)
+    except Exception as exc:
+        into.put_nowait(exc)
+
+
+def _unless_error(item: dict[str, Any] | BaseException) -> dict[str, Any]:
+    if isinstance(item, BaseException):
+        raise item
+    return item
 
 
 async def subscribe(

@@ -141,6 +141,14 @@ async def test_status_events_come_from_every_shard(store: TaskStore) -> None:
     assert heard == {s.id for s in states}
     assert isinstance(store, ShardedStore)
     assert len({(await store.shard_for(s.id)).shard for s in states}) == 3
+    # waiting for the next one: whichever node it comes from, a quiet node never delays it
+    async with await store.subscribe(keys.UPDATES_CHANNEL) as updates:
+        for _ in range(6):
+            started = time.monotonic()
+            [state] = await store.submit([Task(name="noop")])
+            data = await updates.get(within=5)
+            assert data is not None and decode_update(data).id == state.id
+            assert time.monotonic() - started < 1.0
 
 
 async def test_the_shard_count_is_set_once_and_several_per_node_work(
