@@ -150,6 +150,7 @@ class TaskStore(
         self.listener = listener if listener is not None else redis
         self.retention = retention
         self.shard = shard
+        self._blocked = set()
         self.keys = (
             connection.layout(redis, classic_updates=classic_updates)
             if shard is None

@@ -41,7 +41,7 @@ from typing import Any
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from backend import keys
+from backend import connection, keys
 from backend.protocol import DEFAULT_QUEUE
 from backend.store.base import log, text
 from backend.store.ids import Entry, qualified
@@ -73,6 +73,8 @@ class Queues(Queue):
     """Queue-level operations (over :class:`~backend.store.queue.Queue`'s stream ones)."""
 
     _read_first: AsyncScript
+    _blocked: set[tuple[str, int]]
+    """A shard's blocking reads: (a key of their node, their connection's id)."""
     _running_queue: str | None = None
     """The single queue the last read found not paused (read directly: see the
     module's text), or ``None``."""
@@ -144,14 +146,20 @@ class Queues(Queue):
         began), blocking up to ``block_ms``; what a queue paused meanwhile gave is
         handed back."""
         streams = {self.keys.stream(queue): ">" for queue in active}
-        got = None
+        got, paused_now = None, []
         # The paused set is read right after the read wakes, in the same round trip:
         # the server runs the second command once the first has returned. The group
         # is kept: a stream may be deleted while we block.
-        async with self._group_kept(active), self.redis.pipeline(transaction=False) as pipe:
-            pipe.xreadgroup(keys.WORKER_GROUP, consumer, streams, count=count, block=block_ms)
-            pipe.smembers(self.keys.PAUSED_QUEUES)
-            got, paused_now = await pipe.execute()
+        async with self._group_kept(active):
+            if self.shard is None:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.xreadgroup(
+                        keys.WORKER_GROUP, consumer, streams, count=count, block=block_ms
+                    )
+                    pipe.smembers(self.keys.PAUSED_QUEUES)
+                    got, paused_now = await pipe.execute()
+            else:
+                got, paused_now = await self._read_wakeable(consumer, streams, count, block_ms)
         now_paused = {text(name) for name in paused_now}
         if len(active) == 1:
             self._running_queue = None if active[0] in now_paused else active[0]
@@ -168,6 +176,59 @@ class Queues(Queue):
             else:
                 entries += qualified(queue, batch, self.shard)
         return entries
+
+    async def _read_wakeable(
+        self, consumer: str, streams: dict[str, str], count: int, block_ms: int
+    ) -> tuple[list[tuple[bytes, list[Entry]]], Any]:
+        """The blocking read and the paused set of a shard's read, on a connection of
+        its own whose id is noted while it blocks, so :meth:`wake_reads` can end it
+        early (a sharded store blocks on a read per node and ends the others once one
+        brings entries; what they took meanwhile is returned as usual)."""
+        first = next(iter(streams))
+        async with connection.dedicated(self.redis, first) as link:
+            await link.send_packed_command(
+                link.pack_commands(
+                    [
+                        ("CLIENT", "ID"),
+                        (
+                            "XREADGROUP",
+                            "GROUP",
+                            keys.WORKER_GROUP,
+                            consumer,
+                            "COUNT",
+                            count,
+                            "BLOCK",
+                            block_ms,
+                            "STREAMS",
+                            *streams,
+                            *streams.values(),
+                        ),
+                        ("SMEMBERS", self.keys.PAUSED_QUEUES),
+                    ]
+                ),
+                check_health=False,
+            )
+            blocked = (first, int(await link.read_response()))
+            self._blocked.add(blocked)
+            try:
+                got = await link.read_response(timeout=block_ms / 1000 + 5.0)
+            finally:
+                self._blocked.discard(blocked)
+            paused_now = await link.read_response()
+        return [
+            (stream, [(entry_id, _fields(flat) if flat else None) for entry_id, flat in batch])
+            for stream, batch in (got.items() if isinstance(got, dict) else got or [])
+        ], paused_now
+
+    async def wake_reads(self) -> int:
+        """End this store's blocking reads now (``CLIENT UNBLOCK``: each returns what it
+        has, nothing if it has nothing); how many there were."""
+        cluster: Any = self.redis
+        woken = list(self._blocked)
+        for key, client_id in woken:
+            node = cluster.get_node_from_key(key)
+            await cluster.execute_command("CLIENT", "UNBLOCK", client_id, target_nodes=node)
+        return len(woken)
 
     async def _idle(self, block_ms: int) -> None:
         """Every queue paused: wait as a blocking read would (without one)."""

@@ -10,9 +10,10 @@ With nothing anywhere it blocks: **one blocking read per node**, each on a conne
 of its own (never several blocking reads queued on one connection), on one shard of
 that node (another one each call when a node holds several shards: then the reads
 block only :data:`BRIEF_MS`, so the node's other shards are looked at again soon).
-The first read that brings entries ends the wait; the others are cancelled (an entry
-a cancelled read took anyway stays pending for this worker and is reclaimed), and
-entries beyond ``count`` are handed back to their stream.
+The first read that brings entries ends the wait; the others are woken at once
+(``CLIENT UNBLOCK`` of their connections: cancelling a read would leave its
+connection blocked on the server) and what they took is returned too; entries
+beyond ``count`` are handed back to their stream.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from backend.store.shardset import ShardSet
 
 BRIEF_MS = 100
 """Milliseconds a blocking read lasts on a node that holds several shards."""
+WAKE_AGAIN = 0.02
+"""Seconds to wait for woken reads before waking those still starting again."""
 
 
 class ShardReader(ShardSet):
@@ -54,24 +57,28 @@ class ShardReader(ShardSet):
     async def _block(
         self, consumer: str, queues: Sequence[str], count: int, block_ms: int
     ) -> list[Entry]:
-        """One blocking read per node, until one brings entries (or all time out)."""
+        """One blocking read per node, until one brings entries (or all time out); the
+        others are then woken (``CLIENT UNBLOCK``) and what they took is kept too."""
         nodes = self._nodes(await self.shards())
         wait = block_ms if all(len(on) == 1 for on in nodes) else min(block_ms, BRIEF_MS)
         per = max(1, count // len(nodes))
-        reads = {
-            asyncio.ensure_future(on[self._turn % len(on)].read_first(consumer, queues, per, wait))
-            for on in nodes
-        }
+        reads: dict[asyncio.Future[list[Entry]], TaskStore] = {}
+        for on in nodes:
+            shard = on[self._turn % len(on)]
+            reads[asyncio.ensure_future(shard.read_first(consumer, queues, per, wait))] = shard
         entries: list[Entry] = []
+        left = set(reads)
         try:
-            while reads and not entries:
-                done, reads = await asyncio.wait(reads, return_when=asyncio.FIRST_COMPLETED)
-                for read in done:
-                    entries += read.result()
+            while left and not entries:
+                done, left = await asyncio.wait(left, return_when=asyncio.FIRST_COMPLETED)
+                entries += [entry for read in done for entry in read.result()]
+            while left:  # a read not blocking yet is woken on the next turn
+                await asyncio.gather(*(reads[read].wake_reads() for read in left))
+                done, left = await asyncio.wait(left, timeout=WAKE_AGAIN)
+                entries += [entry for read in done for entry in read.result()]
         finally:
-            for read in reads:
+            for read in left:
                 read.cancel()
-            await asyncio.gather(*reads, return_exceptions=True)
         return entries
 
     def _nodes(self, shards: Sequence[TaskStore]) -> list[list[TaskStore]]:

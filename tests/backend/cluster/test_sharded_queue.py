@@ -123,6 +123,25 @@ async def test_a_worker_reads_every_shard_within_its_window_and_wakes_on_any(
     assert time.monotonic() - started < 2.0
     assert [unqualify(entry_id)[0] for entry_id, _ in got] == ["default"]
     assert late.id.encode() in got[0][1][b"task_data"]  # type: ignore[index]
+
+    # again and again, with other commands going on: the reads a wake-up leaves behind
+    # are ended at once (never left blocking a connection the next command needs)
+    async def chatter() -> None:
+        while True:
+            await store.counters()
+            await store.promote_due("default")
+
+    busy = asyncio.ensure_future(chatter())
+    try:
+        for _ in range(12):
+            reading = asyncio.ensure_future(store.read_first("w1", ["default"], 3, 3000))
+            await asyncio.sleep(0.05)
+            started = time.monotonic()
+            await store.submit([Task(name="noop")])
+            assert len(await asyncio.wait_for(reading, 5)) == 1
+            assert time.monotonic() - started < 0.5
+    finally:
+        busy.cancel()
     # held entries are kept and handed back through the shard they name
     await store.keep("w1", [entry_id for entry_id, _ in got])
     await store.hand_back([got[0][1][b"task_data"]], [got[0][0]])  # type: ignore[index]
