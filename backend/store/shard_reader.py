@@ -37,6 +37,8 @@ class ShardReader(ShardSet):
     """Reading every shard of the worker's queues."""
 
     _turn = 0
+    _waking: asyncio.Future[Any] | None = None
+    """The wake-up of reads left behind by a read that stopped (kept while it runs)."""
 
     async def read_first(
         self, consumer: str, queues: Sequence[str], count: int, block_ms: int
@@ -77,8 +79,14 @@ class ShardReader(ShardSet):
                 done, left = await asyncio.wait(left, timeout=WAKE_AGAIN)
                 entries += [entry for read in done for entry in read.result()]
         finally:
-            for read in left:
-                read.cancel()
+            if left:  # stopped (or a read failed): end the others on the server too
+                self._waking = asyncio.ensure_future(
+                    asyncio.gather(
+                        *(reads[read].wake_reads() for read in left), return_exceptions=True
+                    )
+                )
+                for read in left:
+                    read.cancel()
         return entries
 
     def _nodes(self, shards: Sequence[TaskStore]) -> list[list[TaskStore]]:
