@@ -1,24 +1,29 @@
 """One logical queue over N shard streams (issue 15, item 2), on the real 3-primary
 cluster: submits spread over every primary, a task's state, cancel, retry and delay
 follow it to its shard, a worker reads every shard within its window, status events
-come from every shard, counters are summed, and the shard count is fixed when the
-queue is created."""
+come from every shard, counters are summed, the shard count is fixed when the queue
+is created, and a client's results, failures, cancels and retries work through a real
+worker."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
+import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
 from backend import keys
+from backend.client import Client, TaskCancelled, TaskFailed
 from backend.config import load_settings
 from backend.protocol import StatusUpdate, Task, TaskStatus, decode_update, make_update
 from backend.store import TaskStore
 from backend.store.ids import shard_tag, unqualify
 from backend.store.sharded import ShardedStore
 from backend.task_filter import TaskFilter
+from tests.backend.worker.conftest import FAST
+from tests.conftest import Spawn
 from tests.waiting import eventually
 
 
@@ -205,3 +210,38 @@ async def test_one_shard_keeps_the_keys_of_an_unsharded_cluster(aredis: aioredis
     await one.ensure_group()
     [state] = await one.submit([Task(name="noop")])
     assert await aredis.hexists(keys.cluster().TASK_STATES, state.id)
+
+
+async def test_results_failures_cancel_and_retry_through_the_client(
+    redis_url: str, store: TaskStore, spawn: Spawn
+) -> None:
+    spawn("worker", "--concurrency", "4", env=FAST)
+
+    async def online() -> bool:
+        return any(w.online for w in await store.workers())
+
+    await eventually(online, within=30, interval=0.1, what="a worker online")
+    async with Client(redis_url) as client:
+        ids = [await client.submit("echo", n) for n in range(30)]  # over every shard
+        assert await asyncio.gather(*(client.result(i, timeout=30) for i in ids)) == list(range(30))
+        failing = await client.submit("fail", {"message": "no"}, max_retries=0)
+        with pytest.raises(TaskFailed, match="no"):
+            await client.result(failing, timeout=30)
+        again = await client.retry(failing)
+        assert again.status is TaskStatus.PENDING and again.attempt == 2
+        with pytest.raises(TaskFailed):
+            await client.result(failing, timeout=30)
+        slow = await client.submit("sleep", 30)
+        await eventually(
+            lambda: _status_is(client, slow, TaskStatus.PROCESSING), within=30, what="running"
+        )
+        await client.cancel(slow)
+        with pytest.raises(TaskCancelled):
+            await client.result(slow, timeout=30)
+    assert isinstance(store, ShardedStore)
+    assert len({(await store.shard_for(i)).shard for i in ids}) == 3
+
+
+async def _status_is(client: Client, task_id: str, status: TaskStatus) -> bool:
+    state = await client.get(task_id)
+    return state is not None and state.status is status
