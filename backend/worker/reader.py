@@ -35,9 +35,10 @@ READ_BLOCK_MS = 1000
 
 
 async def _let_run() -> None:
-    """Yield twice: the slots start the jobs just queued, then the outbox sends the
-    outcomes of those that ended at once, before the next read is sent (an idle
-    worker's quick task is answered one send sooner)."""
+    """Yield twice: the slots start the job just queued, then the outbox sends its
+    outcome if it ended at once, before the next read is sent (an idle worker's quick
+    task is answered one send sooner). Not after a larger read: slots run quick jobs
+    back to back for a while, and the next read must not wait for them."""
     await asyncio.sleep(0)
     await asyncio.sleep(0)
 
@@ -131,7 +132,8 @@ class Reader:
                 raise
             if entries:
                 await self.accept(entries, reclaimed=False)
-                await _let_run()
+                if len(entries) == 1:  # an idle worker woken by one task
+                    await _let_run()
 
         await keep_running(round, self.outage, name="the reader", until=stopping)
 
