@@ -66,7 +66,8 @@ def _run(encoder: Encoder, run: Sequence[Plain], blocks: list[list[bytes]]) -> N
     n = len(run)
     ids = [t.task_id for t in run]
     joined = "\n".join(ids)
-    kind = encoder.template(run[0]) if n > 1 and _SAFE_IDS.fullmatch(joined) else None
+    safe = _SAFE_IDS.fullmatch(joined) and joined.count("\n") == n - 1  # no id holds one
+    kind = encoder.template(run[0]) if n > 1 and safe else None
     created = [t.created for t in run]
     if kind is None:  # one at a time
         states, updates, entries = encoder.encode_many(run)

@@ -91,6 +91,7 @@ def test_framed_submit_arguments_are_each_task_encoded_and_framed() -> None:
         for n, (name, payload, retries, timeout) in enumerate(specs)
     ]
     tasks[2].task_id = 'odd "id"'  # a run with an id to escape: encoded one at a time
+    tasks[6].task_id = "two\nlines"  # the ids are joined by lines to be checked at once
     tasks.append(NewTask("whole", "noop", None, None, 3, float(int(now))))
     tasks.append(NewTask("whole-2", "noop", None, None, 3, float(int(now)) + 0.9999996))
     args = submit_args(Encoder("client"), tasks)
