@@ -147,6 +147,15 @@ async def test_a_worker_reads_every_shard_within_its_window_and_wakes_on_any(
             assert time.monotonic() - started < 0.5
     finally:
         busy.cancel()
+    # a pause holds in every shard (and a blocking read that began before it gives back)
+    await store.submit([Task(name="noop") for _ in range(6)])
+    assert await store.pause("default")
+    assert await store.paused() == {"default"}
+    assert await store.read_first("w1", ["default"], 10, 200) == []
+    [info] = await store.queue_infos(["default"])
+    assert info.paused and info.lag == 6
+    assert await store.resume("default")
+    assert len(await store.read_first("w1", ["default"], 10, 0)) >= 1
     # held entries are kept and handed back through the shard they name
     await store.keep("w1", [entry_id for entry_id, _ in got])
     await store.hand_back([got[0][1][b"task_data"]], [got[0][0]])  # type: ignore[index]
