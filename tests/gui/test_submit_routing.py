@@ -34,5 +34,8 @@ def test_a_delayed_task_on_a_named_queue_is_scheduled_and_its_queue_shown(
     assert all(s.queue == "high" and s.scheduled and s.due for s in states)
     queue = window.board.columns[QUEUE]
     qtbot.waitUntil(lambda: "high 0 +2 later" in queue.stats.text(), timeout=10_000)
+    # the counts come from the broker's indexes, the card from the task's own update:
+    # either may arrive first
+    qtbot.waitUntil(lambda: window.tasks.state(states[0].id) is not None, timeout=10_000)
     card = window.tasks.state(states[0].id)
     assert card is not None and card.message.startswith("Scheduled for ")
