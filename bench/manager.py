@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import socket
@@ -125,6 +126,7 @@ def probe(
     ``python`` in ``cwd``: another checkout's, to compare), time its start and its
     answers, read its memory, stop it."""
     results: dict[str, Any] = {"states": count}
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per timed request
     port = _free_port()
     command = [python, "-m", "backend.manager", "--port", str(port)]
     command += ["--retention", str(count)]
