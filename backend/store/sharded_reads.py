@@ -237,11 +237,7 @@ class ShardedReads(ShardReader):
 
     async def forget_consumers(self, *, idle: float, keep: str) -> list[str]:
         """Consumers gone from every shard's group (their heartbeats are home)."""
-        quiet = [
-            c["name"]
-            for c in await self.consumers()
-            if not c["pending"] and c["idle"] >= idle and c["name"] != keep
-        ]
+        quiet = await self._quiet_consumers(idle, keep)  # over every shard's group
         if not quiet:
             return []
         alive = await asyncio.gather(*(self.redis.exists(self.keys.worker_alive(n)) for n in quiet))

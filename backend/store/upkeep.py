@@ -55,11 +55,7 @@ class Upkeep(Queue, Consumers):
         """Remove from the group the consumers that are gone: no heartbeat, no entry
         held, idle for ``idle`` seconds or more (never ``keep``, the caller). Their
         names."""
-        quiet = [
-            c["name"]
-            for c in await self.consumers()
-            if not c["pending"] and c["idle"] >= idle and c["name"] != keep
-        ]
+        quiet = await self._quiet_consumers(idle, keep)
         if not quiet:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -73,3 +69,12 @@ class Upkeep(Queue, Consumers):
             ):
                 gone.append(name)
         return gone
+
+    async def _quiet_consumers(self, idle: float, keep: str) -> list[str]:
+        """The group's consumers that hold no entry and were idle ``idle`` seconds or
+        more, ``keep`` left out: those a missing heartbeat makes gone."""
+        return [
+            c["name"]
+            for c in await self.consumers()
+            if not c["pending"] and c["idle"] >= idle and c["name"] != keep
+        ]
