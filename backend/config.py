@@ -168,6 +168,20 @@ class Settings(BaseSettings):
     grace_period: float = Field(
         30.0, ge=0, description="seconds running tasks get to finish on shutdown"
     )
+    housekeeping_every: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="seconds between a worker's housekeeping rounds (trim the task stream, "
+        "remove gone consumers from the group)",
+    )
+    consumer_gone_after: float = Field(
+        10.0,
+        gt=0,
+        le=86400,
+        description="seconds a consumer with no heartbeat and no entry held must be idle "
+        "before housekeeping removes it from the group",
+    )
     retention: int = Field(
         DEFAULT_RETENTION,
         ge=100,

@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "foreign_claim_idle",
         "grace_period",
         "heartbeat_ttl",
+        "housekeeping_every",
+        "consumer_gone_after",
         "parent_pid",
         "data_dir",
     )

@@ -1,10 +1,10 @@
 """Housekeeping: what keeps the shared keys bounded, done by every worker now and then.
 
-Every :data:`EVERY` seconds a worker removes acknowledged entries from the task stream
-(:meth:`~backend.store.TaskStore.trim_stream`) and the consumers that are gone from the
-group: no heartbeat, no entry held, and idle for :data:`CONSUMER_GONE_AFTER` seconds
-(a Go worker's ``dispatcher`` reads all the time, so it stays). Any worker may do it;
-doing it twice is harmless.
+Every ``housekeeping_every`` seconds (a setting, 5 by default) a worker removes
+acknowledged entries from the task stream (:meth:`~backend.store.TaskStore.trim_stream`)
+and the consumers that are gone from the group: no heartbeat, no entry held, and idle
+for ``consumer_gone_after`` seconds (10 by default; a Go worker's ``dispatcher`` reads
+all the time, so it stays). Any worker may do it; doing it twice is harmless.
 """
 
 from __future__ import annotations
@@ -16,22 +16,21 @@ from backend.store import TaskStore
 
 log = logging.getLogger("backend.worker")
 
-EVERY = 5.0
-"""Seconds between rounds."""
-CONSUMER_GONE_AFTER = 10.0
-"""Seconds a consumer with no heartbeat and nothing held must be idle to be removed."""
 
-
-async def housekeeping_loop(store: TaskStore, outage: Outage, name: str) -> None:
-    """Trim the stream and forget gone consumers, for ever (``name``: this worker)."""
+async def housekeeping_loop(
+    store: TaskStore, outage: Outage, name: str, *, every: float, gone_after: float
+) -> None:
+    """Trim the stream and forget gone consumers, a round every ``every`` seconds, for
+    ever (``name``: this worker, never forgotten by itself; ``gone_after``: seconds a
+    consumer with no heartbeat and nothing held must be idle to be removed)."""
 
     async def round() -> float:
         trimmed = await store.trim_stream()
         if trimmed:
             log.debug("trimmed %d acknowledged entries from the task stream", trimmed)
-        gone = await store.forget_consumers(idle=CONSUMER_GONE_AFTER, keep=name)
+        gone = await store.forget_consumers(idle=gone_after, keep=name)
         if gone:
             log.info("removed %d consumer(s) gone from the group: %s", len(gone), ", ".join(gone))
-        return EVERY
+        return every
 
     await keep_running(round, outage, name="housekeeping")

@@ -248,7 +248,13 @@ class Worker:
             self.cancels.reload_loop(),
             watchdog.watch(self.running.values, self.slots.abandon),
             hand_back_loop(self.store, self.outage, self.queue, self.prefetch, self._queue_changed),
-            housekeeping_loop(store, outage, self.name),
+            housekeeping_loop(
+                store,
+                outage,
+                self.name,
+                every=self.settings.housekeeping_every,
+                gone_after=self.settings.consumer_gone_after,
+            ),
         ):
             self._spawn(coro)
         await self.reader.resume_own()

@@ -20,11 +20,15 @@ from tests.backend.worker.conftest import (
 )
 from tests.waiting import eventually
 
+QUICK_ROUNDS = {"DISTRITASK_HOUSEKEEPING_EVERY": "0.25", "DISTRITASK_CONSUMER_GONE_AFTER": "2"}
+"""A housekeeping round four times a second, a consumer gone after 2 s (defaults: 5 s,
+10 s): the tests wait on the outcome, not on the default period."""
+
 
 async def test_acknowledged_entries_are_trimmed_but_held_ones_stay(
     store: TaskStore, aredis: aioredis.Redis, start_worker: StartWorker
 ) -> None:
-    start_worker("--concurrency", "4")
+    start_worker("--concurrency", "4", env=QUICK_ROUNDS)
     await wait_states(store, await submit(store, "noop", 30), within=20)
 
     def length_is(wanted: int) -> Callable[[], Awaitable[bool]]:
@@ -49,8 +53,8 @@ async def test_acknowledged_entries_are_trimmed_but_held_ones_stay(
 async def test_a_killed_workers_consumer_leaves_the_group(
     store: TaskStore, aredis: aioredis.Redis, start_worker: StartWorker
 ) -> None:
-    doomed = start_worker("--name", "doomed")
-    start_worker("--name", "survivor")
+    doomed = start_worker("--name", "doomed", env=QUICK_ROUNDS)
+    start_worker("--name", "survivor", env=QUICK_ROUNDS)
     await wait_online(store, 2)
 
     async def consumers() -> set[str]:
