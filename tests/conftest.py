@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 import redis
 import redis.asyncio as aioredis
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 
 from backend.broker import EmbeddedBroker
 from backend.broker_cluster import EmbeddedCluster, free_run
@@ -28,6 +30,13 @@ from backend.processes import terminate_all
 from backend.store import TaskStore
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def no_retry() -> Retry:
+    """For a client a test expects to be refused (``retry=no_retry()``): the refusal at
+    once, not after redis-py's default retries and their seconds of backoff (it retries
+    an AuthenticationError, a ConnectionError)."""
+    return Retry(NoBackoff(), 0)
 
 
 def free_port() -> int:

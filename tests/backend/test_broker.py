@@ -16,7 +16,7 @@ from backend.broker import PASSWORD_FILE, STATE_FILE, EmbeddedBroker, use_broker
 from backend.config import Settings
 from backend.connection import connect, describe
 from backend.errors import BrokerError
-from tests.conftest import free_port
+from tests.conftest import free_port, no_retry
 
 
 def test_data_survives_a_restart(tmp_path: Path) -> None:
@@ -98,12 +98,12 @@ def test_the_embedded_server_refuses_clients_without_its_password(tmp_path: Path
         assert (tmp_path / PASSWORD_FILE).stat().st_mode & 0o777 == 0o600
         assert tmp_path.stat().st_mode & 0o777 == 0o700  # its data and config too
         with (
-            redis.Redis(port=embedded.port) as anonymous,
+            redis.Redis(port=embedded.port, retry=no_retry()) as anonymous,
             pytest.raises(redis.exceptions.AuthenticationError),
         ):
             anonymous.get("anything")
         with (
-            redis.Redis(port=embedded.port, password="guess") as guesser,
+            redis.Redis(port=embedded.port, password="guess", retry=no_retry()) as guesser,
             pytest.raises(redis.exceptions.AuthenticationError),
         ):
             guesser.ping()
