@@ -116,7 +116,11 @@ def describe(url: str) -> str:
 
 
 def client(
-    url: str, *, timeout: float | None = 5.0, cluster: ClusterMode = "auto"
+    url: str,
+    *,
+    timeout: float | None = 5.0,
+    cluster: ClusterMode = "auto",
+    name: str | None = None,
 ) -> aioredis.Redis:
     """An asyncio client for ``url``; the socket timeout is off for blocking reads.
 
@@ -124,14 +128,25 @@ def client(
     the same commands, routed by key to the node that owns it, and the store names its
     keys by the cluster layout (:func:`layout`). Raises ConfigError for a malformed
     ``redis+sentinel://`` URL.
+
+    ``name``: on a single server, the name each connection gives itself (``CLIENT
+    SETNAME``, made of :func:`client_name`), by which a stopping worker finds its own
+    blocked read (:meth:`~backend.store.TaskStore.wake_reads`).
     """
     settings = _options(timeout, Retry)
+    named = {"client_name": client_name(name)} if name else {}
     if sentinel.is_sentinel_url(url):
-        return sentinel_clients.async_master(_sentinel_url(url), **settings, **_SINGLE)
+        return sentinel_clients.async_master(_sentinel_url(url), **settings, **_SINGLE, **named)
     if is_cluster(url, cluster):
         cluster_client: aioredis.Redis = RedisCluster.from_url(url, **settings)
         return cluster_client
-    return aioredis.from_url(url, **settings, **_SINGLE)
+    return aioredis.from_url(url, **settings, **_SINGLE, **named)
+
+
+def client_name(name: str) -> str:
+    """``name`` as a connection name: ``distritask:`` and the name, with what ``CLIENT
+    SETNAME`` refuses (spaces, control and non-ASCII characters) replaced by ``_``."""
+    return "distritask:" + "".join(c if "!" <= c <= "~" else "_" for c in name)
 
 
 def _options(timeout: float | None, retry: type[Retry] | type[SyncRetry]) -> dict[str, Any]:

@@ -222,13 +222,35 @@ class Queues(Queue):
 
     async def wake_reads(self) -> int:
         """End this store's blocking reads now (``CLIENT UNBLOCK``: each returns what it
-        has, nothing if it has nothing); how many there were."""
+        has, nothing if it has nothing); how many there were.
+
+        A shard's reads are those noted while they block. On a single server (a worker
+        stopping), they are the ``XREADGROUP`` blocked on a connection named as the
+        client's (``client_name``, see :func:`backend.connection.client`): found with
+        ``CLIENT LIST``; without a name there are none."""
+        if self.shard is None:
+            return await self._wake_named_reads()
         cluster: Any = self.redis
         woken = list(self._blocked)
         for key, client_id in woken:
             node = cluster.get_node_from_key(key)
             await cluster.execute_command("CLIENT", "UNBLOCK", client_id, target_nodes=node)
         return len(woken)
+
+    async def _wake_named_reads(self) -> int:
+        name = self.redis.connection_pool.connection_kwargs.get("client_name")
+        if not name:
+            return 0
+        blocked = [
+            found["id"]
+            for found in await self.redis.client_list()
+            if found.get("name") == name
+            and found.get("cmd") == "xreadgroup"
+            and "b" in found.get("flags", "")
+        ]
+        for client_id in blocked:
+            await self.redis.client_unblock(int(client_id))
+        return len(blocked)
 
     async def _idle(self, block_ms: int) -> None:
         """Every queue paused: wait as a blocking read would (without one)."""

@@ -89,6 +89,10 @@ class ShardReader(ShardSet):
                     read.cancel()
         return entries
 
+    async def wake_reads(self) -> int:
+        """End every shard's blocking reads now (a worker stopping); how many there were."""
+        return sum(await self.each(lambda shard: shard.wake_reads()))
+
     def _nodes(self, shards: Sequence[TaskStore]) -> list[list[TaskStore]]:
         """The shards grouped by the node that holds their streams."""
         cluster: Any = self.redis

@@ -31,6 +31,8 @@ import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from backend.config import Settings
 from backend.connection import client, describe, misconfigured, wait_until_up
 from backend.handlers import Registry
@@ -79,6 +81,8 @@ class Worker:
         self.grace = settings.grace_period
         """Seconds running tasks get once stopping (``inf`` once drained, 0 once stopped now)."""
         self._stopped_now = False
+        self._serving = False
+        """Whether the reading loops run (a stop then ends their blocking read early)."""
         self.prefetch = Prefetch(self.concurrency)
         self._background: list[asyncio.Task[Any]] = []
         self._unstopped: set[asyncio.Task[Any]] = set()
@@ -88,7 +92,7 @@ class Worker:
         would keep the process alive; the caller then exits without waiting for them."""
         # Collaborators: made here, so the object is whole from the start (the client
         # connects on first use; :meth:`run` waits for the broker before serving).
-        self.redis = client(url, cluster=settings.cluster)
+        self.redis = client(url, cluster=settings.cluster, name=self.name)
         self.outage = outage = Outage(describe(url), log)
         self.store = store = TaskStore.from_settings(self.redis, settings)
         self.outbox = Outbox(store, outage)
@@ -172,8 +176,21 @@ class Worker:
 
     def stop(self) -> None:
         """Stop taking work; running tasks finish within the grace period."""
+        first = not self.stopping.is_set()
         self.stopping.set()
         self.reader.wake()
+        if first and self._serving:
+            self._spawn(self._end_read())
+
+    async def _end_read(self) -> None:
+        """End the blocking read in progress now, not when its block runs out (up to
+        a second later): the stop goes on at once. Best effort: where the server
+        refuses (``CLIENT LIST``/``UNBLOCK`` not allowed) or is away, the read ends by
+        itself."""
+        try:
+            await self.store.wake_reads()
+        except (RedisError, OSError) as exc:
+            log.debug("could not end the blocking read early: %s", exc)
 
     def drain(self) -> None:
         """Take no new tasks, let the running ones finish however long they take, exit 0."""
@@ -262,6 +279,7 @@ class Worker:
             self._supervised(self.reader.read_loop(self.stopping)),
             self._supervised(reclaimer.claim_loop(self.stopping)),
         ]
+        self._serving = True
         self.slots.start(self._supervised)
         if self._stopped_now:  # while starting
             for slot in self.slots.tasks:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ import redis
 import redis.asyncio as aioredis
 
 from backend import keys
+from backend.connection import client
 from backend.live import status_updates
 from backend.protocol import Task, TaskStatus, WorkerInfo, decode_task, make_update
 from backend.store import SUBMIT_BATCH, TaskStore
@@ -170,3 +172,31 @@ async def test_listing_workers_writes_nothing_forgetting_is_explicit(
     assert await store.forget_stale_workers() == 1
     assert not await aredis.hexists(keys.WORKERS, "old")
     assert await aredis.hexists(keys.WORKERS, "live")
+
+
+async def test_wake_reads_ends_the_blocking_read_of_the_named_client_at_once(
+    redis_url: str, aredis: aioredis.Redis
+) -> None:
+    """A stopping worker ends its own blocking read (found by its connection's name),
+    not another client's, and the read returns nothing, long before its block is over."""
+    named = client(redis_url, name="worker one")  # a space: made a valid name
+    mine, other = TaskStore(named), TaskStore(aredis)
+    await mine.ensure_group()
+    reads = [
+        asyncio.ensure_future(store.read_first(consumer, ["default"], 10, 30_000))
+        for store, consumer in ((mine, "worker one"), (other, "worker two"))
+    ]
+
+    async def both_blocked() -> bool:
+        found = await aredis.client_list()
+        return sum("b" in c["flags"] and c["cmd"] == "xreadgroup" for c in found) == 2
+
+    await eventually(both_blocked, within=10)
+    assert await mine.wake_reads() == 1
+    assert await asyncio.wait_for(reads[0], 10) == []  # its block was 30 s
+    assert not reads[1].done()  # another client's read blocks on
+    assert await other.wake_reads() == 0  # a client with no name finds none
+    reads[1].cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reads[1]
+    await named.aclose()
