@@ -233,6 +233,9 @@ class Settings(BaseSettings):
     alert_repeat: float = Field(
         30.0, gt=0, description="minutes between repeats of an alert whose condition holds"
     )
+    alert_check_every: float = Field(
+        2.0, gt=0, le=3600, description="seconds between the manager's checks of the alerts"
+    )
 
     @field_validator("redis_url", mode="before")
     @classmethod

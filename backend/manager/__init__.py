@@ -27,8 +27,10 @@ ALERT_SETTINGS = (
     "alert_broker_down_after",
     "alert_memory_bytes",
     "alert_repeat",
+    "alert_check_every",
 )
-"""The alert thresholds (see :mod:`backend.alerts`); flags of the manager."""
+"""The alert thresholds and how often they are checked (see :mod:`backend.alerts`);
+flags of the manager."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -88,7 +88,13 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
             )
         following = follow(listener, store, services.following)
         follower = asyncio.create_task(following, name="recording")
-        watch = AlertWatch(lambda: store, engine, thresholds, where=connection.describe(redis_url))
+        watch = AlertWatch(
+            lambda: store,
+            engine,
+            thresholds,
+            where=connection.describe(redis_url),
+            every=settings.alert_check_every,
+        )
         watcher = asyncio.create_task(watch.run(), name="alerts")
         outage = Outage(connection.describe(redis_url), log)
         promoter = asyncio.create_task(Promoter(store, outage).run(), name="promoter")

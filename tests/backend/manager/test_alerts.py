@@ -17,6 +17,9 @@ from tests.conftest import Spawn, free_port
 from tests.waiting import eventually_sync
 
 WITHIN = 40.0
+QUICK = 0.25
+"""Seconds between the manager's checks here (2 by default): each test waits on its
+alert, not on the default period."""
 
 
 def alerts_of(base: str, kind: str, subject: str | None = None) -> list[dict[str, Any]]:
@@ -59,7 +62,7 @@ def submit(base: str, **body: Any) -> list[str]:
 
 
 def test_a_worker_lost_with_a_task_in_flight(start_manager: StartManager, spawn: Spawn) -> None:
-    base = start_manager()
+    base = start_manager(alert_check_every=QUICK)
     victim = spawn("worker", "--name", "victim", "--heartbeat-ttl", "1")
     (task,) = submit(base, name="sleep", payload={"seconds": 60})
     eventually_sync(
@@ -72,7 +75,8 @@ def test_a_worker_lost_with_a_task_in_flight(start_manager: StartManager, spawn:
     alert = fires(base, "worker_lost", "victim")
     assert "1 task(s) in flight" in alert["message"]
     assert gauge(base, "worker_lost") == 1
-    spawn("worker", "--name", "heir", "--claim-idle", "1")  # takes the task over
+    # takes the task over (and, stopped at the end, leaves it: no 60 s grace)
+    spawn("worker", "--name", "heir", "--claim-idle", "1", "--grace-period", "0")
     resolves(base, alert)
     assert gauge(base, "worker_lost") == 0
 
@@ -80,7 +84,7 @@ def test_a_worker_lost_with_a_task_in_flight(start_manager: StartManager, spawn:
 def test_tasks_waiting_in_a_queue_no_worker_reads(
     start_manager: StartManager, spawn: Spawn
 ) -> None:
-    base = start_manager(alert_no_consumer_after=1)
+    base = start_manager(alert_no_consumer_after=1, alert_check_every=QUICK)
     submit(base, name="noop", count=2)
     alert = fires(base, "no_consumer", "default")
     assert alert["subject_kind"] == "queue" and "2 task(s) wait" in alert["message"]
@@ -92,7 +96,7 @@ def test_a_named_queue_no_worker_reads_and_a_paused_one(
     start_manager: StartManager, spawn: Spawn
 ) -> None:
     """Every queue is watched, not only ``default``; a paused queue is unread on purpose."""
-    base = start_manager(alert_no_consumer_after=1)
+    base = start_manager(alert_no_consumer_after=1, alert_check_every=QUICK)
     spawn("worker")  # reads default only
     assert httpx.post(base + "/queues/later/pause", timeout=5).status_code == 200
     submit(base, name="noop", count=2, queue="later")
@@ -108,7 +112,7 @@ def test_a_named_queue_no_worker_reads_and_a_paused_one(
 def test_a_dead_lettered_task_and_the_failure_rate(
     start_manager: StartManager, spawn: Spawn
 ) -> None:
-    base = start_manager(alert_failure_rate=0.5)
+    base = start_manager(alert_failure_rate=0.5, alert_check_every=QUICK)
     spawn("worker", "--concurrency", "4")
     (task,) = submit(base, name="fail", max_retries=0, payload={"message": "boom"})
     dead = fires(base, "dead_letter", task)
@@ -126,7 +130,7 @@ def test_a_dead_lettered_task_and_the_failure_rate(
 
 def test_memory_above_the_threshold(start_manager: StartManager, sync_redis: redis.Redis) -> None:
     used = int(sync_redis.info("memory")["used_memory"])
-    base = start_manager(alert_memory_bytes=used + 8 * 2**20)
+    base = start_manager(alert_memory_bytes=used + 8 * 2**20, alert_check_every=QUICK)
     sync_redis.set("distritask:test:ballast", b"x" * 16 * 2**20)
     alert = fires(base, "memory", "broker")
     assert "MiB" in alert["message"]
@@ -138,7 +142,7 @@ def test_the_broker_unreachable(start_manager: StartManager, tmp_path: Path) -> 
     broker = EmbeddedBroker(tmp_path / "broker", free_port())
     broker.start()
     try:
-        base = start_manager(broker.url, alert_broker_down_after=1)
+        base = start_manager(broker.url, alert_broker_down_after=1, alert_check_every=QUICK)
         eventually_sync(lambda: httpx.get(base + "/health").status_code == 200, what="the manager")
         broker.stop()
         alert = fires(base, "broker_down")
