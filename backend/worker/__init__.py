@@ -11,11 +11,11 @@ See :mod:`backend.worker.runtime` for how, and :mod:`backend.handlers` for handl
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
 
+from backend import loops
 from backend.broker import use_broker
 from backend.config import Settings, add_setting_flags
 from backend.handlers import load_modules
@@ -74,4 +74,4 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                 exit_now(code)
             return code
 
-        return asyncio.run(main())
+        return loops.run(main())

@@ -37,6 +37,7 @@ from backend.config import Settings
 from backend.connection import client, describe, misconfigured, wait_until_up
 from backend.handlers import Registry
 from backend.handlers import registry as default_registry
+from backend.loops import kind as loop_kind
 from backend.outage import Outage
 from backend.promoter import Promoter
 from backend.store import TaskStore
@@ -285,11 +286,12 @@ class Worker:
             for slot in self.slots.tasks:
                 slot.cancel()
         log.info(
-            "worker %s ready: concurrency %d, queues %s, broker %s, tasks: %s",
+            "worker %s ready: concurrency %d, queues %s, broker %s, loop %s, tasks: %s",
             self.name,
             self.concurrency,
             ",".join(self.queues),
             describe(self.url),
+            loop_kind(),
             ", ".join(self.registry.names()),
         )
         await self.stopping.wait()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from backend import allocator
 from backend.broker import PASSWORD_FILE, STATE_FILE, EmbeddedBroker, use_broker
 from backend.config import Settings
 from backend.connection import connect, describe
@@ -158,3 +159,20 @@ def test_use_broker_starts_the_embedded_server_and_stops_it_at_the_end(tmp_path:
         server_pid = int(json.loads((tmp_path / STATE_FILE).read_text())["pid"])
     with pytest.raises(ProcessLookupError):
         os.kill(server_pid, 0)
+
+
+@pytest.mark.skipif(allocator.jemalloc() is None, reason="no libjemalloc (.ci/run installs it)")
+def test_the_embedded_server_runs_with_jemalloc_and_is_its_own_process(tmp_path: Path) -> None:
+    with EmbeddedBroker(tmp_path) as broker:
+        assert broker.process is not None
+        pid = broker.process.pid
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        assert "libjemalloc" in maps
+        assert b"valkey-server" in Path(f"/proc/{pid}/cmdline").read_bytes()  # exec'd
+        recorded = json.loads((tmp_path / STATE_FILE).read_text())["pid"]
+        assert recorded == pid
+        client = redis.Redis.from_url(broker.url)
+        assert client.eval("return redis.call('SET', KEYS[1], ARGV[1])", 1, "k", "v") == b"OK"
+        client.close()
+    with pytest.raises(ProcessLookupError):  # stopped with its server, nothing left
+        os.kill(pid, 0)

@@ -226,7 +226,7 @@ async def test_tls_is_spoken_where_the_url_asks(shared_sentinels: SentinelSetup)
     redis = connection.client(url)
     try:
         assert isinstance(redis, AsyncSentinelMaster) and redis.sentinel is not None
-        assert redis.connection_pool.connection_class is SentinelManagedSSLConnection
+        assert issubclass(redis.connection_pool.connection_class, SentinelManagedSSLConnection)
         with pytest.raises(MasterNotFoundError):
             await redis.sentinel.discover_master(SERVICE)  # no TLS answer from the sentinel
     finally:
@@ -234,7 +234,7 @@ async def test_tls_is_spoken_where_the_url_asks(shared_sentinels: SentinelSetup)
     redis = connection.client(url + "&sentinel_ssl=no")
     try:
         assert isinstance(redis, AsyncSentinelMaster) and redis.sentinel is not None
-        assert redis.connection_pool.connection_class is SentinelManagedSSLConnection
+        assert issubclass(redis.connection_pool.connection_class, SentinelManagedSSLConnection)
         assert await redis.sentinel.discover_master(SERVICE), "the sentinel answers in plain"
     finally:
         await redis.aclose()
