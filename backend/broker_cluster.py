@@ -25,7 +25,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from backend.broker import HOST, launch, password_for, private_dir, url_for
+from backend.broker import HOST, PERSISTENCE, launch, password_for, private_dir, url_for
 from backend.errors import BrokerError
 from backend.waiting import wait_until
 
@@ -150,9 +150,7 @@ class EmbeddedCluster:
             port,
             self.password,
             masterauth=self.password,
-            appendonly="yes",
-            appendfsync="everysec",
-            save="",
+            **PERSISTENCE,
             **{
                 "cluster-enabled": "yes",
                 "cluster-config-file": "nodes.conf",

@@ -176,3 +176,16 @@ def test_the_embedded_server_runs_with_jemalloc_and_is_its_own_process(tmp_path:
         client.close()
     with pytest.raises(ProcessLookupError):  # stopped with its server, nothing left
         os.kill(pid, 0)
+
+
+def test_the_embedded_server_keeps_an_append_only_file_rewritten_past_256_mb(
+    tmp_path: Path,
+) -> None:
+    """A burst of 100,000 submits (about 80 MB of log) forks no rewrite mid-burst."""
+    with EmbeddedBroker(tmp_path) as broker:
+        client = redis.Redis.from_url(broker.url)
+        config = client.config_get("append*") | client.config_get("auto-aof-rewrite-min-size")
+        client.close()
+    assert config["appendonly"] == "yes"
+    assert config["appendfsync"] == "everysec"
+    assert int(config["auto-aof-rewrite-min-size"]) == 256 << 20
