@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from operator import add
+from typing import Any
 
 from backend.store.templates import Encoder, Plain
 
@@ -39,6 +40,15 @@ def bulk(args: Sequence[bytes]) -> bytes:
     seq[0::3] = list(map(_HEADERS.__getitem__, map(len, args)))
     seq[1::3] = args
     return b"".join(seq)
+
+
+def command(words: list[Any], count: int | None = None) -> bytes:
+    """A command as the wire carries it (RESP), as redis-py's ``pack_command`` makes
+    it from bytes, str, int and float arguments; much quicker for thousands. With
+    ``count``: the start of a command of that many words, ``words`` the first ones
+    (the rest follow as :func:`bulk` frames them)."""
+    args = [w if type(w) is bytes else str(w).encode() for w in words]
+    return b"*%d\r\n" % (len(args) if count is None else count) + bulk(args)
 
 
 def submit_args(encoder: Encoder, tasks: Sequence[Plain]) -> list[bytes]:

@@ -44,3 +44,21 @@ async def test_submit_many_refuses_bad_items_before_queuing_any(
     await client.cancel("x")
     with pytest.raises(TaskExists):
         await client.submit_many([{"name": "noop", "task_id": "x"}])
+
+
+async def test_a_submit_after_the_server_forgot_its_scripts_still_queues_once(
+    client: Client, store: TaskStore
+) -> None:
+    """A restarted or flushed server has no scripts: the submit loads its script and
+    sends it again (the first send did nothing), so the task is queued exactly once."""
+    await client.submit("noop")  # the script is loaded now
+    for submit in (lambda: client.submit("echo", 1), lambda: client.submit_many([("echo", 2)] * 3)):
+        await store.redis.script_flush()
+        before = await store.redis.xlen(keys.TASK_STREAM)
+        queued = await submit()
+        ids = [queued] if isinstance(queued, str) else queued
+        entries = await store.redis.xrange(keys.TASK_STREAM)
+        assert len(entries) == before + len(ids)
+        tasks = [decode_task(fields[keys.TASK_FIELD.encode()]) for _, fields in entries]
+        assert [task.id for task in tasks[before:]] == ids
+        assert all(s.status is TaskStatus.PENDING for s in await store.get_many(ids))
