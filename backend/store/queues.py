@@ -146,20 +146,13 @@ class Queues(Queue):
         began), blocking up to ``block_ms``; what a queue paused meanwhile gave is
         handed back."""
         streams = {self.keys.stream(queue): ">" for queue in active}
-        got, paused_now = None, []
+        got: list[tuple[bytes, list[Entry]]] = []
+        paused_now: Any = []  # stay so when a gone group is made again (nothing read)
         # The paused set is read right after the read wakes, in the same round trip:
         # the server runs the second command once the first has returned. The group
         # is kept: a stream may be deleted while we block.
         async with self._group_kept(active):
-            if self.shard is None:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    pipe.xreadgroup(
-                        keys.WORKER_GROUP, consumer, streams, count=count, block=block_ms
-                    )
-                    pipe.smembers(self.keys.PAUSED_QUEUES)
-                    got, paused_now = await pipe.execute()
-            else:
-                got, paused_now = await self._read_wakeable(consumer, streams, count, block_ms)
+            got, paused_now = await self._read_wakeable(consumer, streams, count, block_ms)
         now_paused = {text(name) for name in paused_now}
         if len(active) == 1:
             self._running_queue = None if active[0] in now_paused else active[0]
@@ -180,10 +173,12 @@ class Queues(Queue):
     async def _read_wakeable(
         self, consumer: str, streams: dict[str, str], count: int, block_ms: int
     ) -> tuple[list[tuple[bytes, list[Entry]]], Any]:
-        """The blocking read and the paused set of a shard's read, on a connection of
-        its own whose id is noted while it blocks, so :meth:`wake_reads` can end it
-        early (a sharded store blocks on a read per node and ends the others once one
-        brings entries; what they took meanwhile is returned as usual)."""
+        """The blocking read and the paused set, on a connection of its own whose id is
+        noted while it blocks, so :meth:`wake_reads` can end it early (a sharded store
+        blocks on a read per node and ends the others once one brings entries; what
+        they took meanwhile is returned as usual). The three commands go out in one
+        send, framed once by redis-py's ``pack_commands``: an idle worker makes this
+        read after every task, and a pipeline object costs it more than the read."""
         first = next(iter(streams))
         async with connection.dedicated(self.redis, first) as link:
             await link.send_packed_command(
