@@ -254,5 +254,6 @@ def test_a_card_on_a_killed_worker_counts_down_to_its_reclaim_then_moves(
     qtbot.waitUntil(lambda: not column.online, timeout=10_000)
     left = column.reclaim_in()
     assert left is not None and left <= 4.0
-    spawn("worker", "--name", "w-heir", *slow)
+    # stopped at the end, the heir leaves its 30 s task (no grace; not killed after 5 s)
+    spawn("worker", "--name", "w-heir", *slow, "--grace-period", "0")
     qtbot.waitUntil(lambda: _status(window, task_id)[2] == "w-heir", timeout=20_000)
