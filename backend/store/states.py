@@ -18,6 +18,7 @@ from backend import keys, messages
 from backend.errors import ProtocolError
 from backend.protocol import DEFAULT_QUEUE, StatusUpdate, TaskStatus, encode_update, make_update
 from backend.state import TaskState, decode_state, encode_state
+from backend.store import calls
 from backend.store.base import Base, decoded, log, text
 from backend.store.ids import split
 from backend.store.queue import SUBMIT_SOURCE
@@ -106,7 +107,7 @@ class States(Base):
             self.keys.TASK_INDEX,
         ]
         if len(by_queue) < 2:
-            await self._write(keys=script_keys, args=args)
+            await calls.call(self.redis, self._write, script_keys, args)
             return
         async with self.redis.pipeline(transaction=False) as pipe:
             await self._write(keys=script_keys, args=args, client=pipe)

@@ -36,6 +36,7 @@ from backend import connection, keys
 from backend.errors import NotReplicated, TaskExists
 from backend.protocol import DEFAULT_QUEUE, StatusUpdate, Task, encode_task, encode_update
 from backend.state import TaskState, encode_state, queued, requeued, scheduled_for
+from backend.store import calls
 from backend.store.base import text
 from backend.store.framing import command, submit_args
 from backend.store.queue import SUBMIT_BATCH, SUBMIT_SOURCE, Queue
@@ -237,34 +238,21 @@ class Submits(Queue):
         """The submit script's reply; with :attr:`replicas` set, once that many replicas
         have its writes (``WAIT`` on the connection that sent the script, to the node
         that holds its keys: ``NotReplicated`` if fewer do within
-        :attr:`replicas_timeout`; the tasks are queued either way).
-
-        On one server the command goes out as bytes framed here, on a connection of the
-        pool: a submit of one task costs the client a third less CPU than through
-        redis-py's script call, which packs each argument on its own. A broker that went
-        away meanwhile is retried by redis-py's call (in a cluster, which follows
-        redirections, that call is the only way).
-        """
-        if not self.replicas and self.keys.cluster:
-            return await self._submit(keys=keys, args=args)
+        :attr:`replicas_timeout`; the tasks are queued either way)."""
+        if not self.replicas:
+            return await calls.call(self.redis, self._submit, keys, args)
         script = command(["EVALSHA", self._submit.sha, len(keys), *keys, *args])
-        wait = self._wait() if self.replicas else b""
         for loaded in (False, True):
             try:
                 async with connection.dedicated(self.redis, keys[0]) as link:
-                    await link.send_packed_command(script + wait, check_health=False)
+                    await link.send_packed_command(script + self._wait(), check_health=False)
                     reply = await link.read_response()
-                    if self.replicas:
-                        self._check_replicas(await link.read_response(timeout=self._wait_within()))
+                    self._check_replicas(await link.read_response(timeout=self._wait_within()))
                     return reply
             except NoScriptError:
                 if loaded:
                     raise
                 await self.redis.script_load(self.scripts.SUBMIT)
-            except Exception as exc:
-                if self.replicas or not connection.is_broker_down(exc):
-                    raise
-                return await self._submit(keys=keys, args=args)
         raise AssertionError("unreachable")
 
     def _wait(self) -> bytes:
