@@ -148,14 +148,21 @@ def launch(data_dir: Path, port: int | None, password: str | None, **config: Any
     if password:
         config["requirepass"] = password
     attempts_left = LAUNCH_ATTEMPTS if port is None else 1
+    preload = True
     while True:
         attempts_left -= 1
         server = Server(port=port, host=HOST, data_dir=data_dir, persist=True, **config)
-        server._binary_path = allocator.preloaded(server._binary_path, data_dir)
+        if preload:
+            server._binary_path = allocator.preloaded(server._binary_path, data_dir)
         try:
             server.start(timeout=15.0)
             return server
         except Exception as exc:
+            if preload and isinstance(exc.__cause__, PermissionError):
+                # the data directory's file system does not run programs (noexec)
+                log.warning("cannot run the jemalloc launcher in %s; starting without it", data_dir)
+                preload, attempts_left = False, attempts_left + 1
+                continue
             # With no port asked for, the first free one was picked, and another process
             # may have bound it first: take the next free one.
             if not attempts_left or "already in use" not in str(exc):

