@@ -5,19 +5,21 @@
    server each time), compared with the pipelined XADD rate of the same run: the raw
    part's, which is the best of as many runs.
 2. **result()**: with one idle worker process, one ``noop`` at a time: the time from
-   calling ``submit`` to ``result()`` returning its value.
+   calling ``submit`` to ``result()`` returning its value; with the client on asyncio's
+   own loop (the target's figure), then on uvloop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend import connection
+from backend import connection, loops
 from backend.client import Client
 from backend.store import TaskStore
 
@@ -34,6 +36,9 @@ class ClientResult:
     submit_many_per_s: float
     result_p50_ms: float
     result_p99_ms: float
+    uvloop_p50_ms: float
+    """The same with the client on uvloop (``nan`` where uvloop is not installed)."""
+    uvloop_p99_ms: float
 
     def details(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -48,7 +53,8 @@ async def _online(store: TaskStore, within: float, workers: Workers) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _measure(url: str, count: int, samples: int, logs: Path) -> ClientResult:
+async def _submit_many(url: str, count: int) -> float:
+    """``submit_many`` of ``count`` tasks: tasks per second, the best of :data:`REPEATS`."""
     redis = connection.client(url, timeout=None)
     try:
         await redis.flushdb()
@@ -60,28 +66,47 @@ async def _measure(url: str, count: int, samples: int, logs: Path) -> ClientResu
                 await client.submit_many(specs)
                 submit_rate = max(submit_rate, rate(count, time.perf_counter() - started))
                 await redis.flushdb()
-            store = await client.store()
-            await store.ensure_group()
-            took: list[float] = []
-            with Workers(url, 1, None, logs) as workers:
-                await _online(store, 30.0, workers)
-                for _ in range(samples + WARM_UP):
-                    began = time.perf_counter()
-                    await client.result(await client.submit("noop", max_retries=0), 10.0)
-                    took.append(time.perf_counter() - began)
-                workers.check()
-        took = took[WARM_UP:]
-        return ClientResult(
-            tasks=count,
-            submit_many_per_s=submit_rate,
-            result_p50_ms=ms(percentile(took, 50)),
-            result_p99_ms=ms(percentile(took, 99)),
-        )
+        return submit_rate
     finally:
         await redis.flushdb()
         await redis.aclose()
 
 
+async def _results(url: str, samples: int, workers: Workers) -> list[float]:
+    """Seconds from calling ``submit`` to ``result()`` returning, one ``noop`` at a time."""
+    async with Client(url) as client:
+        store = await client.store()
+        await _online(store, 30.0, workers)
+        took: list[float] = []
+        for _ in range(samples + WARM_UP):
+            began = time.perf_counter()
+            await client.result(await client.submit("noop", max_retries=0), 10.0)
+            took.append(time.perf_counter() - began)
+        workers.check()
+    return took[WARM_UP:]
+
+
 def measure(url: str, count: int, samples: int) -> ClientResult:
+    """Both measures; ``result()`` first with the client on asyncio's own loop (what an
+    application gets by default), then on uvloop (what it gets with ``uvloop.run``),
+    against the same idle worker process."""
+    submit_rate = asyncio.run(_submit_many(url, count))
     with tempfile.TemporaryDirectory(prefix="distritask-bench-logs-") as logs:
-        return asyncio.run(_measure(url, count, samples, Path(logs)))
+        sync = connection.sync_client(url, timeout=None)
+        try:
+            with Workers(url, 1, None, Path(logs)) as workers:
+                took = asyncio.run(_results(url, samples, workers))
+                on_uvloop = (
+                    loops.run(_results(url, samples, workers)) if loops.kind() == "uvloop" else []
+                )
+        finally:
+            sync.flushdb()
+            sync.close()
+    return ClientResult(
+        tasks=count,
+        submit_many_per_s=submit_rate,
+        result_p50_ms=ms(percentile(took, 50)),
+        result_p99_ms=ms(percentile(took, 99)),
+        uvloop_p50_ms=ms(percentile(on_uvloop, 50)) if on_uvloop else math.nan,
+        uvloop_p99_ms=ms(percentile(on_uvloop, 99)) if on_uvloop else math.nan,
+    )

@@ -127,4 +127,11 @@ def client_rows(result: ClientResult, xadd_per_s: float) -> list[Row]:
     p99 = Row("client", f"{what}, p99", result.result_p99_ms, "ms")
     at_most(p50, TARGET_RESULT_P50_MS)
     at_most(p99, TARGET_RESULT_P99_MS)
-    return [submit, share, p50, p99]
+    rows = [submit, share, p50, p99]
+    if not math.isnan(result.uvloop_p50_ms):
+        on = f"{what}, the client on uvloop"
+        rows += [
+            Row("client", f"{on}, p50", result.uvloop_p50_ms, "ms"),
+            Row("client", f"{on}, p99", result.uvloop_p99_ms, "ms"),
+        ]
+    return rows

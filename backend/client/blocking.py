@@ -1,5 +1,6 @@
 """The blocking client, for scripts and WSGI apps: :class:`~backend.client.Client`'s
-methods, run on a private event loop in a background thread.
+methods, run on a private event loop (uvloop's where installed: :mod:`backend.loops`) in
+a background thread.
 
 It may be shared by threads: each call is handed to the loop and waited for.
 """
@@ -13,6 +14,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
+from backend import loops
 from backend.client.aio import Client
 from backend.client.submitting import TaskSpec
 from backend.config import Settings
@@ -40,7 +42,7 @@ class BlockingClient:
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         with self._lock:
             if self._loop is None:
-                loop = asyncio.new_event_loop()
+                loop = loops.new_loop()
                 thread = threading.Thread(
                     target=loop.run_forever, name="distritask-client", daemon=True
                 )

@@ -14,7 +14,7 @@ import redis.exceptions
 
 from backend import connection, loops
 from backend.broker import EmbeddedBroker
-from backend.client import Client
+from backend.client import BlockingClient, Client
 from backend.quick_send import NEEDED, QuickSend
 from tests.conftest import Spawn
 from tests.waiting import eventually
@@ -76,3 +76,12 @@ async def test_a_command_to_a_broker_that_stopped_answering_times_out(tmp_path: 
                 os.kill(broker.process.pid, signal.SIGCONT)
         finally:
             await client.aclose()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not installed on Windows")
+def test_the_blocking_client_runs_on_uvloop(spawn: Spawn, redis_url: str) -> None:
+    spawn("worker", "--name", "loop-blocking")
+    with BlockingClient(redis_url) as client:
+        task_id = client.submit("echo", [1, 2], max_retries=0)
+        assert client.result(task_id, timeout=30) == [1, 2]
+        assert type(client._loop).__module__.startswith("uvloop")
