@@ -155,6 +155,10 @@ class EmbeddedCluster:
                 "cluster-enabled": "yes",
                 "cluster-config-file": "nodes.conf",
                 "cluster-node-timeout": NODE_TIMEOUT_MS,
+                # A replica's first sync starts at once: the default makes a primary
+                # wait 5 s for more replicas to share one diskless transfer, and a
+                # local cluster has one replica per primary at most as it starts.
+                "repl-diskless-sync-delay": 0,
             },
         )
 
