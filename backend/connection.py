@@ -131,8 +131,7 @@ def client(
     ``redis+sentinel://`` URL.
 
     ``name``: on a single server, the name each connection gives itself (``CLIENT
-    SETNAME``, made of :func:`client_name`), by which a stopping worker finds its own
-    blocked read (:meth:`~backend.store.TaskStore.wake_reads`).
+    SETNAME``, made of :func:`client_name`), so ``CLIENT LIST`` shows whose it is.
     """
     settings = _options(timeout, Retry)
     named = {"client_name": client_name(name)} if name else {}

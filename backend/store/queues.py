@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
@@ -174,11 +175,12 @@ class Queues(Queue):
         self, consumer: str, streams: dict[str, str], count: int, block_ms: int
     ) -> tuple[list[tuple[bytes, list[Entry]]], Any]:
         """The blocking read and the paused set, on a connection of its own whose id is
-        noted while it blocks, so :meth:`wake_reads` can end it early (a sharded store
-        blocks on a read per node and ends the others once one brings entries; what
-        they took meanwhile is returned as usual). The three commands go out in one
-        send, framed once by redis-py's ``pack_commands``: an idle worker makes this
-        read after every task, and a pipeline object costs it more than the read."""
+        noted while it blocks, so :meth:`wake_reads` can end it early (a stopping
+        worker; a sharded store blocks on a read per node and ends the others once one
+        brings entries: what they took meanwhile is returned as usual). The three
+        commands go out in one send, framed once by redis-py's ``pack_commands``: an
+        idle worker makes this read after every task, and a pipeline object costs it
+        more than the read."""
         first = next(iter(streams))
         async with connection.dedicated(self.redis, first) as link:
             await link.send_packed_command(
@@ -216,36 +218,18 @@ class Queues(Queue):
         ], paused_now
 
     async def wake_reads(self) -> int:
-        """End this store's blocking reads now (``CLIENT UNBLOCK``: each returns what it
-        has, nothing if it has nothing); how many there were.
-
-        A shard's reads are those noted while they block. On a single server (a worker
-        stopping), they are the ``XREADGROUP`` blocked on a connection named as the
-        client's (``client_name``, see :func:`backend.connection.client`): found with
-        ``CLIENT LIST``; without a name there are none."""
-        if self.shard is None:
-            return await self._wake_named_reads()
-        cluster: Any = self.redis
+        """End this store's blocking reads now (``CLIENT UNBLOCK`` of each connection
+        noted while it blocks: each read returns what it has, nothing if it has
+        nothing); how many there were. A worker stopping ends its read this way, and a
+        sharded store the reads on other nodes once one brings entries."""
         woken = list(self._blocked)
         for key, client_id in woken:
-            node = cluster.get_node_from_key(key)
-            await cluster.execute_command("CLIENT", "UNBLOCK", client_id, target_nodes=node)
+            if isinstance(self.redis, RedisCluster):
+                node = self.redis.get_node_from_key(key)
+                await self.redis.execute_command("CLIENT", "UNBLOCK", client_id, target_nodes=node)
+            else:
+                await self.redis.client_unblock(client_id)
         return len(woken)
-
-    async def _wake_named_reads(self) -> int:
-        name = self.redis.connection_pool.connection_kwargs.get("client_name")
-        if not name:
-            return 0
-        blocked = [
-            found["id"]
-            for found in await self.redis.client_list()
-            if found.get("name") == name
-            and found.get("cmd") == "xreadgroup"
-            and "b" in found.get("flags", "")
-        ]
-        for client_id in blocked:
-            await self.redis.client_unblock(int(client_id))
-        return len(blocked)
 
     async def _idle(self, block_ms: int) -> None:
         """Every queue paused: wait as a blocking read would (without one)."""

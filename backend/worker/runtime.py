@@ -186,7 +186,7 @@ class Worker:
     async def _end_read(self) -> None:
         """End the blocking read in progress now, not when its block runs out (up to
         a second later): the stop goes on at once. Best effort: where the server
-        refuses (``CLIENT LIST``/``UNBLOCK`` not allowed) or is away, the read ends by
+        refuses (``CLIENT UNBLOCK`` not allowed) or is away, the read ends by
         itself."""
         try:
             await self.store.wake_reads()

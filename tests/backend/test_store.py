@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -174,11 +174,12 @@ async def test_listing_workers_writes_nothing_forgetting_is_explicit(
     assert await aredis.hexists(keys.WORKERS, "live")
 
 
-async def test_wake_reads_ends_the_blocking_read_of_the_named_client_at_once(
+async def test_wake_reads_ends_the_stores_own_blocking_read_at_once(
     redis_url: str, aredis: aioredis.Redis
 ) -> None:
-    """A stopping worker ends its own blocking read (found by its connection's name),
-    not another client's, and the read returns nothing, long before its block is over."""
+    """A stopping worker ends its own blocking read, not another client's, and the read
+    returns nothing, long before its block is over. Its connections carry its name
+    (``CLIENT LIST`` shows whose they are)."""
     named = client(redis_url, name="worker one")  # a space: made a valid name
     mine, other = TaskStore(named), TaskStore(aredis)
     await mine.ensure_group()
@@ -187,16 +188,19 @@ async def test_wake_reads_ends_the_blocking_read_of_the_named_client_at_once(
         for store, consumer in ((mine, "worker one"), (other, "worker two"))
     ]
 
-    async def both_blocked() -> bool:
+    async def blocked() -> list[dict[str, Any]]:
         found = await aredis.client_list()
-        return sum("b" in c["flags"] and c["cmd"] == "xreadgroup" for c in found) == 2
+        return [c for c in found if "b" in c["flags"] and c["cmd"] == "xreadgroup"]
+
+    async def both_blocked() -> bool:
+        return len(await blocked()) == 2
 
     await eventually(both_blocked, within=10)
+    assert {c["name"] for c in await blocked()} == {"distritask:worker_one", ""}
     assert await mine.wake_reads() == 1
     assert await asyncio.wait_for(reads[0], 10) == []  # its block was 30 s
     assert not reads[1].done()  # another client's read blocks on
-    assert await other.wake_reads() == 0  # a client with no name finds none
-    reads[1].cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await reads[1]
+    assert await mine.wake_reads() == 0  # nothing of its own blocks now
+    assert await other.wake_reads() == 1
+    assert await asyncio.wait_for(reads[1], 10) == []
     await named.aclose()
