@@ -60,7 +60,8 @@ from backend.store.queue import (
 )
 from backend.store.queues import QueueInfo, Queues
 from backend.store.schedules import Schedules
-from backend.store.submits import NewTask, Submitted
+from backend.store.submits import Submitted
+from backend.store.templates import NewTask
 from backend.store.upkeep import Upkeep
 from backend.store.workers import WORKER_FORGET_AFTER, Workers
 

@@ -8,7 +8,8 @@ client CPU against 280 µs this way (2-core reference machine). On one server,
 raw reply. A script the server lacks (restarted, flushed) is loaded and the command
 sent again; a broker that went away meanwhile is left to redis-py's call, which
 retries as everywhere else. In a cluster, redis-py's call is used: it follows
-redirections.
+redirections. :func:`call_then` sends one more command after the script on the same
+connection (a submit's ``WAIT`` for replicas), in a cluster too.
 """
 
 from __future__ import annotations
@@ -28,18 +29,51 @@ async def call(redis: Any, script: AsyncScript, keys: Sequence[str], args: Seque
     """``script``'s raw reply for ``keys`` and ``args`` (as ``script(keys, args)``)."""
     if isinstance(redis, RedisCluster):
         return await script(keys=keys, args=args)
-    packed = command(["EVALSHA", script.sha, len(keys), *keys, *args])
+    try:
+        [reply] = await _sent(redis, script, keys, args)
+    except Exception as exc:
+        if not connection.is_broker_down(exc):
+            raise
+        return await script(keys=keys, args=args)
+    return reply
+
+
+async def call_then(
+    redis: Any,
+    script: AsyncScript,
+    keys: Sequence[str],
+    args: Sequence[Any],
+    then: bytes,
+    within: float,
+) -> tuple[Any, Any]:
+    """``script``'s raw reply, and that of ``then`` (a framed command sent right after it
+    on the same connection, to the node that holds ``keys[0]``), read within ``within``
+    seconds. Errors are raised as they come: nothing is retried."""
+    reply, after = await _sent(redis, script, keys, args, then, within)
+    return reply, after
+
+
+async def _sent(
+    redis: Any,
+    script: AsyncScript,
+    keys: Sequence[str],
+    args: Sequence[Any],
+    then: bytes = b"",
+    within: float | None = None,
+) -> list[Any]:
+    """The replies to the framed ``EVALSHA`` (and ``then``), the script loaded first
+    when the server lacks it."""
+    packed = command(["EVALSHA", script.sha, len(keys), *keys, *args]) + then
     for loaded in (False, True):
         try:
             async with connection.dedicated(redis, keys[0]) as link:
                 await link.send_packed_command(packed, check_health=False)
-                return await link.read_response()
+                replies = [await link.read_response()]
+                if then:
+                    replies.append(await link.read_response(timeout=within))
+                return replies
         except NoScriptError:
             if loaded:
                 raise
             await redis.script_load(script.script)
-        except Exception as exc:
-            if not connection.is_broker_down(exc):
-                raise
-            return await script(keys=keys, args=args)
     raise AssertionError("unreachable")

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from operator import add
 from typing import Any
 
-from backend.store.templates import Encoder, Plain
+from backend.store.templates import Encoder, NewTask
 
 CRLF = b"\r\n"
 _SAFE_IDS = re.compile(r"[A-Za-z0-9_.:-]+(?:\n[A-Za-z0-9_.:-]+)*")
@@ -51,7 +51,7 @@ def command(words: list[Any], count: int | None = None) -> bytes:
     return b"*%d\r\n" % (len(args) if count is None else count) + bulk(args)
 
 
-def submit_args(encoder: Encoder, tasks: Sequence[Plain]) -> list[bytes]:
+def submit_args(encoder: Encoder, tasks: Sequence[NewTask]) -> list[bytes]:
     """The submit script's per-task arguments for ``tasks``: their ids, pending states,
     creation times, stream entries, pending updates and names, each list framed as
     :func:`bulk` frames it."""
@@ -71,7 +71,7 @@ def submit_args(encoder: Encoder, tasks: Sequence[Plain]) -> list[bytes]:
     return [b"".join(block) for block in blocks]
 
 
-def _run(encoder: Encoder, run: Sequence[Plain], blocks: list[list[bytes]]) -> None:
+def _run(encoder: Encoder, run: Sequence[NewTask], blocks: list[list[bytes]]) -> None:
     """Add a run of tasks of one kind to ``blocks`` (see :func:`submit_args`)."""
     n = len(run)
     ids = [t.task_id for t in run]

@@ -75,7 +75,7 @@ class Queues(Queue):
 
     _read_first: AsyncScript
     _blocked: set[tuple[str, int]]
-    """A shard's blocking reads: (a key of their node, their connection's id)."""
+    """The blocking reads in progress: (a key of their node, their connection's id)."""
     _running_queue: str | None = None
     """The single queue the last read found not paused (read directly: see the
     module's text), or ``None``."""

@@ -29,7 +29,8 @@ from backend.state import TaskState
 from backend.store.ids import Entry
 from backend.store.queue import SUBMIT_SOURCE, Pending
 from backend.store.sharded_reads import ShardedReads
-from backend.store.submits import NewTask, Submitted
+from backend.store.submits import Submitted
+from backend.store.templates import NewTask
 
 
 class ShardedStore(ShardedReads):

@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from redis.exceptions import NoScriptError
-
 from backend import connection, keys
 from backend.errors import NotReplicated, TaskExists
 from backend.protocol import DEFAULT_QUEUE, StatusUpdate, Task, encode_task, encode_update
@@ -40,28 +38,12 @@ from backend.store import calls
 from backend.store.base import text
 from backend.store.framing import command, submit_args
 from backend.store.queue import SUBMIT_BATCH, SUBMIT_SOURCE, Queue
-from backend.store.templates import Encoder
+from backend.store.templates import Encoder, NewTask
 
 IN_FLIGHT = 2
 """Submit scripts sent ahead of their replies when pipelining (see ``_stream``)."""
 Encoded = tuple[list[str], list[bytes], list[float], list[bytes], list[bytes], list[str]]
 """A batch as the submit script takes it: ids, states, scores, tasks, updates, names."""
-
-
-@dataclass(slots=True)
-class NewTask:
-    """A task to submit, as plain values (see :meth:`Submits.enqueue_new`)."""
-
-    task_id: str
-    name: str
-    wire: str | None
-    """The payload as the stream carries it (:func:`backend.protocol.wire_payload`)."""
-    payload: Any
-    max_retries: int
-    created: float
-    timeout: float | None = None
-    own_id: bool = False
-    """Whether the caller chose the id (then it is checked for duplicates)."""
 
 
 @dataclass(slots=True)
@@ -241,19 +223,11 @@ class Submits(Queue):
         :attr:`replicas_timeout`; the tasks are queued either way)."""
         if not self.replicas:
             return await calls.call(self.redis, self._submit, keys, args)
-        script = command(["EVALSHA", self._submit.sha, len(keys), *keys, *args])
-        for loaded in (False, True):
-            try:
-                async with connection.dedicated(self.redis, keys[0]) as link:
-                    await link.send_packed_command(script + self._wait(), check_health=False)
-                    reply = await link.read_response()
-                    self._check_replicas(await link.read_response(timeout=self._wait_within()))
-                    return reply
-            except NoScriptError:
-                if loaded:
-                    raise
-                await self.redis.script_load(self.scripts.SUBMIT)
-        raise AssertionError("unreachable")
+        reply, replicas = await calls.call_then(
+            self.redis, self._submit, keys, args, self._wait(), self._wait_within()
+        )
+        self._check_replicas(replicas)
+        return reply
 
     def _wait(self) -> bytes:
         """``WAIT`` for :attr:`replicas` within :attr:`replicas_timeout`, as RESP."""

@@ -15,8 +15,9 @@ import math
 import operator
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic_core import to_json
 
@@ -192,16 +193,20 @@ class _Stamps:
         return self._clock, self._prefix + (b'.%06dZ"' % micro if micro else b'Z"')
 
 
-class Plain(Protocol):
-    """A new task as plain values (:class:`backend.store.NewTask`)."""
+@dataclass(slots=True)
+class NewTask:
+    """A task to submit, as plain values (see :meth:`~backend.store.TaskStore.enqueue_new`)."""
 
     task_id: str
     name: str
     wire: str | None
+    """The payload as the stream carries it (:func:`backend.protocol.wire_payload`)."""
     payload: Any
     max_retries: int
     created: float
-    timeout: float | None
+    timeout: float | None = None
+    own_id: bool = False
+    """Whether the caller chose the id (then it is checked for duplicates)."""
 
 
 class Encoder:
@@ -237,7 +242,7 @@ class Encoder:
             return encode(task_id, name, wire, payload, max_retries, created, timeout, self.by)
         return kind.fill(task_id, created, self.stamps)
 
-    def template(self, task: Plain) -> _Kind | None:
+    def template(self, task: NewTask) -> _Kind | None:
         """The template of ``task``'s kind (made now if needed), or ``None`` when its
         documents cannot be filled in (a value of the kind looks like a mark)."""
         key = (task.name, task.wire, task.max_retries, task.timeout)
@@ -251,7 +256,7 @@ class Encoder:
             self._kinds[key] = kind
         return kind if kind.usable else None
 
-    def encode_many(self, tasks: Sequence[Plain]) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    def encode_many(self, tasks: Sequence[NewTask]) -> tuple[list[bytes], list[bytes], list[bytes]]:
         """:meth:`encode` for each of ``tasks``: their pending states, pending updates
         and stream entries (a run of tasks of one kind is filled in a tight loop)."""
         states: list[bytes] = []
