@@ -84,10 +84,17 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     embedded.start()
     try:
         if not embedded.owned:
-            print(f"already running for {embedded.data_dir}: REDIS_URL={embedded.url}")
+            print(f"already running for {embedded.data_dir}: REDIS_URL={embedded.tcp_url}")
             return 0
-        print(f"REDIS_URL={embedded.url}", flush=True)
+        print(f"REDIS_URL={embedded.tcp_url}", flush=True)
         print(f"data in {embedded.data_dir}; Ctrl+C stops it", file=sys.stderr, flush=True)
+        if embedded.socket is not None:
+            print(
+                f"parts on this machine given --data-dir {embedded.data_dir} join it "
+                f"through its Unix socket, {embedded.socket} (quicker than TCP)",
+                file=sys.stderr,
+                flush=True,
+            )
         process = embedded.process
         while not stop.wait(WATCH_EVERY):
             if process is None or process.poll() is not None:

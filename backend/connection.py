@@ -133,7 +133,7 @@ def client(
     ``name``: on a single server, the name each connection gives itself (``CLIENT
     SETNAME``, made of :func:`client_name`), so ``CLIENT LIST`` shows whose it is.
     """
-    settings = _options(timeout, Retry)
+    settings = _options(url, timeout, Retry)
     named = {"client_name": client_name(name)} if name else {}
     made: aioredis.Redis
     if sentinel.is_sentinel_url(url):
@@ -152,15 +152,20 @@ def client_name(name: str) -> str:
     return "distritask:" + "".join(c if "!" <= c <= "~" else "_" for c in name)
 
 
-def _options(timeout: float | None, retry: type[Retry] | type[SyncRetry]) -> dict[str, Any]:
-    """The connection options every client shares (``retry``: the asyncio or the blocking
-    kind of redis-py's ``Retry``)."""
-    return {
+def _options(
+    url: str, timeout: float | None, retry: type[Retry] | type[SyncRetry]
+) -> dict[str, Any]:
+    """The connection options every client of ``url`` shares (``retry``: the asyncio or
+    the blocking kind of redis-py's ``Retry``); TCP keepalive for a TCP server only (a
+    Unix socket has none, and redis-py refuses the option for one)."""
+    options: dict[str, Any] = {
         "socket_connect_timeout": 5.0,
         "socket_timeout": timeout,
-        "socket_keepalive": True,
         "retry": retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=2),
     }
+    if not _is_unix(url):
+        options["socket_keepalive"] = True
+    return options
 
 
 _SINGLE: dict[str, Any] = {
@@ -175,7 +180,7 @@ def sync_client(
 ) -> redis.Redis:
     """A blocking client for ``url`` (threads, scripts), set up as :func:`client`'s (a
     ``redis.RedisCluster`` for a cluster node)."""
-    settings = _options(timeout, SyncRetry)
+    settings = _options(url, timeout, SyncRetry)
     if sentinel.is_sentinel_url(url):
         return sentinel_clients.sync_master(_sentinel_url(url), **settings, **_SINGLE)
     if is_cluster(url, cluster):

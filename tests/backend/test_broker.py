@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,9 +14,16 @@ import pytest
 import redis
 
 from backend import allocator
-from backend.broker import PASSWORD_FILE, STATE_FILE, EmbeddedBroker, use_broker
+from backend.broker import (
+    PASSWORD_FILE,
+    SOCKET_FILE,
+    SOCKET_PATH_MAX,
+    STATE_FILE,
+    EmbeddedBroker,
+    use_broker,
+)
 from backend.config import Settings
-from backend.connection import connect, describe
+from backend.connection import client, connect, describe, sync_client
 from backend.errors import BrokerError
 from tests.conftest import free_port, no_retry
 
@@ -44,6 +52,41 @@ def test_stale_state_file_is_ignored(tmp_path: Path) -> None:
     (tmp_path / STATE_FILE).write_text('{"port": 1, "pid": 999999999}')
     with EmbeddedBroker(tmp_path) as embedded:
         assert embedded.owned and embedded.alive()
+
+
+def test_local_parts_use_the_servers_unix_socket_and_tools_its_tcp_port(tmp_path: Path) -> None:
+    with EmbeddedBroker(tmp_path) as embedded:
+        socket_path = tmp_path.resolve() / SOCKET_FILE
+        assert embedded.socket == socket_path and socket_path.is_socket()
+        assert embedded.url.startswith("unix://") and str(socket_path) in embedded.url
+        assert (socket_path.stat().st_mode & 0o777) == 0o700  # its owner's only
+        joiner = EmbeddedBroker(tmp_path)
+        assert joiner.start() == embedded.url  # a part joining by data dir takes it too
+
+        async def write() -> None:  # both kinds of client take a unix:// REDIS_URL
+            quick = client(embedded.url)
+            await quick.set("through", "the socket")
+            await quick.aclose()
+
+        asyncio.run(write())
+        with redis.Redis.from_url(embedded.tcp_url) as tool:
+            assert tool.get("through") == b"the socket"
+        with sync_client(embedded.url) as blocking:
+            assert "U" in blocking.client_info()["flags"]  # a Unix-socket client
+        with (
+            redis.Redis(unix_socket_path=str(socket_path), retry=no_retry()) as anonymous,
+            pytest.raises(redis.exceptions.AuthenticationError),
+        ):
+            anonymous.get("through")  # the socket asks for the password too
+
+
+def test_a_data_dir_too_deep_for_a_socket_is_served_over_tcp(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * (SOCKET_PATH_MAX - len(str(tmp_path.resolve()))))
+    with EmbeddedBroker(deep) as embedded:
+        assert embedded.socket is None
+        assert embedded.url == embedded.tcp_url
+        with redis.Redis.from_url(embedded.url) as tool:
+            assert tool.ping()
 
 
 def _broker_command(tmp_path: Path, port: int) -> subprocess.Popen[str]:
