@@ -7,7 +7,7 @@ first start the 16384 slots are split evenly over the primaries (``CLUSTER
 ADDSLOTSRANGE``), the nodes are introduced to each other (``CLUSTER MEET``) and each
 replica follows its primary (``CLUSTER REPLICATE``); later starts reuse the ports and
 the cluster configuration kept in the data directory. Every node requires the data
-directory's password (:func:`backend.broker.password_for`), replicas included
+directory's password (:func:`backend.valkey_server.password_for`), replicas included
 (``masterauth``).
 """
 
@@ -25,8 +25,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from backend.broker import HOST, PERSISTENCE, launch, password_for, private_dir, url_for
 from backend.errors import BrokerError
+from backend.valkey_server import HOST, PERSISTENCE, launch, password_for, private_dir, url_for
 from backend.waiting import wait_until
 
 log = logging.getLogger(__name__)

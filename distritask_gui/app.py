@@ -30,7 +30,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from backend import broker
+from backend import valkey_server
 from backend.alerts import Thresholds
 from backend.config import Settings
 from backend.policy import SubmitPolicy
@@ -126,7 +126,7 @@ async def _main(settings: Settings, args: argparse.Namespace, headless: bool) ->
     supervisor: asyncio.Task[None] | None = None
     with contextlib.ExitStack() as stack:
         url = settings.redis_url or (None if headless else saved_url())
-        if url is None and not broker.available():
+        if url is None and not valkey_server.available():
             url = None if headless else await ask_for_broker()
             if url is None:
                 print(

@@ -21,7 +21,7 @@ from typing import Any
 
 import redis
 
-from backend.broker import HOST, launch
+from backend.valkey_server import HOST, launch
 from tests.conftest import free_port
 from tests.waiting import eventually_sync
 
