@@ -22,7 +22,7 @@ The server requires a password: a random one per data directory, kept in the fil
 owner-only: it also holds the data). Starting the server process and those files are
 :mod:`backend.valkey_server`'s. Every part that joins the server by its data
 directory reads it from there; the URL :attr:`EmbeddedBroker.url` carries it, and
-logs show the address without it (:func:`backend.connection.describe`).
+logs show the address without it (:func:`backend.broker_url.describe`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backend.broker_url import describe
 from backend.config import Settings
-from backend.connection import describe
 from backend.errors import BrokerError, EmbeddedBrokerUnavailable
 from backend.valkey_server import (
     PERSISTENCE,

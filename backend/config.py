@@ -10,7 +10,6 @@ setting and the value; the command line turns that into one line and exit status
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,26 +24,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from backend import sentinel
+from backend.broker_url import mask_url, redis_url_problem
 from backend.errors import ConfigError
 from backend.protocol import DEFAULT_QUEUE, QUEUE_PATTERN
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://", "rediss+sentinel://")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 QueueName = Annotated[str, StringConstraints(pattern=QUEUE_PATTERN)]
-
-
-def redis_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a ``REDIS_URL`` (its scheme; a ``redis+sentinel://`` URL's
-    form), or ``None``. For forms that check a URL before any client is made."""
-    if not url.startswith(REDIS_SCHEMES):
-        return "must start with " + ", ".join(REDIS_SCHEMES)
-    if sentinel.is_sentinel_url(url):
-        try:
-            sentinel.parse(url)
-        except sentinel.InvalidSentinelURL as exc:
-            return str(exc)
-    return None
 
 
 DEFAULT_RETENTION = 1_000_000
@@ -324,12 +309,6 @@ def load_settings(flags: dict[str, str] | None = None, **overrides: Any) -> Sett
 
 SECRETS = frozenset({"api_token"})
 """Settings whose value an error never shows."""
-
-
-def mask_url(url: str) -> str:
-    """``url`` with any user and password replaced by ``***`` (for messages)."""
-    url = re.sub(r"(sentinel_password=)[^&#]*", r"\1***", url)
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@", r"\1***@", url)
 
 
 def _shown(field: str, value: Any) -> Any:

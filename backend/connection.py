@@ -17,7 +17,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio as aioredis
@@ -38,6 +37,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry as SyncRetry
 
 from backend import keys, sentinel, sentinel_clients
+from backend.broker_url import describe, is_unix
 from backend.errors import ConfigError
 from backend.quick_send import quicken
 
@@ -105,17 +105,6 @@ def misconfigured(exc: BaseException) -> str | None:
     return None
 
 
-def describe(url: str) -> str:
-    """The broker's address for people: scheme, host and port, never the password."""
-    if sentinel.is_sentinel_url(url):
-        return sentinel.describe(url)
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix:{parts.path}"
-    host = parts.hostname or "localhost"
-    return f"{parts.scheme}://{host}:{parts.port or 6379}"
-
-
 def client(
     url: str,
     *,
@@ -163,7 +152,7 @@ def _options(
         "socket_timeout": timeout,
         "retry": retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=2),
     }
-    if not _is_unix(url):
+    if not is_unix(url):
         options["socket_keepalive"] = True
     return options
 
@@ -208,7 +197,7 @@ def is_cluster(url: str, mode: ClusterMode = "auto") -> bool:
         return False
     if mode != "auto":
         return mode == "on"
-    if _is_unix(url):
+    if is_unix(url):
         return False
     known = _probed.get(url)
     if known is not None:
@@ -237,7 +226,7 @@ async def probe(url: str, mode: ClusterMode = "auto") -> ClusterMode:
     server without blocking the loop, and raises what an unreachable broker raises
     (the caller retries as for any outage) rather than guessing a single server."""
     known = _probed.get(url)
-    if mode != "auto" or known is not None or sentinel.is_sentinel_url(url) or _is_unix(url):
+    if mode != "auto" or known is not None or sentinel.is_sentinel_url(url) or is_unix(url):
         return "on" if is_cluster(url, mode) else "off"  # no question to the server
     asking = aioredis.from_url(
         url, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
@@ -248,10 +237,6 @@ async def probe(url: str, mode: ClusterMode = "auto") -> ClusterMode:
         await asking.aclose()
     _probed[url] = enabled
     return "on" if enabled else "off"
-
-
-def _is_unix(url: str) -> bool:
-    return url.startswith("unix:")
 
 
 def layout(redis: Any, *, classic_updates: bool = True) -> keys.Layout:

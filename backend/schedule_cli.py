@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from backend import connection
+from backend.broker_url import describe
 from backend.config import Settings, add_setting_flags
 from backend.errors import BrokerError
 from backend.policy import SubmitPolicy
@@ -103,11 +104,11 @@ async def _run(url: str, args: argparse.Namespace, settings: Settings) -> int:
             url, give_up_after=CONNECT_WITHIN, cluster=settings.cluster
         )
     except connection.BROKER_DOWN as exc:
-        raise BrokerError(f"broker {connection.describe(url)} unreachable: {exc}") from None
+        raise BrokerError(f"broker {describe(url)} unreachable: {exc}") from None
     try:
         return await _act(TaskStore.from_settings(redis, settings), args)
     except connection.BROKER_DOWN as exc:
-        raise BrokerError(f"lost the broker {connection.describe(url)}: {exc}") from None
+        raise BrokerError(f"lost the broker {describe(url)}: {exc}") from None
     finally:
         await redis.aclose()
 

@@ -31,6 +31,7 @@ import redis.asyncio as aioredis
 from tqdm import tqdm
 
 from backend import connection, keys
+from backend.broker_url import describe
 from backend.config import Settings, add_setting_flags
 from backend.errors import BrokerError
 from backend.outcomes import Outcomes
@@ -225,7 +226,7 @@ async def submit(settings: Settings, url: str, args: argparse.Namespace) -> int:
             url, give_up_after=CONNECT_WITHIN, cluster=settings.cluster
         )
     except connection.BROKER_DOWN as exc:
-        raise BrokerError(f"broker {connection.describe(url)} unreachable: {exc}") from None
+        raise BrokerError(f"broker {describe(url)} unreachable: {exc}") from None
     listener: aioredis.Redis = connection.client(url, timeout=None, cluster=settings.cluster)
     policy = SubmitPolicy.from_settings(settings)
     try:
@@ -242,7 +243,7 @@ async def submit(settings: Settings, url: str, args: argparse.Namespace) -> int:
         await _print_outcomes(store, ids)
         return _report(progress.outcomes, args.count)
     except connection.BROKER_DOWN as exc:
-        raise BrokerError(f"lost the broker {connection.describe(url)}: {exc}") from None
+        raise BrokerError(f"lost the broker {describe(url)}: {exc}") from None
     finally:
         await listener.aclose()
         await redis.aclose()

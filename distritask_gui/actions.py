@@ -20,7 +20,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from redis.exceptions import RedisError
 
-from backend.connection import client, describe
+from backend.broker_url import describe
+from backend.connection import client
 from backend.errors import ConfigError
 from backend.policy import SubmitPolicy, due_time, retry_problem
 from backend.protocol import DEFAULT_QUEUE

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend.alerts import Thresholds
-from backend.config import redis_url_problem
+from backend.broker_url import redis_url_problem
 from distritask_gui import theme
 from distritask_gui.alert_settings import ThresholdsForm, save_thresholds
 

@@ -25,6 +25,7 @@ from fastapi_offline import FastAPIOffline
 from backend import __version__, connection
 from backend.access import Access
 from backend.alerts import AlertEngine, AlertWatch, Thresholds
+from backend.broker_url import describe
 from backend.config import Settings
 from backend.manager import errors
 from backend.manager.guard import CrossSiteGuard
@@ -83,7 +84,7 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
         except connection.BROKER_DOWN as exc:
             log.warning(
                 "broker %s unreachable (%s); serving anyway, /health answers 503 until it is",
-                connection.describe(redis_url),
+                describe(redis_url),
                 exc,
             )
         following = follow(listener, store, services.following)
@@ -92,11 +93,11 @@ def create_app(settings: Settings, redis_url: str) -> FastAPI:
             lambda: store,
             engine,
             thresholds,
-            where=connection.describe(redis_url),
+            where=describe(redis_url),
             every=settings.alert_check_every,
         )
         watcher = asyncio.create_task(watch.run(), name="alerts")
-        outage = Outage(connection.describe(redis_url), log)
+        outage = Outage(describe(redis_url), log)
         promoter = asyncio.create_task(Promoter(store, outage).run(), name="promoter")
         try:
             yield

@@ -15,8 +15,9 @@ import redis
 
 from backend import allocator
 from backend.broker import STATE_FILE, EmbeddedBroker, use_broker
+from backend.broker_url import describe
 from backend.config import Settings
-from backend.connection import client, connect, describe, sync_client
+from backend.connection import client, connect, sync_client
 from backend.errors import BrokerError
 from backend.valkey_server import PASSWORD_FILE, SOCKET_FILE, SOCKET_PATH_MAX
 from tests.conftest import free_port, no_retry

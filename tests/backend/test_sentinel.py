@@ -15,9 +15,10 @@ from redis.asyncio.sentinel import MasterNotFoundError, SentinelManagedSSLConnec
 from redis.exceptions import ReadOnlyError, ResponseError
 
 from backend import connection, keys
+from backend.broker_url import describe, redis_url_problem
 from backend.cli import main
 from backend.client import Client
-from backend.config import load_settings, redis_url_problem
+from backend.config import load_settings
 from backend.errors import ConfigError, NotReplicated
 from backend.sentinel import InvalidSentinelURL, parse
 from backend.sentinel_clients import AsyncSentinelMaster
@@ -104,8 +105,8 @@ def test_the_cli_says_what_is_wrong_in_one_line(capsys: pytest.CaptureFixture[st
 
 def test_addresses_shown_to_people_never_carry_a_password() -> None:
     url = "redis+sentinel://:pw@h1:1,h2:2/mymaster?sentinel_password=spw"
-    assert connection.describe(url) == "redis+sentinel://h1:1,h2:2/mymaster"
-    assert connection.describe("redis+sentinel://:pw@h1:bad/m?sentinel_password=spw") == (
+    assert describe(url) == "redis+sentinel://h1:1,h2:2/mymaster"
+    assert describe("redis+sentinel://:pw@h1:bad/m?sentinel_password=spw") == (
         "redis+sentinel://h1:bad/m"
     )
 

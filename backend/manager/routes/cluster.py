@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
-from backend.connection import describe
+from backend.broker_url import describe
 from backend.manager.metrics import CONTENT_TYPE
 from backend.manager.schemas import ErrorResponse, Health, Stats, WorkerList
 from backend.manager.services import Services, Svc
