@@ -4,7 +4,8 @@ waiting for a broker with backoff.
 Every part gets its client from :func:`client` (blocking code: :func:`sync_client`),
 so timeouts, keep-alive and the retry policy for single commands are the same
 everywhere; a ``redis+sentinel://`` URL gives a client that follows the master
-through failovers (:mod:`backend.sentinel_clients`). :func:`is_broker_down` is
+through failovers (:mod:`backend.sentinel_clients`), a cluster node's (whether it is
+one: :mod:`backend.cluster_probe`) a ``RedisCluster``. :func:`is_broker_down` is
 the one test of whether an error means the broker is away (retry) or a bug (report);
 :mod:`backend.outage` builds the loop every long-running part uses on it.
 :func:`connect` waits for the broker to answer, logging one clear line while it does not.
@@ -16,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -38,16 +39,11 @@ from redis.retry import Retry as SyncRetry
 
 from backend import keys, sentinel, sentinel_clients
 from backend.broker_url import describe, is_unix
+from backend.cluster_probe import ClusterMode, is_cluster, probe
 from backend.errors import ConfigError
 from backend.quick_send import quicken
 
 log = logging.getLogger(__name__)
-
-ClusterMode = Literal["auto", "on", "off"]
-"""``DISTRITASK_CLUSTER``: ``auto`` asks the server (``INFO cluster``), ``on``/``off`` say."""
-PROBE_TIMEOUT = 2.0
-"""Seconds the ``auto`` probe waits for the server."""
-_probed: dict[str, bool] = {}
 
 BROKER_DOWN = (
     RedisConnectionError,  # includes BusyLoadingError: the server is loading its data
@@ -114,10 +110,10 @@ def client(
 ) -> aioredis.Redis:
     """An asyncio client for ``url``; the socket timeout is off for blocking reads.
 
-    For a node of a Redis/Valkey Cluster (:func:`is_cluster`) it is a ``RedisCluster``:
-    the same commands, routed by key to the node that owns it, and the store names its
-    keys by the cluster layout (:func:`layout`). Raises ConfigError for a malformed
-    ``redis+sentinel://`` URL.
+    For a node of a Redis/Valkey Cluster (:func:`~backend.cluster_probe.is_cluster`) it
+    is a ``RedisCluster``: the same commands, routed by key to the node that owns it,
+    and the store names its keys by the cluster layout (:func:`layout`). Raises
+    ConfigError for a malformed ``redis+sentinel://`` URL.
 
     ``name``: on a single server, the name each connection gives itself (``CLIENT
     SETNAME``, made of :func:`client_name`), so ``CLIENT LIST`` shows whose it is.
@@ -183,60 +179,6 @@ def _sentinel_url(url: str) -> sentinel.SentinelURL:
         return sentinel.parse(url)
     except sentinel.InvalidSentinelURL as exc:
         raise ConfigError("REDIS_URL", describe(url), str(exc)) from None
-
-
-def is_cluster(url: str, mode: ClusterMode = "auto") -> bool:
-    """Whether ``url`` is a node of a Redis/Valkey Cluster: ``on``/``off`` say so;
-    ``auto`` asks the server once per process (``INFO cluster``: ``cluster_enabled``).
-
-    A server that does not answer the probe within :data:`PROBE_TIMEOUT` is taken as a
-    single server (and asked again next time), with a warning: set
-    ``DISTRITASK_CLUSTER=on`` where a cluster may be down when a part starts.
-    """
-    if sentinel.is_sentinel_url(url):
-        return False
-    if mode != "auto":
-        return mode == "on"
-    if is_unix(url):
-        return False
-    known = _probed.get(url)
-    if known is not None:
-        return known
-    probe = redis.Redis.from_url(
-        url, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
-    )
-    try:
-        enabled = int(probe.info("cluster").get("cluster_enabled", 0)) == 1
-    except (RedisError, OSError) as exc:
-        log.warning(
-            "broker %s did not answer whether it is a cluster (%s); taking it as a single "
-            "server (set DISTRITASK_CLUSTER=on for a cluster)",
-            describe(url),
-            exc,
-        )
-        return False
-    finally:
-        probe.close()
-    _probed[url] = enabled
-    return enabled
-
-
-async def probe(url: str, mode: ClusterMode = "auto") -> ClusterMode:
-    """:func:`is_cluster` for code on an event loop, as ``on`` or ``off``: it asks the
-    server without blocking the loop, and raises what an unreachable broker raises
-    (the caller retries as for any outage) rather than guessing a single server."""
-    known = _probed.get(url)
-    if mode != "auto" or known is not None or sentinel.is_sentinel_url(url) or is_unix(url):
-        return "on" if is_cluster(url, mode) else "off"  # no question to the server
-    asking = aioredis.from_url(
-        url, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
-    )
-    try:
-        enabled = int((await asking.info("cluster")).get("cluster_enabled", 0)) == 1
-    finally:
-        await asking.aclose()
-    _probed[url] = enabled
-    return "on" if enabled else "off"
 
 
 def layout(redis: Any, *, classic_updates: bool = True) -> keys.Layout:

@@ -48,8 +48,9 @@ from PySide6.QtCore import QObject, Signal
 from backend import keys
 from backend.broker_url import describe
 from backend.causes import Cause, cause_of
+from backend.cluster_probe import probe
 from backend.config import Settings, load_settings
-from backend.connection import client, probe
+from backend.connection import client
 from backend.errors import ProtocolError
 from backend.outage import Outage, keep_running
 from backend.protocol import StatusUpdate, decode_update

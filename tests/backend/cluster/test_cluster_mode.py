@@ -17,7 +17,7 @@ import pytest
 from redis.asyncio.cluster import RedisCluster
 from websockets.asyncio.client import connect
 
-from backend import connection, keys
+from backend import cluster_probe, connection, keys
 from backend.broker import EmbeddedBroker
 from backend.client import Client
 from backend.protocol import Task, TaskStatus
@@ -37,10 +37,10 @@ def test_a_cluster_node_is_found_and_a_single_server_is_not(
     redis_url: str, broker: EmbeddedBroker
 ) -> None:
     broker_url = broker.url
-    assert connection.is_cluster(redis_url)
-    assert not connection.is_cluster(broker_url)
-    assert connection.is_cluster(broker_url, "on")  # the setting wins
-    assert not connection.is_cluster(redis_url, "off")
+    assert cluster_probe.is_cluster(redis_url)
+    assert not cluster_probe.is_cluster(broker_url)
+    assert cluster_probe.is_cluster(broker_url, "on")  # the setting wins
+    assert not cluster_probe.is_cluster(redis_url, "off")
     assert connection.layout(connection.client(redis_url)) == keys.cluster()
     assert connection.layout(connection.client(broker_url)) is keys.STANDALONE
 
@@ -48,11 +48,11 @@ def test_a_cluster_node_is_found_and_a_single_server_is_not(
 async def test_the_probe_on_an_event_loop_asks_without_guessing(
     redis_url: str, broker: EmbeddedBroker
 ) -> None:
-    connection._probed.clear()
-    assert await connection.probe(redis_url) == "on"
-    assert await connection.probe(broker.url) == "off"
+    cluster_probe._probed.clear()
+    assert await cluster_probe.probe(redis_url) == "on"
+    assert await cluster_probe.probe(broker.url) == "off"
     with pytest.raises(connection.BROKER_DOWN):  # down: an outage, not "a single server"
-        await connection.probe("redis://127.0.0.1:1")
+        await cluster_probe.probe("redis://127.0.0.1:1")
 
 
 def test_the_standalone_layout_keeps_the_go_names() -> None:
