@@ -43,7 +43,9 @@ async def test_a_wrong_password_is_logged_as_such(
     redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The log says why, in the panel header's words, not only "unreachable"."""
-    wrong = client(redis_url.replace("redis://:", "redis://:wrong", 1), timeout=1.0)
+    wrong_url = redis_url.replace("://:", "://:wrong", 1)  # TCP or the Unix socket
+    assert wrong_url != redis_url
+    wrong = client(wrong_url, timeout=1.0)
     outage = Outage("here", logging.getLogger("test.outage"))
     try:
         with pytest.raises(Exception) as raised:
