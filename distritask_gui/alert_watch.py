@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal
 
 from backend.alerts import AlertEngine, AlertEvent, AlertWatch, Thresholds
 from backend.store import TaskStore
-from distritask_gui.connection import cancel_all
+from distritask_gui.cancelling import cancel_all
 
 
 class PanelAlerts(QObject):

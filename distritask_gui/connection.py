@@ -41,7 +41,6 @@ import asyncio
 import enum
 import logging
 import time
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -56,14 +55,13 @@ from backend.outage import Outage, keep_running
 from backend.protocol import StatusUpdate, decode_update
 from backend.recorder import Recorder
 from backend.store import Subscription, TaskStore
+from distritask_gui.cancelling import cancel_all
 from distritask_gui.card_state import decode_card
 
 log = logging.getLogger(__name__)
 
 READ_BATCH = 5000
 """Most updates read from the subscription before they are handed on together."""
-STOP_WAIT = 5.0
-"""Seconds :meth:`BrokerConnection.stop` waits for its tasks to end."""
 
 
 class ConnectionState(enum.StrEnum):
@@ -108,10 +106,10 @@ class BrokerConnection(QObject):
     workers_received = Signal(list)
     """Every known :class:`WorkerInfo` (each poll)."""
     consumers_received = Signal(int)
-    queues_received = Signal(list)
-    """Every named queue's figures (:class:`~backend.store.QueueInfo`), each poll."""
     """How many of the group's consumers are reading (XINFO CONSUMERS; each poll): who
     takes tasks, Go workers (the consumer ``dispatcher``) included."""
+    queues_received = Signal(list)
+    """Every named queue's figures (:class:`~backend.store.QueueInfo`), each poll."""
 
     def __init__(
         self,
@@ -298,16 +296,3 @@ class BrokerConnection(QObject):
             self.refreshed.emit(board.states)
             self.counts_received.emit(board.counts)
             await asyncio.sleep(self.poll_interval)
-
-
-async def cancel_all(tasks: set[asyncio.Task[Any]], within: float = STOP_WAIT) -> None:
-    """Cancel ``tasks`` and wait (up to ``within`` s) for them to end."""
-    pending = set(tasks)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while pending and loop.time() < deadline:
-        # cancelled again each round: a cancel that lands while a task's wake-up is
-        # already queued can be lost under qasync, leaving the task asleep
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=0.1)

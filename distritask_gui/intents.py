@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from backend.store import TaskStore
-from distritask_gui.connection import cancel_all
+from distritask_gui.cancelling import cancel_all
 
 log = logging.getLogger(__name__)
 
