@@ -18,12 +18,11 @@ The model holds what the board shows, not everything retained: the connection
 feeds it a bounded snapshot (:meth:`backend.store.TaskStore.board`: each column's
 top cards and the running tasks), the live updates, and every second the broker's
 counts (:class:`~backend.store.BoardCounts`, fed with :meth:`TaskModel.feed_counts`).
-What it does not hold is counted as *unheld*: by status (the broker's count less the
-held ones) and by column (a worker's indexed tasks less its held ones; the Queue
-column's are the unheld waiting tasks), so the totals, each column's count and its
-"+K more" cover every retained task. A task first seen by an update (an unheld one
-that changed) is held from then on; until the next counts it is counted in both its
-old and its new status, at most a second.
+What it does not hold is counted as *unheld* (:class:`~distritask_gui.task_tally.Tally`:
+by status and by column), so the totals, each column's count and its "+K more" cover
+every retained task. A task first seen by an update (an unheld one that changed) is
+held from then on; until the next counts it is counted in both its old and its new
+status, at most a second.
 
 Memory is bounded: a finished task keeps no payload or timeline (the detail dialog
 loads them from the broker), and past ``max_finished`` finished tasks (plus 1 %) the
@@ -45,18 +44,16 @@ from backend.store import BoardCounts
 from distritask_gui.card_state import compact, stamp_arrival
 from distritask_gui.columns import (
     COLUMN_ROLE,
-    ENDED,
     ID_ROLE,
     QUEUE,
     STATE_ROLE,
-    Column,
     ColumnCards,
     Index,
     column_of,
-    column_of_worker,
     role_data,
 )
 from distritask_gui.rows import runs
+from distritask_gui.task_tally import Tally
 
 __all__ = ["QUEUE", "TaskModel", "column_of"]
 
@@ -91,10 +88,8 @@ class TaskModel(QAbstractListModel):
         self._position: dict[str, int] = {}
         self._next_position = 0
         self._pending: list[TaskState | StatusUpdate | BoardCounts] = []
-        self._totals: Counter[TaskStatus] = Counter()
-        self._unheld: Counter[TaskStatus] = Counter()
-        """Retained tasks the model does not hold, by status (see the module docstring)."""
-        self._columns: dict[str, Column] = {}
+        self._tally = Tally()
+        """The counts, held and unheld, and the columns the tasks are filed under."""
         self._cards: dict[str, ColumnCards] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -136,7 +131,7 @@ class TaskModel(QAbstractListModel):
         rebased = False
         for item in pending:
             if isinstance(item, BoardCounts):
-                self._rebase(item)
+                self._tally.rebase(item)
                 rebased = True
             else:
                 self._apply_one(item, added, touched, latencies)
@@ -147,11 +142,12 @@ class TaskModel(QAbstractListModel):
         rows = (self._row(p) for positions in changed.values() for p in positions)
         self._emit_changed(sorted(r for r in rows if r < known))
         dropped = self._trim()
-        for key in changed.keys() | dropped | (self._columns.keys() if rebased else set()):
+        columns = self._tally.columns
+        for key in changed.keys() | dropped | (columns.keys() if rebased else set()):
             cards = self._cards.get(key)
             if cards is not None:
-                cards.sync(self._columns[key], changed.get(key, ()))
-        self.columns_seen.emit(sorted(k for k in self._columns if k != QUEUE))
+                cards.sync(columns[key], changed.get(key, ()))
+        self.columns_seen.emit(sorted(k for k in columns if k != QUEUE))
         if latencies:
             self.finished.emit(latencies)
         self.flushed.emit()
@@ -175,12 +171,12 @@ class TaskModel(QAbstractListModel):
                 stamp_arrival(state)
             added[task_id] = compact(state)
             touched[task_id] = None
-            self._count(state, +1)
+            self._tally.count(state, +1)
             return
         if isinstance(item, TaskState):
             if item.order < current.order:
                 return
-            self._count(current, -1)
+            self._tally.count(current, -1)
             touched.setdefault(task_id, column_of(current))
             if row is None:
                 added[task_id] = item
@@ -189,9 +185,9 @@ class TaskModel(QAbstractListModel):
             current = item
         else:
             before, column = current.status, column_of(current)
-            self._count(current, -1)
+            self._tally.count(current, -1)
             if not current.apply(item):
-                self._count(current, +1)
+                self._tally.count(current, +1)
                 return
             touched.setdefault(task_id, column)
             if item.ts is None:
@@ -199,7 +195,7 @@ class TaskModel(QAbstractListModel):
             if current.status.terminal and not before.terminal:
                 latencies.append(current.latency)
         compact(current)
-        self._count(current, +1)
+        self._tally.count(current, +1)
 
     def _insert(self, new: list[TaskState]) -> None:
         first = len(self._rows)
@@ -221,43 +217,17 @@ class TaskModel(QAbstractListModel):
             position = self._position[task_id]
             state = added.get(task_id) or self._rows[self._row(position)]
             after = column_of(state)
-            column = self._column(after)
+            column = self._tally.column(after)
             if before is None:
                 column.add(position, state)
             elif before != after:
-                self._columns[before].remove(position)
+                self._tally.columns[before].remove(position)
                 changed.setdefault(before, set())
                 column.add(position, state)
             else:
                 column.states[position] = state
             changed.setdefault(after, set()).add(position)
         return changed
-
-    def _rebase(self, counts: BoardCounts) -> None:
-        """Count as unheld what the broker counts and the model does not hold."""
-        for status in TaskStatus:
-            self._unheld[status] = max(0, counts.statuses.get(status, 0) - self._totals[status])
-        for worker, count in counts.workers.items():
-            if count and column_of_worker(worker) != QUEUE:
-                self._column(worker)
-        for key, column in self._columns.items():
-            if key == QUEUE:
-                column.unheld = self._unheld[TaskStatus.PENDING] + self._unheld[TaskStatus.RETRYING]
-            else:
-                held = sum(column.counts.values())
-                column.unheld = max(0, counts.workers.get(key, 0) - held)
-                for status, count in counts.ended.get(key, {}).items():
-                    column.unheld_ended[status] = max(0, count - column.counts[status])
-
-    def _column(self, key: str) -> Column:
-        column = self._columns.get(key)
-        if column is None:
-            column = self._columns[key] = Column()
-        return column
-
-    def _count(self, state: TaskState, sign: int) -> None:
-        self._totals[state.status] += sign
-        self._column(column_of(state)).counts[state.status] += sign
 
     def _row(self, position: int) -> int:
         return bisect_left(self._row_positions, position)
@@ -269,7 +239,7 @@ class TaskModel(QAbstractListModel):
 
     def _trim(self) -> set[str]:
         """Drop the oldest finished tasks past the bound; the columns they left."""
-        finished = sum(n for status, n in self._totals.items() if status.terminal)
+        finished = self._tally.finished()
         if finished <= self.max_finished + max(10, self.max_finished // 100):
             return set()
         excess = finished - self.max_finished
@@ -281,16 +251,10 @@ class TaskModel(QAbstractListModel):
             if state.status.terminal:
                 excess -= 1
                 rows.append(row)
-                self._count(state, -1)
-                self._unheld[state.status] += 1
-                position = self._position.pop(state.id)
-                key = column_of(state)
-                self._columns[key].unheld += 1
-                if state.status in ENDED:
-                    self._columns[key].unheld_ended[state.status] += 1
-                gone.setdefault(key, []).append(position)
+                key = self._tally.drop(state)
+                gone.setdefault(key, []).append(self._position.pop(state.id))
         for key, positions in gone.items():
-            self._columns[key].forget(positions)
+            self._tally.columns[key].forget(positions)
         self._remove_rows(rows)
         return set(gone)
 
@@ -321,29 +285,17 @@ class TaskModel(QAbstractListModel):
 
     def totals(self) -> Counter[TaskStatus]:
         """Every retained task by status: those held and the unheld ones."""
-        return self._totals + self._unheld
+        return self._tally.totals()
 
     def column_counts(self, key: str) -> Counter[TaskStatus]:
-        """Tasks by status in one column: those held, and the unheld ones: for the Queue
-        column every waiting task (all of them wait there); for a worker's, its failed
-        and cancelled ones as counted when the board loaded (and dropped since), the
-        rest of its unheld tasks as completed (every running task is held)."""
-        column = self._columns.get(key)
-        if column is None:
-            return Counter()
-        counts = +column.counts
-        if key == QUEUE:
-            for status in (TaskStatus.PENDING, TaskStatus.RETRYING):
-                counts[status] += self._unheld[status]
-        else:
-            counts.update(column.unheld_ended)
-            counts[TaskStatus.COMPLETED] += column.unheld - sum(column.unheld_ended.values())
-        return +counts
+        """Tasks by status in one column, held and unheld (:meth:`Tally.column_counts
+        <distritask_gui.task_tally.Tally.column_counts>`)."""
+        return self._tally.column_counts(key)
 
     def column_cards(self, key: str) -> ColumnCards:
         """The model of column ``key``'s cards (made on first use, then kept current)."""
         cards = self._cards.get(key)
         if cards is None:
             cards = self._cards[key] = ColumnCards(key, parent=self, oldest_first=key == QUEUE)
-            cards.sync(self._column(key))
+            cards.sync(self._tally.column(key))
         return cards
