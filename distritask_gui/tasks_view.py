@@ -3,7 +3,7 @@
 The filter comes from :class:`~distritask_gui.task_filter_bar.TaskFilterBar`.
 Ctrl+F focuses the search; Enter or a double click opens the task.
 Bulk actions (on the selection, or on every task matching) are confirmed with the
-count and run in batches behind a progress dialog.
+count and run in batches behind a progress dialog (:class:`~distritask_gui.bulk_run.BulkRun`).
 
 A free-text search shows its first page as soon as it is full ("at least N"), then
 keeps counting every match in the background, with a progress bar
@@ -22,8 +22,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMenu,
-    QMessageBox,
-    QProgressDialog,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -32,6 +30,7 @@ from PySide6.QtWidgets import (
 from backend.store import Page
 from backend.store.query import BULK_ACTIONS, BulkAction
 from backend.task_filter import FilterError, TaskFilter
+from distritask_gui.bulk_run import BulkRun
 from distritask_gui.console_actions import ConsoleActions
 from distritask_gui.search_count import SearchCount
 from distritask_gui.task_filter_bar import RANGES, SORT_LABELS, TaskFilterBar
@@ -55,14 +54,11 @@ class TasksView(QWidget):
         self.total = 0
         self.exact = True
         self._request = 0
-        self._pending_bulk: tuple[BulkAction, str] | None = None
-        self.confirm_box: QMessageBox | None = None
-        self.progress: QProgressDialog | None = None
         self._build()
         actions.page_loaded.connect(self._page_loaded)
-        actions.matched.connect(self._matched)
-        actions.bulk_progress.connect(self._bulk_progress)
-        actions.bulk_finished.connect(self._bulk_finished)
+        self.bulk = BulkRun(actions, self)
+        self.bulk.said.connect(self.count.setText)
+        self.bulk.ended.connect(self.reload)
         actions.changed.connect(self._changed)
         self.timer = QTimer(self, interval=REFRESH_MS)
         self.timer.timeout.connect(self._tick)
@@ -179,7 +175,7 @@ class TasksView(QWidget):
             self.reload()
 
     def _tick(self) -> None:
-        if self.isVisible() and self.progress is None:
+        if self.isVisible() and self.bulk.progress is None:
             self.reload()
 
     def _page_loaded(self, request: int, page: Page) -> None:
@@ -244,7 +240,7 @@ class TasksView(QWidget):
         if not ids:
             self.count.setText("Select tasks first (click, Shift/Ctrl+click)")
             return
-        self._confirm(action, ids, "selected")
+        self.bulk.confirm(action, ids, "selected")
 
     def _act_on_current(self, action: BulkAction) -> None:
         self.act_on_filter(action, self.current_filter())
@@ -252,8 +248,7 @@ class TasksView(QWidget):
     def act_on_filter(self, action: BulkAction, wanted: TaskFilter) -> None:
         """Count what ``wanted`` matches, then confirm and run ``action`` on it."""
         self._request += 1
-        self._pending_bulk = (action, wanted.text() or "every task")
-        self.console.match(self._request, wanted)
+        self.bulk.on_matching(self._request, action, wanted)
 
     def ask_purge(self) -> QInputDialog:
         dialog = QInputDialog(self)
@@ -270,52 +265,3 @@ class TasksView(QWidget):
     def purge_older_than(self, hours: int) -> None:
         cutoff = time.time() - hours * 3600
         self.act_on_filter("delete", TaskFilter(until=cutoff))
-
-    def _matched(self, request: int, ids: list[str]) -> None:
-        if self._pending_bulk is None:
-            return
-        action, described = self._pending_bulk
-        self._pending_bulk = None
-        self._confirm(action, ids, f"matching {described}")
-
-    def _confirm(self, action: BulkAction, ids: list[str], what: str) -> None:
-        count = len(ids)
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle(f"{action.title()} tasks")
-        note = " (only finished ones are deleted)" if action == "delete" else ""
-        box.setText(f"{action.title()} {count:,} task{'s' if count != 1 else ''} {what}?{note}")
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        box.button(QMessageBox.StandardButton.Yes).clicked.connect(lambda: self._run(action, ids))
-        box.open()
-        self.confirm_box = box
-
-    def _run(self, action: BulkAction, ids: list[str]) -> None:
-        if self.confirm_box is None:
-            return
-        self.confirm_box = None
-        if not ids:
-            return
-        progress = QProgressDialog(f"{action.title()}…", "Stop", 0, len(ids), self)
-        progress.setWindowModality(Qt.WindowModality.WindowModal)
-        progress.setMinimumDuration(300)
-        progress.canceled.connect(self.console.stop_bulk)
-        progress.canceled.connect(self._bulk_closed)
-        self.progress = progress
-        self.console.bulk(action, ids)
-
-    def _bulk_progress(self, handled: int, matched: int) -> None:
-        if self.progress is not None:
-            self.progress.setMaximum(max(matched, 1))
-            self.progress.setValue(handled)
-
-    def _bulk_finished(self, action: str, matched: int, done: int) -> None:
-        self.count.setText(f"{action.title()}: {done:,} of {matched:,} tasks changed")
-        self._bulk_closed()
-
-    def _bulk_closed(self) -> None:
-        progress, self.progress = self.progress, None
-        if progress is not None:
-            progress.reset()
-            progress.deleteLater()
-        self.reload()

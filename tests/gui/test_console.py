@@ -65,9 +65,9 @@ def _shown_ids(window: MainWindow) -> list[str]:
 
 
 def _confirm(qtbot: QtBot, view: Any, expect: str) -> None:
-    qtbot.waitUntil(lambda: view.confirm_box is not None, timeout=10_000)
-    assert expect in view.confirm_box.text()
-    view.confirm_box.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: view.bulk.confirm_box is not None, timeout=10_000)
+    assert expect in view.bulk.confirm_box.text()
+    view.bulk.confirm_box.button(QMessageBox.StandardButton.Yes).click()
 
 
 def test_tasks_view_filters_by_widgets_and_text_then_retries_the_selection(
@@ -227,7 +227,9 @@ def test_retry_all_failed_and_purge_finished_from_their_buttons(
     qtbot.mouseClick(view.retry_failed, Qt.MouseButton.LeftButton)
     _confirm(qtbot, view, "Retry 2 tasks matching status:failed")
     qtbot.waitUntil(
-        lambda: view.progress is None and "Retry: 2 of 2" in window.statusBar().currentMessage(),
+        lambda: (
+            view.bulk.progress is None and "Retry: 2 of 2" in window.statusBar().currentMessage()
+        ),
         timeout=15_000,
     )
 
