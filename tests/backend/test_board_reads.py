@@ -3,9 +3,10 @@ column and the counts of every retained task, from the indexes."""
 
 from __future__ import annotations
 
-from backend.protocol import StatusUpdate, Task, TaskStatus, make_update
+from backend.protocol import StatusUpdate, Task, TaskStatus
 from backend.state import TaskState
 from backend.store import TaskStore
+from tests.changes import advance
 
 
 async def _fill(store: TaskStore) -> dict[str, list[str]]:
@@ -18,9 +19,7 @@ async def _fill(store: TaskStore) -> dict[str, list[str]]:
         status = TaskStatus.FAILED if i < 2 else TaskStatus.COMPLETED
         if i == 14:
             status = TaskStatus.PROCESSING
-        update = make_update(state.id, status, worker=worker, attempt=1, seq=state.seq + 1)
-        state.apply(update)
-        changes.append((state, update))
+        changes.append(advance(state, status, worker=worker, attempt=1))
     await store.record(changes)
     ids = [s.id for s in states]
     return {"waiting": ids[:30], "w1": ids[30:42], "w2": ids[42:], "running": ids[44:]}

@@ -22,8 +22,9 @@ from backend import keys
 from backend.broker import EmbeddedBroker
 from backend.config import load_settings
 from backend.dashboard import Hub, serve_dashboard
-from backend.protocol import Task, TaskStatus, make_update
+from backend.protocol import Task, TaskStatus
 from backend.store import TaskStore
+from tests.changes import advance
 from tests.conftest import Spawn
 from tests.waiting import eventually
 
@@ -123,9 +124,7 @@ async def test_a_new_client_first_gets_recent_states_oldest_first(
         (await store.submit([Task(name="noop", created_at=1000.0 + i)]))[0]  # type: ignore[arg-type]
         for i in range(3)
     ]
-    update = make_update(states[1].id, TaskStatus.PROCESSING, worker="w1", seq=1, attempt=1)
-    states[1].apply(update)
-    await store.record([(states[1], update)])
+    await store.record([advance(states[1], TaskStatus.PROCESSING, worker="w1", attempt=1, seq=1)])
     async with connect(dashboard[0]) as ws:
         got = await receive(ws, 3)
     assert [m["id"] for m in got] == [s.id for s in states]
@@ -156,11 +155,7 @@ async def test_snapshot_and_live_leave_no_gap(dashboard: tuple[str, Hub], store:
 
     async def keep_updating() -> None:
         for _ in range(1000):
-            update = make_update(
-                state.id, TaskStatus.PROCESSING, worker="w", attempt=1, seq=state.seq + 1
-            )
-            state.apply(update)
-            await store.record([(state, update)])
+            await store.record([advance(state, TaskStatus.PROCESSING, worker="w", attempt=1)])
             if connected.is_set():
                 return
 

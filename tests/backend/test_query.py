@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from backend import keys
-from backend.protocol import StatusUpdate, Task, TaskStatus, make_update
+from backend.protocol import Task, TaskStatus
 from backend.state import TaskState
 from backend.store import TaskStore
 from backend.task_filter import FilterError, TaskFilter
+from tests.changes import advance
 
 BASE = 1_700_000_000.0
 NAMES = ("resize", "encode", "noop")
 WORKERS = ("w1", "w2", "w3")
 ENDS = (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
-
-
-def advance(state: TaskState, status: TaskStatus, **kw: Any) -> tuple[TaskState, StatusUpdate]:
-    update = make_update(
-        state.id, status, attempt=state.attempt, seq=state.seq + 1, name=state.name, **kw
-    )
-    state.apply(update)
-    return state, update
 
 
 async def populate(store: TaskStore, count: int = 240, seed: int = 7) -> None:
@@ -47,7 +39,9 @@ async def populate(store: TaskStore, count: int = 240, seed: int = 7) -> None:
         if roll < 0.2:
             continue
         worker = rng.choice(WORKERS)
-        started.append(advance(state, TaskStatus.PROCESSING, worker=worker, message="working"))
+        started.append(
+            advance(state, TaskStatus.PROCESSING, worker=worker, message="working", name=state.name)
+        )
         if roll < 0.35:
             continue
         end = rng.choice(ENDS)
@@ -58,7 +52,7 @@ async def populate(store: TaskStore, count: int = 240, seed: int = 7) -> None:
         ended.append((state, end, worker, message, error))
     await store.record(started)
     await store.record(
-        advance(state, end, worker=worker, message=message, error=error)
+        advance(state, end, worker=worker, message=message, error=error, name=state.name)
         for state, end, worker, message, error in ended
     )
 
@@ -206,11 +200,11 @@ async def test_every_way_of_submitting_indexes_the_task_by_its_values(
         for i in range(24)
     ]
     states = await store.submit(tasks)
-    done = [advance(s, TaskStatus.PROCESSING, worker="w1") for s in states[:6]]
+    done = [advance(s, TaskStatus.PROCESSING, worker="w1", name=s.name) for s in states[:6]]
     await store.record(done)
     await store.record(
         [
-            advance(s, (TaskStatus.COMPLETED, TaskStatus.FAILED)[i % 2], worker="w1")
+            advance(s, (TaskStatus.COMPLETED, TaskStatus.FAILED)[i % 2], worker="w1", name=s.name)
             for i, (s, _) in enumerate(done)
         ]
     )

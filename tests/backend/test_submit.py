@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from backend.cli import main
 from backend.protocol import TaskStatus, decode_task, make_update
 from backend.state import encode_state
 from backend.store import TaskStore
+from tests.changes import advance
 from tests.conftest import ROOT
 
 
@@ -65,21 +68,16 @@ def exit_code(argv: list[str]) -> int:
         return int(exc.code or 0)
 
 
-async def test_wait_shows_progress_and_fails_when_a_task_failed(
-    redis_url: str, store: TaskStore
-) -> None:
+@contextlib.asynccontextmanager
+async def submitting(
+    redis_url: str, count: int, *flags: str
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, list[str]]]:
+    """``distritask submit --name noop --count COUNT --wait FLAGS`` in a process of its
+    own: the process and the ids it printed. Killed at the end if it still runs."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "backend.cli",
-        "submit",
-        "--name",
-        "noop",
-        "--count",
-        "3",
-        "--wait",
-        "--timeout",
-        "60",
+        *("-m", "backend.cli", "submit", "--name", "noop", "--count", str(count), "--wait"),
+        *flags,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "REDIS_URL": redis_url},
@@ -88,22 +86,25 @@ async def test_wait_shows_progress_and_fails_when_a_task_failed(
     try:
         assert process.stdout is not None
         async with asyncio.timeout(30):
-            ids = [(await process.stdout.readline()).decode().strip() for _ in range(3)]
-        for task_id, outcome in zip(ids, ["completed", "completed", "failed"], strict=True):
-            state = await store.get(task_id)
-            assert state is not None
-            changes = []
-            for seq, status in enumerate((TaskStatus.PROCESSING, TaskStatus(outcome)), start=1):
-                update = make_update(task_id, status, worker="w", attempt=1, seq=seq)
-                state.apply(update)
-                changes.append((state, update))
-            await store.record(changes)
-        async with asyncio.timeout(30):
-            _, err = await process.communicate()
+            ids = [(await process.stdout.readline()).decode().strip() for _ in range(count)]
+        yield process, ids
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_wait_shows_progress_and_fails_when_a_task_failed(
+    redis_url: str, store: TaskStore
+) -> None:
+    async with submitting(redis_url, 3, "--timeout", "60") as (process, ids):
+        for task_id, outcome in zip(ids, ["completed", "completed", "failed"], strict=True):
+            state = await store.get(task_id)
+            assert state is not None
+            steps = enumerate((TaskStatus.PROCESSING, TaskStatus(outcome)), start=1)
+            await store.record([advance(state, s, worker="w", attempt=1, seq=n) for n, s in steps])
+        async with asyncio.timeout(30):
+            _, err = await process.communicate()
     assert process.returncode == 1
     text = err.decode()
     assert "3/3 finished, 1 failed" in text
@@ -123,18 +124,7 @@ def test_submit_keeps_only_the_retained_task_states(
 async def test_wait_reads_the_states_when_status_events_were_missed(
     redis_url: str, store: TaskStore
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "backend.cli", "submit", "--name", "noop", "--count", "2", "--wait"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "REDIS_URL": redis_url},
-        cwd=ROOT,
-    )
-    try:
-        assert process.stdout is not None
-        async with asyncio.timeout(30):
-            ids = [(await process.stdout.readline()).decode().strip() for _ in range(2)]
+    async with submitting(redis_url, 2) as (process, ids):
         # Recorded as completed with no status event (as if pub/sub dropped them).
         for task_id in ids:
             state = await store.get(task_id)
@@ -143,10 +133,6 @@ async def test_wait_reads_the_states_when_status_events_were_missed(
             await store.redis.hset(keys.TASK_STATES, task_id, encode_state(state))
         async with asyncio.timeout(30):
             _, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
     assert process.returncode == 0, err.decode()
     assert "2 completed" in err.decode()
 

@@ -14,13 +14,14 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from backend.connection import client
-from backend.protocol import Task, TaskStatus, make_update
+from backend.protocol import Task, TaskStatus
 from backend.state import TaskState
 from backend.store import BoardCounts, TaskStore
 from distritask_gui.columns import SHOWN
 from distritask_gui.task_model import QUEUE
 from distritask_gui.tasks_view import PAGE_SIZE
 from distritask_gui.window import MainWindow
+from tests.changes import advance
 from tests.gui.conftest import Open, Run
 
 RETAINED = 20_000
@@ -130,14 +131,9 @@ def test_the_queue_column_refills_from_the_broker_as_its_oldest_tasks_start(
 
     async def run_oldest(store: TaskStore) -> None:
         states = await store.get_many(waiting[:SHOWN])
-        changes = []
-        for state in states:
-            update = make_update(
-                state.id, TaskStatus.COMPLETED, worker="w-old", attempt=1, seq=state.seq + 1
-            )
-            state.apply(update)
-            changes.append((state, update))
-        await store.record(changes)
+        await store.record(
+            [advance(s, TaskStatus.COMPLETED, worker="w-old", attempt=1) for s in states]
+        )
 
     _with_store(redis_url, run_async, run_oldest)
     # the next oldest move up, read from the broker (the board did not hold them)

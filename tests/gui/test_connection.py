@@ -19,6 +19,7 @@ from distritask_gui.app import _free_port
 from distritask_gui.bridge import Bridge
 from distritask_gui.connection import BrokerConnection, ConnectionState
 from distritask_gui.task_model import TaskModel
+from tests.changes import advance
 from tests.gui.conftest import Run
 from tests.tls_fixtures import TlsServer, tls_server
 
@@ -29,14 +30,17 @@ TASKS = 12_000  # more than one snapshot batch (5,000)
 
 def _record_running(url: str, run_async: Run[Any]) -> list[TaskState]:
     """TASKS tasks recorded as processing on w1 (as a worker records them)."""
-    states = []
-    changes = []
-    for _ in range(TASKS):
-        state = TaskState.from_task(Task(name="noop", max_retries=0))
-        update = make_update(state.id, TaskStatus.PROCESSING, worker="w1", attempt=1, seq=1)
-        state.apply(update)
-        states.append(state)
-        changes.append((state, update))
+    changes = [
+        advance(
+            TaskState.from_task(Task(name="noop", max_retries=0)),
+            TaskStatus.PROCESSING,
+            worker="w1",
+            attempt=1,
+            seq=1,
+        )
+        for _ in range(TASKS)
+    ]
+    states = [state for state, _ in changes]
 
     async def record() -> None:
         redis_client = client(url)

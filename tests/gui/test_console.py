@@ -10,10 +10,12 @@ from pytestqt.qtbot import QtBot
 
 from backend import keys
 from backend.connection import client
-from backend.protocol import Task, TaskStatus, decode_task, encode_task, make_update
+from backend.protocol import Task, TaskStatus, decode_task, encode_task
 from backend.store import TaskStore
 from distritask_gui.console import DEAD, PENDING, TASKS
+from distritask_gui.tasks_view import TasksView
 from distritask_gui.window import MainWindow
+from tests.changes import advance
 from tests.gui.conftest import Open, Run
 
 
@@ -36,19 +38,17 @@ def _seed(url: str, run_async: Run[Any]) -> dict[str, list[str]]:
     async def work(store: TaskStore) -> dict[str, list[str]]:
         tasks = [Task(name="resize") for _ in range(3)] + [Task(name="encode") for _ in range(3)]
         states = await store.submit(tasks)
-        changes = []
-        for state, end in zip(states[:3], ["failed", "failed", "completed"], strict=True):
-            update = make_update(
-                state.id,
+        ends = zip(states[:3], ["failed", "failed", "completed"], strict=True)
+        changes = [
+            advance(
+                state,
                 TaskStatus(end),
                 worker="w1",
-                attempt=state.attempt,
-                seq=state.seq + 1,
                 message="gave up: timeout" if end == "failed" else "done",
                 error="TimeoutError" if end == "failed" else None,
             )
-            state.apply(update)
-            changes.append((state, update))
+            for state, end in ends
+        ]
         await store.record(changes)
         return {
             "failed": [s.id for s in states[:2]],
@@ -58,6 +58,16 @@ def _seed(url: str, run_async: Run[Any]) -> dict[str, list[str]]:
 
     result: dict[str, list[str]] = _with_store(url, run_async, work)
     return result
+
+
+def _open_tasks(
+    redis_url: str, open_panel: Open, run_async: Run[Any]
+) -> tuple[dict[str, list[str]], MainWindow, TasksView]:
+    """The six tasks of :func:`_seed`, and the panel opened on its Tasks view."""
+    ids = _seed(redis_url, run_async)
+    window = open_panel(redis_url)
+    window.console.setCurrentIndex(TASKS)
+    return ids, window, window.console.tasks_view
 
 
 def _shown_ids(window: MainWindow) -> list[str]:
@@ -73,10 +83,7 @@ def _confirm(qtbot: QtBot, view: Any, expect: str) -> None:
 def test_tasks_view_filters_by_widgets_and_text_then_retries_the_selection(
     redis_url: str, open_panel: Open, qtbot: QtBot, run_async: Run[Any]
 ) -> None:
-    ids = _seed(redis_url, run_async)
-    window = open_panel(redis_url)
-    window.console.setCurrentIndex(TASKS)
-    view = window.console.tasks_view
+    ids, window, view = _open_tasks(redis_url, open_panel, run_async)
     qtbot.waitUntil(lambda: len(_shown_ids(window)) == 6, timeout=10_000)
     assert "1 to 6 of 6" in view.count.text()
 
@@ -114,10 +121,7 @@ def test_tasks_view_filters_by_widgets_and_text_then_retries_the_selection(
 def test_bulk_on_everything_matching_confirms_the_count_and_a_row_opens_its_detail(
     redis_url: str, open_panel: Open, qtbot: QtBot, run_async: Run[Any]
 ) -> None:
-    ids = _seed(redis_url, run_async)
-    window = open_panel(redis_url)
-    window.console.setCurrentIndex(TASKS)
-    view = window.console.tasks_view
+    ids, window, view = _open_tasks(redis_url, open_panel, run_async)
     view.status.setCurrentText("pending")
     qtbot.waitUntil(lambda: len(_shown_ids(window)) == 3, timeout=10_000)
 
@@ -218,10 +222,7 @@ def test_a_stuck_pending_entry_is_highlighted_moved_and_released(
 def test_retry_all_failed_and_purge_finished_from_their_buttons(
     redis_url: str, open_panel: Open, qtbot: QtBot, run_async: Run[Any]
 ) -> None:
-    ids = _seed(redis_url, run_async)
-    window = open_panel(redis_url)
-    window.console.setCurrentIndex(TASKS)
-    view = window.console.tasks_view
+    ids, window, view = _open_tasks(redis_url, open_panel, run_async)
     qtbot.waitUntil(lambda: len(_shown_ids(window)) == 6, timeout=10_000)
 
     qtbot.mouseClick(view.retry_failed, Qt.MouseButton.LeftButton)

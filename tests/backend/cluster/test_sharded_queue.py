@@ -17,12 +17,13 @@ from redis.asyncio.cluster import RedisCluster
 from backend import keys
 from backend.client import Client, TaskCancelled, TaskFailed
 from backend.config import load_settings
-from backend.protocol import StatusUpdate, Task, TaskStatus, decode_update, make_update
+from backend.protocol import StatusUpdate, Task, TaskStatus, decode_update
 from backend.store import TaskStore
 from backend.store.ids import shard_tag, unqualify
 from backend.store.sharded import ShardedStore
 from backend.task_filter import TaskFilter
 from tests.backend.worker.conftest import FAST
+from tests.changes import advance
 from tests.conftest import Spawn
 from tests.waiting import eventually
 
@@ -200,13 +201,7 @@ async def test_the_shard_count_is_set_once_and_several_per_node_work(
         assert len(batch) <= 7 and batch
         got += [entry_id for entry_id, _ in batch]
     assert len({shard_tag(i) for i in got}) == 6
-    changes = []
-    for state in states:
-        update = make_update(
-            state.id, TaskStatus.COMPLETED, worker="w1", attempt=1, seq=state.seq + 1
-        )
-        state.apply(update)
-        changes.append((state, update))
+    changes = [advance(s, TaskStatus.COMPLETED, worker="w1", attempt=1) for s in states]
     await later.record(changes, ack=got)
     assert (await later.counters())["completed"] == 60
     assert [(i.lag, i.pending) for i in await later.queue_infos(["default"])] == [(0, 0)]

@@ -7,27 +7,26 @@ import time
 
 import httpx
 
-from backend.protocol import Task, TaskStatus, WorkerInfo, make_update
+from backend.protocol import Task, TaskStatus, WorkerInfo
 from backend.state import TaskState
 from backend.store import TaskStore
+from tests.changes import advance
 from tests.waiting import eventually
 
 
 async def finish(store: TaskStore, state: TaskState, status: TaskStatus, worker: str) -> None:
     """Do what a worker does: processing, then ``status``."""
-    changes = []
-    for seq, step in enumerate((TaskStatus.PROCESSING, status), start=1):
-        update = make_update(
-            state.id,
+    changes = [
+        advance(
+            state,
             step,
             worker=worker,
-            attempt=state.attempt,
             seq=seq,
             name=state.name,
             error="boom" if step is TaskStatus.FAILED else None,
         )
-        state.apply(update)
-        changes.append((state, update))
+        for seq, step in enumerate((TaskStatus.PROCESSING, status), start=1)
+    ]
     await store.record(changes)
 
 
