@@ -1,7 +1,8 @@
 """Whether a broker is a node of a Redis/Valkey Cluster (``DISTRITASK_CLUSTER``).
 
 ``on`` and ``off`` say so; ``auto`` asks the server (``INFO cluster``) once per process
-and remembers the answer. A Sentinel or Unix socket URL is never a cluster.
+and remembers the answer (a Unix socket's server it takes for a single one, unasked).
+A Sentinel URL is never a cluster.
 :func:`is_cluster` asks from blocking code (the client factories of
 :mod:`backend.connection` call it), :func:`probe` from code on an event loop.
 """
