@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -25,17 +24,11 @@ from backend.dashboard import Hub, serve_dashboard
 from backend.protocol import Task, TaskStatus
 from backend.store import TaskStore
 from tests.changes import advance
-from tests.conftest import Spawn
+from tests.conftest import Spawn, free_port
 from tests.waiting import eventually
 
 Dashboard = Callable[..., Any]
 PAGE = "http://localhost:3000"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 
 from backend.config import load_settings
 from backend.dashboard import serve_dashboard
 from backend.protocol import TaskStatus
 from backend.store import TaskStore
+from tests.conftest import free_port
 from tests.go_peers import go_manager, go_worker
 from tests.waiting import eventually
 
@@ -18,9 +18,7 @@ from tests.waiting import eventually
 async def test_the_dashboard_alone_records_a_go_deployment(
     redis_url: str, store: TaskStore
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     stop = asyncio.Event()
     serving = asyncio.create_task(
         serve_dashboard(load_settings(redis_url=redis_url, port=port), redis_url, stop)

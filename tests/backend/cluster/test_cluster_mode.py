@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from pathlib import Path
 
 import httpx
@@ -23,14 +22,8 @@ from backend.client import Client
 from backend.protocol import Task, TaskStatus
 from backend.store import TaskStore
 from tests.backend.cluster.conftest import keys_by_node
-from tests.conftest import Spawn
+from tests.conftest import Spawn, free_port
 from tests.waiting import eventually_sync
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_a_cluster_node_is_found_and_a_single_server_is_not(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ from fastapi import FastAPI
 
 from backend.config import load_settings
 from backend.manager.app import create_app
-from tests.conftest import Spawn
+from tests.conftest import Spawn, free_port
 from tests.waiting import eventually_sync
 
 
@@ -87,9 +86,7 @@ def spawn_manager(spawn: Spawn) -> SpawnManager:
     environment); its base URL and process once it answers."""
 
     def start(*args: str, env: dict[str, str] | None = None) -> ManagerProcess:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         process = spawn("manager", "--port", str(port), *args, env=env)
         base = f"http://127.0.0.1:{port}"
 

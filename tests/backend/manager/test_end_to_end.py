@@ -4,21 +4,14 @@ worker when the worker part exists."""
 from __future__ import annotations
 
 import importlib.util
-import socket
 import subprocess
 import time
 
 import httpx
 import pytest
 
-from tests.conftest import Spawn
+from tests.conftest import Spawn, free_port
 from tests.waiting import eventually_sync
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(spawn: Spawn, *args: str) -> tuple[subprocess.Popen[bytes], str]:

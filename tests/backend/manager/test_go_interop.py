@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from typing import Any
 
 import httpx
@@ -19,6 +18,7 @@ from backend.config import load_settings
 from backend.dashboard import serve_dashboard
 from backend.protocol import TaskStatus, encode_update, make_update
 from tests.backend.manager.conftest import StartManager
+from tests.conftest import free_port
 from tests.go_peers import GO_WORKERS, go_manager, go_worker
 from tests.waiting import eventually_sync
 
@@ -95,9 +95,7 @@ def test_go_manager_tasks_are_recorded_for_late_joiners(
 
 async def _late_dashboard_viewer(redis_url: str) -> dict[str, str]:
     """What a page that connects to a dashboard started now is told, by task."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     stop = asyncio.Event()
     settings = load_settings(redis_url=redis_url, port=port)
     serving = asyncio.create_task(serve_dashboard(settings, redis_url, stop))

@@ -4,7 +4,6 @@ the bearer token guards mutating routes; bodies over the limit get 413."""
 from __future__ import annotations
 
 import re
-import socket
 
 import httpx
 import pytest
@@ -12,6 +11,7 @@ import redis
 
 from backend import keys
 from tests.backend.manager.conftest import SpawnManager, StartManager
+from tests.conftest import free_port
 
 MUTATING = (
     "/submit",
@@ -113,9 +113,7 @@ def test_unknown_routes_and_methods_answer_json(manager: str) -> None:
 
 
 def test_health_is_503_while_redis_does_not_answer(start_manager: StartManager) -> None:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        dead = f"redis://127.0.0.1:{sock.getsockname()[1]}"
+    dead = f"redis://127.0.0.1:{free_port()}"  # a port nobody listens on
     base = start_manager(url=dead)
     response = httpx.get(base + "/health")
     assert response.status_code == 503
