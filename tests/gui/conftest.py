@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +20,8 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from backend.connection import client
+from backend.store import TaskStore
 from distritask_gui.bridge import Bridge
 from distritask_gui.window import MainWindow
 
@@ -67,6 +69,31 @@ def run_async(qloop: asyncio.AbstractEventLoop, qtbot: QtBot) -> Run[Any]:
         return task.result()
 
     return _run
+
+
+def with_store(
+    url: str,
+    run_async: Run[Any],
+    work: Callable[[TaskStore], Awaitable[T]],
+    *,
+    ensure_group: bool = False,
+    **options: Any,
+) -> T:
+    """What ``work`` returns, run from a sync test on a store of its own for ``url``
+    (made with ``options``; with ``ensure_group``, its consumer group made first)."""
+
+    async def go() -> T:
+        redis_client = client(url)
+        try:
+            store = TaskStore(redis_client, **options)
+            if ensure_group:
+                await store.ensure_group()
+            return await work(store)
+        finally:
+            await redis_client.aclose()
+
+    result: T = run_async(go())
+    return result
 
 
 Open = Callable[..., MainWindow]

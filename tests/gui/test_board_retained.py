@@ -6,14 +6,12 @@ indexes; the older tasks are reached through "+K more" in the Tasks view.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from distritask_bench.panel import write_snapshot
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from backend.connection import client
 from backend.protocol import Task, TaskStatus
 from backend.state import TaskState
 from backend.store import BoardCounts, TaskStore
@@ -22,10 +20,9 @@ from distritask_gui.task_model import QUEUE
 from distritask_gui.tasks_view import PAGE_SIZE
 from distritask_gui.window import MainWindow
 from tests.changes import advance
-from tests.gui.conftest import Open, Run
+from tests.gui.conftest import Open, Run, with_store
 
 RETAINED = 20_000
-T = TypeVar("T")
 WORKERS = [f"bench-w{i}" for i in range(1, 5)]
 
 
@@ -33,7 +30,7 @@ def _counts(url: str, run_async: Run[Any]) -> BoardCounts:
     async def counts(store: TaskStore) -> BoardCounts:
         return (await store.board()).counts
 
-    return _with_store(url, run_async, counts)
+    return with_store(url, run_async, counts)
 
 
 def _write(url: str, qtbot: QtBot, count: int) -> None:
@@ -41,17 +38,6 @@ def _write(url: str, qtbot: QtBot, count: int) -> None:
     task = asyncio.ensure_future(write_snapshot(url, count))
     qtbot.waitUntil(task.done, timeout=120_000)  # a loaded machine: give it time
     task.result()
-
-
-def _with_store(url: str, run_async: Run[Any], work: Callable[[TaskStore], Awaitable[T]]) -> T:
-    async def go() -> T:
-        redis_client = client(url)
-        try:
-            return await work(TaskStore(redis_client))
-        finally:
-            await redis_client.aclose()
-
-    return run_async(go())
 
 
 def _shown(window: MainWindow, key: str) -> list[TaskState]:
@@ -122,7 +108,7 @@ def test_the_queue_column_refills_from_the_broker_as_its_oldest_tasks_start(
         states = await store.submit([Task(name="noop") for _ in range(3 * SHOWN)])
         return [state.id for state in states]
 
-    waiting = _with_store(redis_url, run_async, submit)
+    waiting = with_store(redis_url, run_async, submit)
     window = open_panel(redis_url)
     queue = window.board.columns[QUEUE]
     qtbot.waitUntil(lambda: queue.count.text() == str(3 * SHOWN), timeout=10_000)
@@ -135,7 +121,7 @@ def test_the_queue_column_refills_from_the_broker_as_its_oldest_tasks_start(
             [advance(s, TaskStatus.COMPLETED, worker="w-old", attempt=1) for s in states]
         )
 
-    _with_store(redis_url, run_async, run_oldest)
+    with_store(redis_url, run_async, run_oldest)
     # the next oldest move up, read from the broker (the board did not hold them)
     qtbot.waitUntil(
         lambda: [s.id for s in _shown(window, QUEUE)] == waiting[SHOWN : 2 * SHOWN],

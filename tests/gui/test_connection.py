@@ -11,7 +11,6 @@ from pytestqt.qtbot import QtBot
 
 from backend import keys
 from backend.causes import Cause
-from backend.connection import client
 from backend.protocol import StatusUpdate, Task, TaskStatus, encode_update, make_update
 from backend.state import TaskState, encode_state
 from backend.store import TaskStore
@@ -20,7 +19,7 @@ from distritask_gui.bridge import Bridge
 from distritask_gui.connection import BrokerConnection, ConnectionState
 from distritask_gui.task_model import TaskModel
 from tests.changes import advance
-from tests.gui.conftest import Run
+from tests.gui.conftest import Run, with_store
 from tests.tls_fixtures import TlsServer, tls_server
 
 assert tls_server  # a fixture, imported to be used here
@@ -42,14 +41,10 @@ def _record_running(url: str, run_async: Run[Any]) -> list[TaskState]:
     ]
     states = [state for state, _ in changes]
 
-    async def record() -> None:
-        redis_client = client(url)
-        try:
-            await TaskStore(redis_client, retention=TASKS).record(changes)
-        finally:
-            await redis_client.aclose()
+    async def record(store: TaskStore) -> None:
+        await store.record(changes)
 
-    run_async(record())
+    with_store(url, run_async, record, retention=TASKS)
     return states
 
 

@@ -9,27 +9,13 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from backend import keys
-from backend.connection import client
 from backend.protocol import Task, TaskStatus, decode_task, encode_task
 from backend.store import TaskStore
 from distritask_gui.console import DEAD, PENDING, TASKS
 from distritask_gui.tasks_view import TasksView
 from distritask_gui.window import MainWindow
 from tests.changes import advance
-from tests.gui.conftest import Open, Run
-
-
-def _with_store(url: str, run_async: Run[Any], work: Any) -> Any:
-    async def go() -> Any:
-        redis_client = client(url)
-        try:
-            store = TaskStore(redis_client)
-            await store.ensure_group()
-            return await work(store)
-        finally:
-            await redis_client.aclose()
-
-    return run_async(go())
+from tests.gui.conftest import Open, Run, with_store
 
 
 def _seed(url: str, run_async: Run[Any]) -> dict[str, list[str]]:
@@ -56,7 +42,7 @@ def _seed(url: str, run_async: Run[Any]) -> dict[str, list[str]]:
             "pending": [s.id for s in states[3:]],
         }
 
-    result: dict[str, list[str]] = _with_store(url, run_async, work)
+    result: dict[str, list[str]] = with_store(url, run_async, work, ensure_group=True)
     return result
 
 
@@ -111,7 +97,9 @@ def test_tasks_view_filters_by_widgets_and_text_then_retries_the_selection(
         return {s.status for s in await store.get_many(ids["failed"])}
 
     qtbot.waitUntil(
-        lambda: _with_store(redis_url, run_async, statuses) == {TaskStatus.PENDING},
+        lambda: (
+            with_store(redis_url, run_async, statuses, ensure_group=True) == {TaskStatus.PENDING}
+        ),
         timeout=15_000,
     )
     view.set_filter(view.current_filter().with_(q=None, status="failed"))
@@ -148,7 +136,7 @@ def test_a_dead_letter_is_requeued_with_an_edited_payload_and_the_header_counts(
         await store.dead_letter(task.id, encode_task(task), "ValueError: width 0", "w-dead")
         await store.dead_letter("", "{broken", "cannot parse task_data", "w-dead")
 
-    _with_store(redis_url, run_async, bury)
+    with_store(redis_url, run_async, bury, ensure_group=True)
     window = open_panel(redis_url)
     window.console.setCurrentIndex(DEAD)
     view = window.console.dead_view
@@ -168,7 +156,7 @@ def test_a_dead_letter_is_requeued_with_an_edited_payload_and_the_header_counts(
         entries = await store.redis.xrange(keys.TASK_STREAM)
         return [decode_task(fields[keys.TASK_FIELD.encode()]) for _, fields in entries]
 
-    [again] = _with_store(redis_url, run_async, queued)
+    [again] = with_store(redis_url, run_async, queued, ensure_group=True)
     assert again.id == task.id and again.payload == {"width": 640}
     qtbot.waitUntil(lambda: "1 dead letter" in window.header.dead.text(), timeout=10_000)
 
@@ -188,7 +176,7 @@ def test_a_stuck_pending_entry_is_highlighted_moved_and_released(
         await store.submit(tasks)
         await store.read_first("ghost", ["default"], 10, 0)
 
-    _with_store(redis_url, run_async, hold)
+    with_store(redis_url, run_async, hold, ensure_group=True)
     window = open_panel(redis_url)
     view = window.console.pending_view
     view.claim_idle = 0.0
@@ -216,7 +204,7 @@ def test_a_stuck_pending_entry_is_highlighted_moved_and_released(
         entries = await store.read_first("newcomer", ["default"], 10, 0)
         return [decode_task(fields[keys.TASK_FIELD.encode()]).id for _, fields in entries if fields]
 
-    assert _with_store(redis_url, run_async, waiting) == [tasks[1].id]
+    assert with_store(redis_url, run_async, waiting, ensure_group=True) == [tasks[1].id]
 
 
 def test_retry_all_failed_and_purge_finished_from_their_buttons(

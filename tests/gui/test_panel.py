@@ -14,13 +14,12 @@ from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from backend import keys
-from backend.connection import client
 from backend.protocol import Task, TaskStatus
 from backend.store import TaskStore
 from distritask_gui.task_model import QUEUE
 from distritask_gui.window import MainWindow
 from tests.conftest import ROOT, Spawn
-from tests.gui.conftest import Open, Run
+from tests.gui.conftest import Open, Run, with_store
 
 QUICK_WORKER = ("--concurrency", "2", "--heartbeat-ttl", "1", "--claim-idle", "1")
 
@@ -39,15 +38,10 @@ def _status(window: MainWindow, task_id: str) -> tuple[TaskStatus | None, int, s
 
 
 def _submit(url: str, run_async: Run[Any], *tasks: Task) -> list[str]:
-    async def go() -> list[str]:
-        redis_client = client(url)
-        try:
-            states = await TaskStore(redis_client).submit(list(tasks))
-        finally:
-            await redis_client.aclose()
-        return [s.id for s in states]
+    async def submit(store: TaskStore) -> list[str]:
+        return [s.id for s in await store.submit(list(tasks))]
 
-    return run_async(go())
+    return with_store(url, run_async, submit)
 
 
 def test_deploy_node_card_moves_from_the_queue_to_a_worker_and_completes(
