@@ -20,7 +20,8 @@ import threading
 
 from backend.broker import EmbeddedBroker
 from backend.broker_cluster import EmbeddedCluster
-from backend.config import SettingFlag, Settings, add_setting_flags
+from backend.config import Settings
+from backend.setting_flags import SettingFlag, add_setting_flags
 
 WATCH_EVERY = 0.5
 """Seconds between looks at whether the server process is still running."""

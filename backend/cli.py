@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from backend import __version__
-from backend.config import add_setting_flags, settings_from_args
 from backend.errors import ConfigError, DistritaskError
 from backend.parts import BUILTIN, DEFAULT, Part, discover
+from backend.setting_flags import add_setting_flags, settings_from_args
 
 DESCRIPTION = """\
 Distritask: distributed tasks on Redis Streams, with a live control panel.

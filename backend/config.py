@@ -3,13 +3,13 @@
 The original Go services' variables keep their names (``REDIS_URL``, ``HOST``,
 ``PORT``, ``ALLOWED_ORIGIN``); our own knobs are ``DISTRITASK_<NAME>``. Each is also
 a command-line flag (``--redis-url``, ``--concurrency``…), which wins over the
-environment. A bad value raises :class:`~backend.errors.ConfigError` naming the
-setting and the value; the command line turns that into one line and exit status 2.
+environment (the flags: :mod:`backend.setting_flags`). A bad value raises
+:class:`~backend.errors.ConfigError` naming the setting and the value; the command
+line turns that into one line and exit status 2.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -272,23 +272,6 @@ def env_name(field: str) -> str:
     return _ENV_NAMES.get(field, "DISTRITASK_" + field.upper())
 
 
-class SettingFlag(argparse.Action):
-    """Stores a setting's flag value, and which flag gave it (for error messages)."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        if self.dest == "tasks_module":
-            values = [*getattr(namespace, self.dest, []), values]
-        setattr(namespace, self.dest, values)
-        flags = namespace.__dict__.setdefault("setting_flags", {})
-        flags[self.dest] = option_string
-
-
 def load_settings(flags: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Settings from the environment, with ``overrides`` (flags) winning.
 
@@ -316,26 +299,3 @@ def _shown(field: str, value: Any) -> Any:
     if field in SECRETS and value:
         return "***"
     return mask_url(value) if isinstance(value, str) else value
-
-
-def add_setting_flags(parser: argparse.ArgumentParser, *fields: str) -> None:
-    """Add ``--<field>`` flags for these settings; unset flags leave the environment be."""
-    for field in fields:
-        info = Settings.model_fields[field]
-        flag, metavar = "--" + field.replace("_", "-"), field.split("_")[-1].upper()
-        if field == "tasks_module":
-            flag, metavar = "--tasks", "MODULE"
-        parser.add_argument(
-            flag,
-            dest=field,
-            action=SettingFlag,
-            default=argparse.SUPPRESS,
-            help=f"{info.description} [env {env_name(field)}]",
-            metavar=metavar,
-        )
-
-
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Settings from the environment and the flags parsed into ``args``."""
-    given = {k: v for k, v in vars(args).items() if k in Settings.model_fields}
-    return load_settings(getattr(args, "setting_flags", None), **given)

@@ -21,10 +21,11 @@ from pydantic import ValidationError
 
 from backend import connection
 from backend.broker_url import describe
-from backend.config import Settings, add_setting_flags
+from backend.config import Settings
 from backend.errors import BrokerError
 from backend.policy import SubmitPolicy
 from backend.schedules import Schedule
+from backend.setting_flags import add_setting_flags
 from backend.store import TaskStore
 
 CONNECT_WITHIN = 10.0

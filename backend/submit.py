@@ -32,11 +32,12 @@ from tqdm import tqdm
 
 from backend import connection, keys
 from backend.broker_url import describe
-from backend.config import Settings, add_setting_flags
+from backend.config import Settings
 from backend.errors import BrokerError
 from backend.outcomes import Outcomes
 from backend.policy import MAX_DELAY, SubmitPolicy, SubmitRefused, due_time
 from backend.protocol import DEFAULT_TASK, QUEUE_PATTERN, TaskStatus
+from backend.setting_flags import add_setting_flags
 from backend.store import Subscription, TaskStore
 
 CONNECT_WITHIN = 10.0

@@ -23,8 +23,8 @@ from redis.exceptions import RedisError
 
 from backend import connection
 from backend.broker import use_broker
+from backend.broker_url import describe
 from backend.config import Settings
-from backend.connection import describe
 from backend.errors import ConfigError
 
 from . import client, cluster, console, end_to_end, manager, panel, queues, raw

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from backend.config import add_setting_flags
+from backend.setting_flags import add_setting_flags
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

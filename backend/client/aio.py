@@ -22,6 +22,7 @@ from typing import Any
 
 from backend import actions, connection
 from backend.broker import use_broker
+from backend.broker_url import describe
 from backend.client.submitting import TaskSpec, build_routed, build_tasks, routed
 from backend.client.waiting import Waiters
 from backend.config import Settings, load_settings
@@ -67,7 +68,7 @@ class Client:
             stack.push_async_callback(listener.aclose)
             store = TaskStore.from_settings(redis, settings, listener=listener)
             await store.ensure_group()
-            waiters = Waiters(store, connection.describe(url))
+            waiters = Waiters(store, describe(url))
             stack.push_async_callback(waiters.aclose)
         except BaseException:
             await stack.aclose()

@@ -52,11 +52,12 @@ from websockets.exceptions import ConnectionClosed
 
 from backend import connection, live, loops
 from backend.access import Access
-from backend.config import Settings, add_setting_flags
+from backend.config import Settings
 from backend.dashboard.gate import PATH, Gate, select_subprotocol
 from backend.dashboard.hub import REPLAY_SECONDS, SEND_BUFFER, Client, Hub
 from backend.protocol import StatusUpdate, encode_update
 from backend.recorder import Recorder
+from backend.setting_flags import add_setting_flags
 from backend.state import TaskState
 from backend.store import TaskStore
 

@@ -18,7 +18,8 @@ import argparse
 import signal
 from types import FrameType
 
-from backend.config import Settings, add_setting_flags
+from backend.config import Settings
+from backend.setting_flags import add_setting_flags
 
 DEFAULT_PORT = 8080
 ALERT_SETTINGS = (

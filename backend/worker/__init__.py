@@ -17,8 +17,9 @@ import os
 
 from backend import loops
 from backend.broker import use_broker
-from backend.config import Settings, add_setting_flags
+from backend.config import Settings
 from backend.handlers import load_modules
+from backend.setting_flags import add_setting_flags
 
 log = logging.getLogger("backend.worker")
 

@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 
 import redis
 
-from backend.connection import ClusterMode, is_broker_down, sync_client
+from backend.cluster_probe import ClusterMode
+from backend.connection import is_broker_down, sync_client
 from backend.store import keep_sync
 
 log = logging.getLogger("backend.worker")

@@ -33,8 +33,9 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from backend.broker_url import describe
 from backend.config import Settings
-from backend.connection import client, describe, misconfigured, wait_until_up
+from backend.connection import client, misconfigured, wait_until_up
 from backend.handlers import Registry
 from backend.handlers import registry as default_registry
 from backend.loops import kind as loop_kind

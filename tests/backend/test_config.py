@@ -42,7 +42,7 @@ def test_unix_socket_url_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_flags_parse_into_settings() -> None:
     from backend.cli import build_parser
-    from backend.config import settings_from_args
+    from backend.setting_flags import settings_from_args
 
     argv = ["broker", "--log-level", "debug", "--port", "6400"]
     parser, _ = build_parser(argv)
