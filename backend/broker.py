@@ -11,8 +11,9 @@ SIGTERM and SIGINT too, so no server is left orphaned.
 
 Besides loopback TCP, the server listens on a Unix socket in the data directory
 (``valkey.sock``), and the parts on this machine use it (:attr:`EmbeddedBroker.url`):
-a command travels through the kernel for about a fifth less than over TCP, and a
-task's round trip is about that much quicker (see the README's Benchmarks). Where the
+the kernel's work per command is a third to a half less than over TCP, and a task's
+round trip was 8-15 % quicker on the reference machine (see the README's
+Benchmarks). Where the
 platform has no Unix sockets, or the directory's path is too long for one, there is
 no socket and everything goes over TCP (:attr:`EmbeddedBroker.tcp_url`, the address
 ``distritask broker`` prints for any Redis tool).
