@@ -179,13 +179,28 @@ class EmbeddedBroker:
 
     def _launch(self) -> None:
         socket_path = socket_for(self.data_dir)
-        listen = {"unixsocket": str(socket_path), "unixsocketperm": "700"} if socket_path else {}
-        server = launch(self.data_dir, self.port, self.password, **listen, **PERSISTENCE)
+        try:
+            server = launch(self.data_dir, self.port, self.password, **_listen(socket_path))
+        except BrokerError as exc:
+            if socket_path is None:
+                raise
+            # a file system that holds no sockets (some network and Windows-hosted ones)
+            why = str(exc).splitlines()[0]
+            log.warning("no Unix socket in %s (%s); serving over TCP only", self.data_dir, why)
+            socket_path = None
+            server = launch(self.data_dir, self.port, self.password, **_listen(None))
         self._server = server
         self.port, self.socket = server.port, socket_path
         pid = server._process.pid if server._process else 0
         state = {"port": self.port, "pid": pid, "socket": socket_path and str(socket_path)}
         (self.data_dir / STATE_FILE).write_text(json.dumps(state))
+
+
+def _listen(socket_path: Path | None) -> dict[str, str]:
+    """The embedded server's config: :data:`PERSISTENCE`, and the Unix socket if any."""
+    if socket_path is None:
+        return PERSISTENCE
+    return {**PERSISTENCE, "unixsocket": str(socket_path), "unixsocketperm": "700"}
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,16 @@ def test_a_data_dir_too_deep_for_a_socket_is_served_over_tcp(tmp_path: Path) -> 
             assert tool.ping()
 
 
+def test_a_data_dir_that_holds_no_socket_is_served_over_tcp(tmp_path: Path) -> None:
+    (tmp_path / SOCKET_FILE).mkdir()  # the server cannot bind its socket there
+    with EmbeddedBroker(tmp_path) as embedded:
+        assert embedded.owned and embedded.socket is None
+        with redis.Redis.from_url(embedded.url) as tool:
+            assert tool.ping()
+        joiner = EmbeddedBroker(tmp_path)
+        assert joiner.start() == embedded.tcp_url
+
+
 def _broker_command(tmp_path: Path, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "backend.broker", "--port", str(port), "--data-dir", str(tmp_path)],
