@@ -13,10 +13,10 @@ Besides loopback TCP, the server listens on a Unix socket in the data directory
 (``valkey.sock``), and the parts on this machine use it (:attr:`EmbeddedBroker.url`):
 the kernel's work per command is a third to a half less than over TCP, and a task's
 round trip was 8-15 % quicker on the reference machine (see the README's
-Benchmarks). Where the
-platform has no Unix sockets, or the directory's path is too long for one, there is
-no socket and everything goes over TCP (:attr:`EmbeddedBroker.tcp_url`, the address
-``distritask broker`` prints for any Redis tool).
+Benchmarks). Where the platform has no Unix sockets, or the directory's path is too
+long for one, or its file system cannot hold one, there is no socket and everything
+goes over TCP (:attr:`EmbeddedBroker.tcp_url`, the address ``distritask broker``
+prints for any Redis tool).
 
 The server requires a password: a random one per data directory, kept in the file
 ``password`` there, readable by its owner only (the directory itself is made
