@@ -191,7 +191,10 @@ async def _queue(
         if progress is not None:
             progress.outcomes.expect(ids)  # before they are queued: no event is missed
         await store.submit(tasks)
-        if not args.json:
+        if not args.json and progress is not None:  # above the bar, not through it
+            tqdm.write("\n".join(ids), file=sys.stdout)
+            sys.stdout.flush()
+        elif not args.json:
             print("\n".join(ids), flush=True)
         elif progress is None:
             print("\n".join(json.dumps({"id": i, "status": "pending"}) for i in ids), flush=True)
