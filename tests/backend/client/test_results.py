@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from backend.broker import EmbeddedBroker
 from backend.client import BlockingClient, Client, TaskCancelled, TaskFailed, TaskNotFound
 from backend.client.waiting import task_id_of, unfinished
 from backend.protocol import TaskStatus, encode_update, make_update
@@ -32,6 +33,25 @@ async def test_a_result_round_trip_through_the_async_client(
     # one subscription serves every waiting call, whatever finishes first
     ids = [await client.submit("echo", n) for n in range(50)]
     assert await asyncio.gather(*(client.result(i, timeout=20) for i in ids)) == list(range(50))
+
+
+async def test_a_result_round_trip_over_tcp(
+    broker: EmbeddedBroker, redis_url: str, start_worker: StartWorker
+) -> None:
+    """What a REDIS_URL of another machine's server does: every part over TCP (the
+    embedded server's own parts use its Unix socket)."""
+    assert redis_url.startswith("unix://")
+    start_worker(env={"REDIS_URL": broker.tcp_url})
+    async with Client(broker.tcp_url) as client:
+        await wait_online(await client.store())
+        task_id = await client.submit("echo", {"over": "tcp"})
+        assert await client.result(task_id, timeout=20) == {"over": "tcp"}
+        named = [
+            c
+            for c in await (await client.store()).redis.client_list()
+            if c["name"].startswith("distritask:")
+        ]  # the worker's connections
+        assert named and all(c["addr"].startswith("127.0.0.1:") for c in named)
 
 
 def test_a_result_round_trip_through_the_blocking_client(
