@@ -6,13 +6,17 @@
    part's, which is the best of as many runs.
 2. **result()**: with one idle worker process, one ``noop`` at a time: the time from
    calling ``submit`` to ``result()`` returning its value; with the client on asyncio's
-   own loop (the target's figure), then on uvloop.
+   own loop (the target's figure), then on uvloop. For the first, what each of the
+   three processes on the path spent per round trip: the client (this process's CPU
+   time), the worker (``/proc``: Linux only) and the server (``INFO cpu``). On a
+   machine with as few cores as processes, the round trip costs about their sum.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -39,6 +43,9 @@ class ClientResult:
     uvloop_p50_ms: float
     """The same with the client on uvloop (``nan`` where uvloop is not installed)."""
     uvloop_p99_ms: float
+    cpu_us: dict[str, float]
+    """CPU per round trip of the client, the worker and the server, in µs (``nan``: not
+    measured here)."""
 
     def details(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -72,18 +79,47 @@ async def _submit_many(url: str, count: int) -> float:
         await redis.aclose()
 
 
-async def _results(url: str, samples: int, workers: Workers) -> list[float]:
-    """Seconds from calling ``submit`` to ``result()`` returning, one ``noop`` at a time."""
+async def _results(
+    url: str, samples: int, workers: Workers, cpu_us: dict[str, float] | None = None
+) -> list[float]:
+    """Seconds from calling ``submit`` to ``result()`` returning, one ``noop`` at a time;
+    with ``cpu_us``, what each process spent per round trip is put there."""
     async with Client(url) as client:
         store = await client.store()
         await _online(store, 30.0, workers)
         took: list[float] = []
-        for _ in range(samples + WARM_UP):
+        for _ in range(WARM_UP):
+            await client.result(await client.submit("noop", max_retries=0), 10.0)
+        before = await _spent(store, workers)
+        for _ in range(samples):
             began = time.perf_counter()
             await client.result(await client.submit("noop", max_retries=0), 10.0)
             took.append(time.perf_counter() - began)
+        if cpu_us is not None:
+            after = await _spent(store, workers)
+            for who, seconds in after.items():
+                cpu_us[who] = (seconds - before[who]) * 1e6 / samples
         workers.check()
-    return took[WARM_UP:]
+    return took
+
+
+async def _spent(store: TaskStore, workers: Workers) -> dict[str, float]:
+    """CPU seconds so far of this process, the (first) worker and the server."""
+    info = await store.redis.info("cpu")
+    return {
+        "client": time.process_time(),
+        "worker": _process_cpu(workers.processes[0].pid),
+        "server": float(info["used_cpu_user"]) + float(info["used_cpu_sys"]),
+    }
+
+
+def _process_cpu(pid: int) -> float:
+    """Another process's CPU seconds (user + system), from /proc; ``nan`` elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(url: str, count: int, samples: int) -> ClientResult:
@@ -94,8 +130,9 @@ def measure(url: str, count: int, samples: int) -> ClientResult:
     with tempfile.TemporaryDirectory(prefix="distritask-bench-logs-") as logs:
         sync = connection.sync_client(url, timeout=None)
         try:
+            cpu_us: dict[str, float] = {}
             with Workers(url, 1, None, Path(logs)) as workers:
-                took = asyncio.run(_results(url, samples, workers))
+                took = asyncio.run(_results(url, samples, workers, cpu_us))
                 on_uvloop = (
                     loops.run(_results(url, samples, workers)) if loops.kind() == "uvloop" else []
                 )
@@ -109,4 +146,5 @@ def measure(url: str, count: int, samples: int) -> ClientResult:
         result_p99_ms=ms(percentile(took, 99)),
         uvloop_p50_ms=ms(percentile(on_uvloop, 50)) if on_uvloop else math.nan,
         uvloop_p99_ms=ms(percentile(on_uvloop, 99)) if on_uvloop else math.nan,
+        cpu_us=cpu_us,
     )

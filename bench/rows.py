@@ -128,6 +128,8 @@ def client_rows(result: ClientResult, xadd_per_s: float) -> list[Row]:
     at_most(p50, TARGET_RESULT_P50_MS)
     at_most(p99, TARGET_RESULT_P99_MS)
     rows = [submit, share, p50, p99]
+    for who, spent in result.cpu_us.items():
+        rows.append(Row("client", f"{what}: the {who}'s CPU per round trip", spent, "µs"))
     if not math.isnan(result.uvloop_p50_ms):
         on = f"{what}, the client on uvloop"
         rows += [

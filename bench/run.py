@@ -132,6 +132,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
         "tasks": args.tasks or (2_000 if quick else 20_000),
         "processes": args.processes or ([2] if quick else [1, 2, 4]),
         "latency_samples": 100 if quick else 300,
+        "result_samples": 300 if quick else 1_000,
         "panel_tasks": 100_000 if quick else 1_000_000,
         "panel_rates": [1_000, 5_000, 20_000],
         "panel_seconds": 1.5 if quick else 4.0,
@@ -211,7 +212,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             return raw_rows(result)
 
         def do_client() -> list[Row]:
-            result = client.measure(url, chosen["raw_entries"], chosen["latency_samples"])
+            result = client.measure(url, chosen["raw_entries"], chosen["result_samples"])
             details["client"] = result.details()
             return client_rows(result, xadd)
 
