@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
+import time
+from types import FrameType
 
 from backend.broker import EmbeddedBroker
 from backend.broker_cluster import EmbeddedCluster
@@ -25,6 +26,36 @@ from backend.setting_flags import SettingFlag, add_setting_flags
 
 WATCH_EVERY = 0.5
 """Seconds between looks at whether the server process is still running."""
+STOP_LOOK_EVERY = 0.05
+"""Seconds between looks at whether a stop signal came."""
+
+
+class StopSignals:
+    """SIGTERM and SIGINT, noted for the command's loop to see (installed on creation).
+
+    The handler only sets a flag. A handler that takes a lock can deadlock: Python runs
+    it on the main thread between two bytecodes, and if the loop held that very lock
+    at the time (``threading.Event.set`` in the handler, ``Event.wait`` in the loop),
+    the handler waits for itself. That happened, rarely, and the command then never
+    exited."""
+
+    def __init__(self) -> None:
+        self.received = False
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._note)
+
+    def _note(self, signum: int, frame: FrameType | None) -> None:
+        self.received = True
+
+    def wait(self, seconds: float) -> bool:
+        """Whether a stop signal has come, waiting up to ``seconds`` for one."""
+        deadline = time.monotonic() + seconds
+        while not self.received:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(left, STOP_LOOK_EVERY))
+        return self.received
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,9 +104,7 @@ def _count_or_zero(text: str) -> int:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Run the embedded server (or a local cluster) in the foreground until SIGTERM or
     SIGINT."""
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = StopSignals()
     if args.primaries is not None:
         return _run_cluster(settings, args, stop)
     if args.replicas:
@@ -111,7 +140,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         embedded.stop()
 
 
-def _run_cluster(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
+def _run_cluster(settings: Settings, args: argparse.Namespace, stop: StopSignals) -> int:
     """A node that exits is reported (a replica may take over its slots); when every
     node has exited the command exits 1."""
     cluster = EmbeddedCluster(

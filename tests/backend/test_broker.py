@@ -122,6 +122,42 @@ def test_broker_command_prints_the_url_and_stops_on_sigterm(tmp_path: Path) -> N
         os.kill(server_pid, 0)
 
 
+_SIGNAL_STORM = """
+import os, signal, sys, threading, time
+from backend.broker_command import StopSignals
+
+sys.setswitchinterval(0.0001)  # the storm thread gets its turns
+stop = StopSignals()
+def storm():
+    for _ in range(3000):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.00005)
+    sending.clear()
+sending = threading.Event()
+sending.set()
+threading.Thread(target=storm, daemon=True).start()
+woken = 0
+while sending.is_set():  # the command's loop, looking as often as it can
+    if stop.wait(0):
+        woken += 1
+        stop.received = False
+sys.exit(0 if woken else 1)
+"""
+
+
+def test_a_stop_signal_never_hangs_the_broker_commands_loop() -> None:
+    """A SIGTERM that lands while the loop is inside its wait must be seen, never
+    deadlock it. A handler that set a ``threading.Event`` the loop waited on did, once
+    in a while: the handler ran while the wait held the event's lock, and waited for
+    it, for ever. In this storm that code fails every time (the handlers nest, blocked
+    on the lock, until RecursionError)."""
+    storm = subprocess.Popen([sys.executable, "-c", _SIGNAL_STORM])
+    try:
+        assert storm.wait(timeout=60) == 0
+    finally:
+        storm.kill()
+
+
 def test_broker_command_lets_a_busy_server_finish_its_script(tmp_path: Path) -> None:
     """A 2.5 s Lua script keeps the server from answering; it must not be killed for it."""
     process = _broker_command(tmp_path, free_port())
