@@ -61,21 +61,20 @@ class _Watch:
             return
         name = signal.Signals(self.signums[0]).name
         log.warning("%s: finishing running tasks, then exiting (again to exit now)", name)
-        if self.again.wait(self.hard_stop_after):
-            if self.done:
-                return
+        again = self.again.wait(self.hard_stop_after)
+        if self.done:
+            return
+        if again:
             name = signal.Signals(self.signums[1]).name
             log.warning("%s again: exiting now; unfinished tasks will be reclaimed", name)
             self.on_abort(self.signums[1])
-            return
-        if self.done:
-            return
-        log.error(
-            "still running %g s after %s: exiting now; unfinished tasks will be reclaimed",
-            self.hard_stop_after,
-            name,
-        )
-        self.on_abort(self.signums[0])
+        else:
+            log.error(
+                "still running %g s after %s: exiting now; unfinished tasks will be reclaimed",
+                self.hard_stop_after,
+                name,
+            )
+            self.on_abort(self.signums[0])
 
 
 def install(
