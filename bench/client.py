@@ -29,7 +29,7 @@ from backend.store import TaskStore
 
 from .end_to_end import BenchError, Workers
 from .raw import REPEATS
-from .stats import ms, percentile, rate
+from .stats import ms, percentile, rate, server_cpu
 
 WARM_UP = 10
 
@@ -80,10 +80,10 @@ async def _submit_many(url: str, count: int) -> float:
 
 
 async def _results(
-    url: str, samples: int, workers: Workers, cpu_us: dict[str, float] | None = None
-) -> list[float]:
-    """Seconds from calling ``submit`` to ``result()`` returning, one ``noop`` at a time;
-    with ``cpu_us``, what each process spent per round trip is put there."""
+    url: str, samples: int, workers: Workers
+) -> tuple[list[float], dict[str, float]]:
+    """Seconds from calling ``submit`` to ``result()`` returning, one ``noop`` at a time,
+    and what each process (client, worker, server) spent per round trip, in µs."""
     async with Client(url) as client:
         store = await client.store()
         await _online(store, 30.0, workers)
@@ -95,12 +95,9 @@ async def _results(
             began = time.perf_counter()
             await client.result(await client.submit("noop", max_retries=0), 10.0)
             took.append(time.perf_counter() - began)
-        if cpu_us is not None:
-            after = await _spent(store, workers)
-            for who, seconds in after.items():
-                cpu_us[who] = (seconds - before[who]) * 1e6 / samples
+        after = await _spent(store, workers)
         workers.check()
-    return took
+    return took, {who: (after[who] - before[who]) * 1e6 / samples for who in after}
 
 
 async def _spent(store: TaskStore, workers: Workers) -> dict[str, float]:
@@ -109,7 +106,7 @@ async def _spent(store: TaskStore, workers: Workers) -> dict[str, float]:
     return {
         "client": time.process_time(),
         "worker": _process_cpu(workers.processes[0].pid),
-        "server": float(info["used_cpu_user"]) + float(info["used_cpu_sys"]),
+        "server": server_cpu(info),
     }
 
 
@@ -130,11 +127,12 @@ def measure(url: str, count: int, samples: int) -> ClientResult:
     with tempfile.TemporaryDirectory(prefix="distritask-bench-logs-") as logs:
         sync = connection.sync_client(url, timeout=None)
         try:
-            cpu_us: dict[str, float] = {}
             with Workers(url, 1, None, Path(logs)) as workers:
-                took = asyncio.run(_results(url, samples, workers, cpu_us))
+                took, cpu_us = asyncio.run(_results(url, samples, workers))
                 on_uvloop = (
-                    loops.run(_results(url, samples, workers)) if loops.kind() == "uvloop" else []
+                    loops.run(_results(url, samples, workers))[0]
+                    if loops.kind() == "uvloop"
+                    else []
                 )
         finally:
             sync.flushdb()

@@ -34,6 +34,7 @@ from backend.broker_cluster import EmbeddedCluster, free_run
 
 from .end_to_end import EndToEnd, _one
 from .report import Row
+from .stats import server_cpu
 
 PRIMARIES = 3
 CLASSIC_UPDATES = "DISTRITASK_CLASSIC_UPDATES"
@@ -156,7 +157,7 @@ def _spent(url: str) -> tuple[list[float], float]:
     with connection.sync_client(url, timeout=None) as client:
         for node in _primaries(client):
             info = node.info("cpu")
-            cpus.append(float(info["used_cpu_sys"]) + float(info["used_cpu_user"]))
+            cpus.append(server_cpu(info))
             stats = node.info("commandstats")
             usec += sum(float(entry["usec"]) for entry in stats.values())
     return cpus, usec

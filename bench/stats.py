@@ -1,9 +1,10 @@
-"""Small statistics the bench reports: percentiles and rates."""
+"""Small statistics the bench reports: percentiles, rates and CPU time."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -22,3 +23,8 @@ def rate(count: int, seconds: float) -> float:
 
 def ms(seconds: float) -> float:
     return seconds * 1000.0
+
+
+def server_cpu(info: Mapping[str, Any]) -> float:
+    """A server's CPU seconds so far (user + system), from its ``INFO cpu`` section."""
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
