@@ -56,6 +56,9 @@ CANCELLED = PREFIX + "cancelled"
 """Hash: task id -> epoch time a cancel was requested."""
 CONTROL_CHANNEL = PREFIX + "control"
 """Pub/sub channel of control messages to workers (cancel requests, drain, stop)."""
+FORGOTTEN_CHANNEL = PREFIX + "forgotten"
+"""Pub/sub channel of :class:`~backend.protocol.Forgotten` notices: the ids of tasks a
+user deleted, so every viewer drops them (``task_updates`` keeps the Go format)."""
 SHARD_TAGS = PREFIX + "shards"
 """String (a cluster only): JSON list of the hash tags of the queue's shards, chosen once
 (:func:`backend.shards.shard_tags`)."""

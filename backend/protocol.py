@@ -212,6 +212,16 @@ class ControlMessage(BaseModel):
         raise AssertionError("validated: one order is set")
 
 
+class Forgotten(BaseModel):
+    """A notice on ``keys.FORGOTTEN_CHANNEL``: these tasks' states were deleted (a user
+    deleted them), so a viewer that shows them drops them. A channel of its own: the
+    Go services' readers of ``task_updates`` know no such message."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    ids: list[str] = Field(min_length=1)
+
+
 CONTROL_ORDERS = ("cancel", "drain", "stop")
 WORKER_ORDERS = ("drain", "stop")
 """The control messages addressed to a worker (by name)."""
@@ -279,6 +289,14 @@ def encode_control(message: ControlMessage) -> str:
 
 def decode_control(raw: bytes | str) -> ControlMessage:
     return _decode(ControlMessage, raw, "control message")
+
+
+def encode_forgotten(notice: Forgotten) -> str:
+    return notice.model_dump_json()
+
+
+def decode_forgotten(raw: bytes | str) -> Forgotten:
+    return _decode(Forgotten, raw, "forgotten notice")
 
 
 def _decode(

@@ -107,7 +107,8 @@ class Column:
 
     def forget(self, positions: Iterable[int]) -> None:
         """Remove many at once: one pass over the column's positions up to the newest
-        one removed (the oldest tasks are the ones forgotten, so that is a short one)."""
+        one removed (short when the oldest tasks are the ones forgotten, as the model's
+        trimming forgets them)."""
         newest = -1
         states = self.states
         for position in positions:

@@ -2,14 +2,16 @@
 
 :class:`BrokerConnection` runs one session each time it connects:
 
-1. subscribes to ``task_updates`` and waits for the subscription to be confirmed;
+1. subscribes to ``task_updates`` and to the notices of deleted tasks
+   (``distritask:forgotten``) and waits for both subscriptions to be confirmed;
 2. emits what the board shows (:meth:`TaskStore.board <backend.store.TaskStore.board>`:
    each column's top cards and the running tasks, never every retained state) as
    ``snapshot_loaded``, then the broker's counts of every retained task
-   (``counts_received``), buffering the live updates that arrive meanwhile, then
-   ``snapshot_done``;
-3. emits the buffered updates, then the live updates as they come: every update
-   already received is handed on in one batch (one signal, not one per update).
+   (``counts_received``), buffering the live updates and notices that arrive
+   meanwhile, then ``snapshot_done``;
+3. emits the buffered updates and deleted ids, then the live ones as they come: every
+   update already received is handed on in one batch (one signal, not one per update),
+   the ids of each :class:`~backend.protocol.Forgotten` notice as ``forgotten``.
 
 The snapshot is read for the cards (:func:`~distritask_gui.card_state.decode_card`:
 no timelines or payloads, which the detail dialog loads when opened). Each poll
@@ -52,7 +54,7 @@ from backend.config import Settings, load_settings
 from backend.connection import client
 from backend.errors import ProtocolError
 from backend.outage import Outage, keep_running
-from backend.protocol import StatusUpdate, decode_update
+from backend.protocol import StatusUpdate, decode_forgotten, decode_update
 from backend.recorder import Recorder
 from backend.store import Subscription, TaskStore
 from distritask_gui.cancelling import cancel_all
@@ -103,6 +105,8 @@ class BrokerConnection(QObject):
     """Each poll: the oldest waiting tasks' states (emitted before ``counts_received``)."""
     updates_received = Signal(list)
     """Live :class:`StatusUpdate` messages, in arrival order."""
+    forgotten = Signal(list)
+    """Ids of tasks a user deleted (here or anywhere): their states are gone."""
     workers_received = Signal(list)
     """Every known :class:`WorkerInfo` (each poll)."""
     consumers_received = Signal(int)
@@ -136,6 +140,8 @@ class BrokerConnection(QObject):
         self._main: asyncio.Task[None] | None = None
         self._watch: _Watch | None = None
         self._buffer: list[StatusUpdate] | None = None
+        self._forgotten: list[str] | None = None
+        """Deleted ids heard while the snapshot loads (emitted after it)."""
         self._recorder: Recorder | None = None
         """Records what only the channel tells (Go tasks), while a session runs."""
 
@@ -204,21 +210,28 @@ class BrokerConnection(QObject):
         self._recorder = Recorder(store)
         try:
             await store.ping()
-            async with await store.subscribe(keys.UPDATES_CHANNEL) as subscription:
-                self._buffer = []
-                reader = asyncio.ensure_future(self._read(subscription))
+            async with (
+                await store.subscribe(keys.UPDATES_CHANNEL) as subscription,
+                await store.subscribe(keys.FORGOTTEN_CHANNEL) as notices,
+            ):
+                self._buffer, self._forgotten = [], []
+                readers: set[asyncio.Future[None]] = {
+                    asyncio.ensure_future(self._read(subscription)),
+                    asyncio.ensure_future(self._read_forgotten(notices)),
+                }
                 try:
-                    await self._serve(store, reader)
+                    await self._serve(store, readers)
                 finally:
-                    reader.cancel()
-                    await asyncio.gather(reader, return_exceptions=True)
+                    for reader in readers:
+                        reader.cancel()
+                    await asyncio.gather(*readers, return_exceptions=True)
         finally:
             self.store = None
             self._recorder = None
-            self._buffer = None
+            self._buffer = self._forgotten = None
             await asyncio.gather(commands.aclose(), listener.aclose(), return_exceptions=True)
 
-    async def _serve(self, store: TaskStore, reader: asyncio.Future[None]) -> None:
+    async def _serve(self, store: TaskStore, readers: set[asyncio.Future[None]]) -> None:
         await store.ensure_group()
         self.store = store
         self._lost_at = None
@@ -232,11 +245,14 @@ class BrokerConnection(QObject):
         buffered, self._buffer = self._buffer, None
         if buffered:
             self.updates_received.emit(buffered)
+        gone, self._forgotten = self._forgotten, None
+        if gone:
+            self.forgotten.emit(gone)
         poller = asyncio.ensure_future(self._poll(store))
         recording = asyncio.ensure_future(self._recorder.run()) if self._recorder else None
         helpers = {poller} if recording is None else {poller, recording}
         try:
-            done, _ = await asyncio.wait({reader, *helpers}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({*readers, *helpers}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()
         finally:
@@ -285,6 +301,22 @@ class BrokerConnection(QObject):
             self._buffer.extend(updates)
         else:
             self.updates_received.emit(updates)
+
+    async def _read_forgotten(self, notices: Subscription) -> None:
+        """Emit (or buffer, while the snapshot loads) the ids of each deletion notice."""
+        async for data in notices.listen():
+            if data is None:
+                raise Resubscribed("the subscription to deletions was re-made")
+            try:
+                ids = decode_forgotten(data).ids
+            except ProtocolError as exc:
+                log.warning("ignoring a deletion notice: %s", exc)
+                continue
+            if self._forgotten is not None:
+                self._forgotten.extend(ids)
+            else:
+                self.forgotten.emit(ids)
+        raise ConnectionError("the deletion notices ended")
 
     async def _poll(self, store: TaskStore) -> None:
         while True:

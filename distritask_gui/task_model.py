@@ -27,6 +27,11 @@ status, at most a second.
 Memory is bounded: a finished task keeps no payload or timeline (the detail dialog
 loads them from the broker), and past ``max_finished`` finished tasks (plus 1 %) the
 oldest finished ones are dropped, a few at a time, into the unheld counts.
+
+Tasks a user deleted (:meth:`TaskModel.forget`: the ids of a
+:class:`~backend.protocol.Forgotten` notice) are dropped and no longer counted at all:
+their rows and cards go at once; the unheld ones leave the counts with the next
+broker counts.
 """
 
 from __future__ import annotations
@@ -257,6 +262,34 @@ class TaskModel(QAbstractListModel):
             self._tally.columns[key].forget(positions)
         self._remove_rows(rows)
         return set(gone)
+
+    def forget(self, task_ids: Iterable[str]) -> None:
+        """Drop tasks whose states were deleted, after applying what was fed before:
+        their rows and cards go and they are no longer counted (held or not: the
+        broker's next counts no longer count them either). Ids not held are ignored."""
+        self.flush()
+        gone: dict[str, list[int]] = {}
+        rows: list[int] = []
+        for task_id in dict.fromkeys(task_ids):
+            position = self._position.pop(task_id, None)
+            if position is None:
+                continue
+            row = self._row(position)
+            state = self._rows[row]
+            self._tally.count(state, -1)
+            gone.setdefault(column_of(state), []).append(position)
+            rows.append(row)
+        if not rows:
+            return
+        columns = self._tally.columns
+        for key, positions in gone.items():
+            columns[key].forget(positions)
+        self._remove_rows(sorted(rows))
+        for key in gone:
+            cards = self._cards.get(key)
+            if cards is not None:
+                cards.sync(columns[key])
+        self.flushed.emit()
 
     def _remove_rows(self, rows: list[int]) -> None:
         """Remove ``rows`` (ascending), one ``beginRemoveRows`` per run, last run first."""

@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         connection.refreshed.connect(self.tasks.feed)
         connection.counts_received.connect(self.tasks.feed_counts)
         connection.updates_received.connect(self._updates)
+        connection.forgotten.connect(self.tasks.forget)
         connection.workers_received.connect(self._workers)
         connection.consumers_received.connect(self.board.set_reading_consumers)
         connection.queues_received.connect(self.board.set_queues)

@@ -262,7 +262,9 @@ class Query(Submits, BoardReads):
         - ``retry``: a task the submit policy lets retry (failed or cancelled) is
           queued again as a new attempt;
         - ``delete``: a finished task's state is forgotten; unfinished ones are left
-          (cancel them first).
+          (cancel them first). Each batch's deleted ids are announced
+          (:meth:`~backend.store.queue.Queue.announce_forgotten`), so every
+          panel drops them from its board.
 
         ``done`` counts the tasks the action changed.
         """
@@ -283,7 +285,9 @@ class Query(Submits, BoardReads):
         states = await self.get_many(ids)
         if action == "delete":
             gone = [state.id for state in states if state.status.terminal]
-            return await self.forget(gone)
+            deleted = await self.forget(gone)
+            await self.announce_forgotten(gone)
+            return deleted
         if action == "cancel":
             live = [state.id for state in states if not state.status.terminal]
             await asyncio.gather(*(self.request_cancel(task_id) for task_id in live))

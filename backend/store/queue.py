@@ -21,7 +21,14 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from backend import connection, keys
-from backend.protocol import DEFAULT_QUEUE, SUBMITTER, Task, encode_task
+from backend.protocol import (
+    DEFAULT_QUEUE,
+    SUBMITTER,
+    Forgotten,
+    Task,
+    encode_forgotten,
+    encode_task,
+)
 from backend.store.base import Base, text
 from backend.store.ids import Entry, by_shard, qualified, qualify, split, unqualify
 
@@ -113,6 +120,14 @@ class Queue(Base):
                 keys=[self.keys.TASK_STATES, self.keys.CANCELLED], args=list(task_ids)
             )
         )
+
+    async def announce_forgotten(self, task_ids: Sequence[str]) -> None:
+        """Tell every viewer (``keys.FORGOTTEN_CHANNEL``) that these tasks' states were
+        deleted, so they drop them (nothing for no ids). A user's delete announces,
+        trimming to the retention does not (the oldest tasks go; a board holds the newest)."""
+        if task_ids:
+            notice = encode_forgotten(Forgotten(ids=list(task_ids)))
+            await self.redis.publish(keys.FORGOTTEN_CHANNEL, notice)
 
     async def newest_ids(self, count: int) -> list[str]:
         """The ids of the ``count`` most recently submitted tasks, newest first."""

@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from backend import keys
-from backend.protocol import Task, TaskStatus
+from backend.protocol import Task, TaskStatus, decode_forgotten
 from backend.state import TaskState
 from backend.store import TaskStore
 from backend.task_filter import FilterError, TaskFilter
@@ -164,6 +164,28 @@ async def test_trim_and_delete_leave_no_index_entry_behind(
     assert not any(s.status is TaskStatus.COMPLETED for s in left.values())
     assert (await store.find(TaskFilter(status="completed"))).total == 0
     assert await aredis.hlen(keys.INDEX_META) == len(left)
+
+
+async def test_a_bulk_delete_announces_the_ids_it_forgot_and_trimming_does_not(
+    store: TaskStore,
+) -> None:
+    """Every panel drops deleted tasks from its board: the notice names each task whose
+    state went (finished ones only), one notice per batch; trimming stays silent."""
+    await populate(store, count=60)
+    everything = await store.load_all()
+    finished = {i for i, s in everything.items() if s.status.terminal}
+    async with await store.subscribe(keys.FORGOTTEN_CHANNEL) as notices:
+        steps = [s async for s in store.bulk_steps("delete", list(everything), batch=25)]
+        assert steps[-1].done == len(finished) > 0
+        heard: list[str] = []
+        while len(heard) < len(finished):
+            data = await notices.get(within=5)
+            assert data is not None, f"heard {len(heard)} of {len(finished)} ids"
+            heard += decode_forgotten(data).ids
+        assert sorted(heard) == sorted(finished)
+        store.retention = 1
+        assert await store.trim() > 0
+        assert await notices.get(within=0.5) is None
 
 
 async def test_bulk_retry_requeues_failed_and_cancel_cancels_pending(store: TaskStore) -> None:

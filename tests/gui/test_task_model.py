@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from backend.protocol import StatusUpdate, TaskStatus, decode_update, make_update
 from backend.state import TaskState
+from backend.store import BoardCounts
 from distritask_gui.task_model import MAX_FINISHED, QUEUE, TaskModel, column_of
 
 
@@ -124,6 +125,40 @@ def test_memory_is_bounded_but_totals_keep_counting() -> None:
     assert model.totals()[TaskStatus.COMPLETED] == 300
     rows = [model.index(r).data(TaskModel.IdRole) for r in range(model.rowCount())]
     assert all(model.row_of(task_id) == r for r, task_id in enumerate(rows))
+
+
+def test_forgotten_tasks_leave_the_rows_the_cards_and_every_count() -> None:
+    """A deleted task's card goes and it is counted nowhere, now and after the broker's
+    next counts; a column that held more than it showed shows the next ones instead."""
+    model = TaskModel()
+    model.feed(u for i in range(60) for u in _updates(f"t{i:02}"))
+    model.feed([_updates("waiting")[0]])
+    model.flush()
+    cards = model.column_cards("w1")
+    shown = [cards.index(r).data(TaskModel.IdRole) for r in range(cards.rowCount())]
+    assert shown[:2] == ["t59", "t58"] and cards.hidden() == 10
+    flushes: list[bool] = []
+    model.flushed.connect(lambda: flushes.append(True))
+    removed: list[tuple[int, int]] = []
+    model.rowsRemoved.connect(lambda _p, a, b: removed.append((a, b)))
+    model.feed(_updates("late"))  # fed before the deletion: applied, then dropped too
+    model.forget(["t59", "t00", "t01", "late", "never-seen", "t59"])
+
+    assert removed == [(61, 61), (59, 59), (0, 1)]  # "late" came after "waiting" (row 60)
+    assert flushes == [True, True]  # the update's batch, then the deletion
+    assert model.rowCount() == 58 and not model.holds("t59") and model.state("late") is None
+    rows = [model.index(r).data(TaskModel.IdRole) for r in range(model.rowCount())]
+    assert all(model.row_of(task_id) == r for r, task_id in enumerate(rows))
+    assert model.totals() == {TaskStatus.COMPLETED: 57, TaskStatus.PENDING: 1}
+    assert model.column_counts("w1") == {TaskStatus.COMPLETED: 57}
+    shown = [cards.index(r).data(TaskModel.IdRole) for r in range(cards.rowCount())]
+    assert shown[:2] == ["t58", "t57"] and len(shown) == 50 and cards.total == 57
+    assert "t00" not in shown and cards.hidden() == 7
+
+    counts = {TaskStatus.COMPLETED: 57, TaskStatus.PENDING: 1}
+    model.feed_counts(BoardCounts(statuses=counts, workers={"w1": 57}))
+    model.flush()
+    assert model.totals() == counts and cards.total == 57
 
 
 def test_data_changed_covers_only_changed_rows() -> None:

@@ -1,0 +1,94 @@
+"""Deleted tasks leave the board: their cards go and the footer no longer counts them,
+whoever deleted them (this panel's Tasks view, another panel, the manager's API), as
+the ``distritask:forgotten`` notices tell every panel."""
+
+from __future__ import annotations
+
+import contextlib
+
+import httpx
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from backend.protocol import TaskStatus
+from distritask_gui.console import TASKS
+from distritask_gui.window import MainWindow
+from tests.conftest import Spawn, free_port
+from tests.gui.conftest import Open
+from tests.gui.test_console import _confirm
+from tests.gui.test_panel import QUICK_WORKER, _card_ids
+
+
+def _completed(window: MainWindow) -> str:
+    return window.footer.totals[TaskStatus.COMPLETED].text()
+
+
+def _deploy_and_finish(window: MainWindow, qtbot: QtBot, spawn: Spawn, count: int) -> list[str]:
+    """``count`` clicks on Deploy Node, run by a real worker; the ids, once the board
+    shows them all completed."""
+    for _ in range(count):
+        qtbot.mouseClick(window.header.deploy, Qt.MouseButton.LeftButton)
+    spawn("worker", "--name", "w-del", *QUICK_WORKER[2:], "--concurrency", str(count))
+    qtbot.waitUntil(lambda: len(_card_ids(window, "w-del")) == count, timeout=30_000)
+    qtbot.waitUntil(lambda: f"completed <b>{count}</b>" in _completed(window), timeout=30_000)
+    return _card_ids(window, "w-del")
+
+
+def test_a_task_deleted_in_the_tasks_view_leaves_the_board_of_every_panel(
+    redis_url: str, open_panel: Open, spawn: Spawn, qtbot: QtBot
+) -> None:
+    """The reported bug: delete one finished task of ten in the Tasks view; the board
+    (this panel's, and another panel's) drops its card and counts nine completed."""
+    window = open_panel(redis_url)
+    bystander = open_panel(redis_url)
+    ids = _deploy_and_finish(window, qtbot, spawn, 10)
+    qtbot.waitUntil(lambda: sorted(_card_ids(bystander, "w-del")) == sorted(ids), timeout=10_000)
+    column = window.board.column("w-del")
+    assert column is not None
+    column.view.setCurrentIndex(column.newest.index(0))  # the card of the one deleted
+
+    window.console.setCurrentIndex(TASKS)
+    view = window.console.tasks_view
+    qtbot.waitUntil(lambda: view.model.rowCount() == 10, timeout=10_000)
+    view.table.selectRow(0)
+    [doomed] = view.selected_ids()
+    qtbot.mouseClick(view.delete_button, Qt.MouseButton.LeftButton)
+    _confirm(qtbot, view, "Delete 1 task selected")
+    qtbot.waitUntil(lambda: view.model.rowCount() == 9, timeout=10_000)
+
+    for panel in (window, bystander):
+        qtbot.waitUntil(lambda p=panel: doomed not in _card_ids(p, "w-del"), timeout=10_000)
+        assert sorted(_card_ids(panel, "w-del")) == sorted(set(ids) - {doomed})
+        qtbot.waitUntil(lambda p=panel: "completed <b>9</b>" in _completed(p), timeout=10_000)
+        assert panel.tasks.totals()[TaskStatus.COMPLETED] == 9
+        assert panel.tasks.state(doomed) is None
+        shown = panel.board.column("w-del")
+        assert shown is not None and shown.count.text() == "9"
+    # the broker's counts, polled every 0.2 s, agree: it stays nine
+    qtbot.waitUntil(lambda: window.tasks.totals() == {TaskStatus.COMPLETED: 9}, timeout=5000)
+    current = column.view.currentIndex()
+    assert not current.isValid() or current.data(window.tasks.IdRole) != doomed
+
+
+def test_tasks_deleted_through_the_manager_leave_a_running_panels_board(
+    redis_url: str, open_panel: Open, spawn: Spawn, qtbot: QtBot
+) -> None:
+    window = open_panel(redis_url)
+    ids = _deploy_and_finish(window, qtbot, spawn, 4)
+    port = free_port()
+    manager = spawn("manager", "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        assert manager.poll() is None, "the manager exited"
+        with contextlib.suppress(httpx.HTTPError):
+            return httpx.get(base + "/health").status_code == 200
+        return False
+
+    qtbot.waitUntil(healthy, timeout=30_000)
+    response = httpx.post(base + "/tasks/bulk", json={"action": "delete", "ids": ids[:3]})
+    assert response.json() == {"matched": 3, "done": 3}
+
+    qtbot.waitUntil(lambda: _card_ids(window, "w-del") == ids[3:], timeout=10_000)
+    qtbot.waitUntil(lambda: "completed <b>1</b>" in _completed(window), timeout=10_000)
+    assert window.tasks.rowCount() == 1
