@@ -7,7 +7,10 @@ Wire-compatible with the original Go services (see ``keys`` for the names):
   and reads them back the same way, so that is what :func:`encode_task` writes;
 * a status update is the JSON of :class:`StatusUpdate` on the ``task_updates``
   channel: ``{"id","status","time","worker","message"}`` plus our optional extras
-  (``progress``, ``ts``, ``attempt``, ``seq``, ``name``, ``error``), which Go ignores.
+  (``progress``, ``ts``, ``attempt``, ``seq``, ``name``, ``error``), which Go ignores;
+* ours only: a heartbeat (:class:`WorkerInfo`), a control message
+  (:class:`ControlMessage`) and the notice of deleted tasks (:class:`Forgotten`, on
+  ``distritask:forgotten``: ``task_updates`` never carries a message Go does not know).
 
 Readers ignore fields they do not know and accept messages without the extras.
 Anything that does not parse raises :class:`~backend.errors.ProtocolError`.

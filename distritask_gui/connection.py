@@ -16,7 +16,9 @@
 The snapshot is read for the cards (:func:`~distritask_gui.card_state.decode_card`:
 no timelines or payloads, which the detail dialog loads when opened). Each poll
 reads the counts again, with the oldest waiting tasks (``refreshed``: the Queue
-column's top refills as its tasks start).
+column's top refills as its tasks start); the first poll after tasks were deleted
+reads the board's cards again instead (``refreshed``: a column whose shown cards were
+deleted shows the next ones), deletions heard meanwhile emitted after it.
 
 Applying is ordered by ``(attempt, seq)`` (see :mod:`backend.state`), so the overlap
 between the snapshot and the buffer counts nothing twice and nothing falls in a gap.
@@ -102,7 +104,8 @@ class BrokerConnection(QObject):
     counts_received = Signal(object)
     """The broker's :class:`~backend.store.BoardCounts` (after the snapshot; each poll)."""
     refreshed = Signal(list)
-    """Each poll: the oldest waiting tasks' states (emitted before ``counts_received``)."""
+    """Each poll: the oldest waiting tasks' states, or after deletions the board's cards
+    (emitted before ``counts_received``)."""
     updates_received = Signal(list)
     """Live :class:`StatusUpdate` messages, in arrival order."""
     forgotten = Signal(list)
@@ -141,7 +144,9 @@ class BrokerConnection(QObject):
         self._watch: _Watch | None = None
         self._buffer: list[StatusUpdate] | None = None
         self._forgotten: list[str] | None = None
-        """Deleted ids heard while the snapshot loads (emitted after it)."""
+        """Deleted ids heard while the board is read (emitted after it)."""
+        self._refill = False
+        """Tasks were deleted: the next poll reads the board's cards again."""
         self._recorder: Recorder | None = None
         """Records what only the channel tells (Go tasks), while a session runs."""
 
@@ -312,6 +317,7 @@ class BrokerConnection(QObject):
             except ProtocolError as exc:
                 log.warning("ignoring a deletion notice: %s", exc)
                 continue
+            self._refill = True
             if self._forgotten is not None:
                 self._forgotten.extend(ids)
             else:
@@ -324,7 +330,23 @@ class BrokerConnection(QObject):
             consumers = await store.consumers()
             self.consumers_received.emit(sum(1 for c in consumers if c["reading"]))
             self.queues_received.emit(await store.queue_infos())
-            board = await store.board_counts(decode=decode_card)
+            if self._refill:
+                await self._refill_board(store)
+            else:
+                board = await store.board_counts(decode=decode_card)
+                self.refreshed.emit(board.states)
+                self.counts_received.emit(board.counts)
+            await asyncio.sleep(self.poll_interval)
+
+    async def _refill_board(self, store: TaskStore) -> None:
+        """Read the board's cards and counts again (after deletions), the deletions
+        heard while reading emitted after them (so none of those comes back)."""
+        self._refill, self._forgotten = False, []
+        try:
+            board = await store.board(decode=decode_card)
             self.refreshed.emit(board.states)
             self.counts_received.emit(board.counts)
-            await asyncio.sleep(self.poll_interval)
+        finally:
+            gone, self._forgotten = self._forgotten, None
+            if gone:
+                self.forgotten.emit(gone)

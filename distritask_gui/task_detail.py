@@ -7,7 +7,9 @@ payload), then the broker's full record (:meth:`TaskDetail.load_record`, which r
 what the dialog had, so nothing shows twice), then every live update for this task
 (:meth:`TaskDetail.apply_update`, applied by the same rule as everywhere, so a
 "cancelled" or "retrying" row appears while the dialog is open). It emits
-``cancel_requested`` / ``retry_requested`` with the task id.
+``cancel_requested`` / ``retry_requested`` with the task id. When the task is deleted
+(:meth:`TaskDetail.mark_deleted`) it keeps showing what it had, says so, and offers
+neither.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class TaskDetail(QDialog):
     def __init__(self, state: TaskState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.task_id = state.id
+        self.deleted = False
+        """The task was deleted: its state is gone from the broker."""
         self.setObjectName("detail")
         self.setWindowTitle(f"Task #{state.id[:6]}")
         self.resize(600, 740)
@@ -132,6 +136,11 @@ class TaskDetail(QDialog):
         if update.id == self.task_id and self.state.apply(update):
             self.show_state(self.state)
 
+    def mark_deleted(self) -> None:
+        """The task was deleted (here or elsewhere): show what is known, offer nothing."""
+        self.deleted = True
+        self.show_state(self.state)
+
     def show_state(self, state: TaskState) -> None:
         if state.id != self.task_id:
             return
@@ -141,7 +150,8 @@ class TaskDetail(QDialog):
         values = {
             "id": state.id,
             "name": state.name,
-            "status": f'<span style="color:{color}"><b>{state.status.value}</b></span>',
+            "status": f'<span style="color:{color}"><b>{state.status.value}</b></span>'
+            + (" (deleted)" if self.deleted else ""),
             "worker": state.worker or "—",
             "progress": f"{state.progress}%",
             "attempt": str(state.attempt),
@@ -180,8 +190,8 @@ class TaskDetail(QDialog):
         self.error.setPlainText(state.error or "")
         self.error.setVisible(bool(state.error))
         self.error_title.setVisible(bool(state.error))
-        self.cancel_button.setEnabled(not state.status.terminal)
-        problem = retry_problem(f"#{self.task_id[:6]}", state.status)
+        self.cancel_button.setEnabled(not state.status.terminal and not self.deleted)
+        problem = "Deleted" if self.deleted else retry_problem(f"#{self.task_id[:6]}", state.status)
         self.retry_button.setEnabled(problem is None)
         self.retry_button.setToolTip(problem or "Queue this task again as a new attempt")
         self.cancel_button.setToolTip(

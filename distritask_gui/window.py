@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         connection.refreshed.connect(self.tasks.feed)
         connection.counts_received.connect(self.tasks.feed_counts)
         connection.updates_received.connect(self._updates)
-        connection.forgotten.connect(self.tasks.forget)
+        connection.forgotten.connect(self._forgotten)
         connection.workers_received.connect(self._workers)
         connection.consumers_received.connect(self.board.set_reading_consumers)
         connection.queues_received.connect(self.board.set_queues)
@@ -156,6 +156,15 @@ class MainWindow(QMainWindow):
                 dialog = self.details.get(update.id)
                 if dialog is not None:
                     dialog.apply_update(update)
+
+    def _forgotten(self, task_ids: list[str]) -> None:
+        """Tasks were deleted: off the board and the counts; an open detail says so."""
+        self.tasks.forget(task_ids)
+        if self.details:
+            for task_id in task_ids:
+                dialog = self.details.get(task_id)
+                if dialog is not None:
+                    dialog.mark_deleted()
 
     def _workers(self, infos: list[WorkerInfo]) -> None:
         self.workers.set_heartbeats(infos)

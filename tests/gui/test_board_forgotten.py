@@ -5,18 +5,23 @@ the ``distritask:forgotten`` notices tell every panel."""
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import httpx
+import redis
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from backend.protocol import TaskStatus
+from backend import keys
+from backend.protocol import Task, TaskStatus
+from backend.store import TaskStore
+from distritask_gui.columns import SHOWN
 from distritask_gui.console import TASKS
 from distritask_gui.window import MainWindow
 from tests.conftest import Spawn, free_port
-from tests.gui.conftest import Open
+from tests.gui.conftest import Open, Run, with_store
 from tests.gui.test_console import _confirm
-from tests.gui.test_panel import QUICK_WORKER, _card_ids
+from tests.gui.test_panel import QUICK_WORKER, _card_ids, _submit
 
 
 def _completed(window: MainWindow) -> str:
@@ -38,20 +43,22 @@ def test_a_task_deleted_in_the_tasks_view_leaves_the_board_of_every_panel(
     redis_url: str, open_panel: Open, spawn: Spawn, qtbot: QtBot
 ) -> None:
     """The reported bug: delete one finished task of ten in the Tasks view; the board
-    (this panel's, and another panel's) drops its card and counts nine completed."""
+    (this panel's, and another panel's) drops its card and counts nine completed, and
+    its open detail dialog says it was deleted."""
     window = open_panel(redis_url)
     bystander = open_panel(redis_url)
     ids = _deploy_and_finish(window, qtbot, spawn, 10)
     qtbot.waitUntil(lambda: sorted(_card_ids(bystander, "w-del")) == sorted(ids), timeout=10_000)
-    column = window.board.column("w-del")
-    assert column is not None
-    column.view.setCurrentIndex(column.newest.index(0))  # the card of the one deleted
-
     window.console.setCurrentIndex(TASKS)
     view = window.console.tasks_view
     qtbot.waitUntil(lambda: view.model.rowCount() == 10, timeout=10_000)
     view.table.selectRow(0)
     [doomed] = view.selected_ids()
+    column = window.board.column("w-del")
+    assert column is not None
+    column.view.setCurrentIndex(column.newest.index(ids.index(doomed)))  # its card
+    dialog = window.open_detail(doomed)
+    assert dialog is not None and "(deleted)" not in dialog.fields["status"].text()
     qtbot.mouseClick(view.delete_button, Qt.MouseButton.LeftButton)
     _confirm(qtbot, view, "Delete 1 task selected")
     qtbot.waitUntil(lambda: view.model.rowCount() == 9, timeout=10_000)
@@ -68,6 +75,9 @@ def test_a_task_deleted_in_the_tasks_view_leaves_the_board_of_every_panel(
     qtbot.waitUntil(lambda: window.tasks.totals() == {TaskStatus.COMPLETED: 9}, timeout=5000)
     current = column.view.currentIndex()
     assert not current.isValid() or current.data(window.tasks.IdRole) != doomed
+    assert "(deleted)" in dialog.fields["status"].text()
+    assert not dialog.retry_button.isEnabled() and not dialog.cancel_button.isEnabled()
+    dialog.close()
 
 
 def test_tasks_deleted_through_the_manager_leave_a_running_panels_board(
@@ -92,3 +102,30 @@ def test_tasks_deleted_through_the_manager_leave_a_running_panels_board(
     qtbot.waitUntil(lambda: _card_ids(window, "w-del") == ids[3:], timeout=10_000)
     qtbot.waitUntil(lambda: "completed <b>1</b>" in _completed(window), timeout=10_000)
     assert window.tasks.rowCount() == 1
+
+
+def test_a_column_whose_shown_cards_were_deleted_shows_the_next_ones(
+    redis_url: str, open_panel: Open, spawn: Spawn, qtbot: QtBot, run_async: Run[Any]
+) -> None:
+    """A panel started late holds a column's top cards only; once those are deleted, it
+    reads the board again and shows the column's next cards, not an empty "+10 more"."""
+    ids = _submit(redis_url, run_async, *[Task(name="noop") for _ in range(SHOWN + 10)])
+    spawn("worker", "--name", "w-del", *QUICK_WORKER)
+    with redis.Redis.from_url(redis_url) as sync:
+        done = lambda: int(sync.hget(keys.COUNTERS, "completed") or 0) == len(ids)  # noqa: E731
+        qtbot.waitUntil(done, timeout=30_000)
+    window = open_panel(redis_url)
+    qtbot.waitUntil(lambda: len(_card_ids(window, "w-del")) == SHOWN, timeout=10_000)
+    column = window.board.column("w-del")
+    assert column is not None
+    qtbot.waitUntil(lambda: column.count.text() == str(len(ids)), timeout=10_000)
+    shown = _card_ids(window, "w-del")
+
+    async def delete(store: TaskStore) -> int:  # as POST /tasks/bulk does
+        return (await store.bulk("delete", shown)).done
+
+    assert with_store(redis_url, run_async, delete) == SHOWN
+    rest = sorted(set(ids) - set(shown))
+    qtbot.waitUntil(lambda: sorted(_card_ids(window, "w-del")) == rest, timeout=10_000)
+    qtbot.waitUntil(lambda: "completed <b>10</b>" in _completed(window), timeout=10_000)
+    assert column.count.text() == "10" and not column.more.isVisible()
