@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import time
 
-from backend.protocol import StatusUpdate, Task, TaskStatus, WorkerInfo
+from backend import keys
+from backend.protocol import StatusUpdate, Task, TaskStatus, WorkerInfo, decode_forgotten
 from backend.store import TaskStore
 from backend.task_filter import TaskFilter
 
@@ -31,6 +32,10 @@ async def test_console_and_housekeeping_operations_run_on_the_cluster(store: Tas
     # the console
     assert (await store.find(TaskFilter(status="completed"))).total == 3
     assert (await store.find(TaskFilter(q="noop", sort="finished"))).tasks is not None
+    async with await store.subscribe(keys.FORGOTTEN_CHANNEL) as notices:  # panels hear it
+        assert (await store.bulk("delete", [done[0].id])).done == 1
+        data = await notices.get(within=5)
+        assert data is not None and decode_forgotten(data).ids == [done[0].id]
     entries_now = await store.pending_entries()
     if entries_now:
         await store.move_pending([entries_now[0].entry], "w3")
