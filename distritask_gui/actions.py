@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -60,9 +61,13 @@ class Actions(Intents):
         payload: Any = None,
         count: int = 1,
         queue: str = DEFAULT_QUEUE,
-        delay: float = 0.0,
+        when: float | datetime = 0.0,
     ) -> None:
-        self._spawn(self.submit_tasks(name, payload, count, queue=queue, delay=delay))
+        """Queue tasks; ``when``: seconds from now (0: now) or a time to run them at."""
+        if isinstance(when, datetime):
+            self._spawn(self.submit_tasks(name, payload, count, queue=queue, at=when))
+        else:
+            self._spawn(self.submit_tasks(name, payload, count, queue=queue, delay=when))
 
     async def submit_tasks(
         self,
@@ -73,11 +78,12 @@ class Actions(Intents):
         max_retries: int | None = None,
         queue: str = DEFAULT_QUEUE,
         delay: float = 0.0,
+        at: datetime | None = None,
     ) -> list[TaskState]:
         """Queue ``count`` tasks ``name`` with ``payload`` on ``queue``, runnable after
-        ``delay`` seconds (0: now); their states."""
+        ``delay`` seconds (0: now) or at ``at`` (a time with its zone); their states."""
         store = self.store()
-        due = due_time(delay) if delay > 0 else None
+        due = due_time(delay if delay > 0 else None, at)
         tasks = self.policy.tasks(  # ValueError
             name, payload, count, max_retries=max_retries, queue=queue, due=due
         )
@@ -88,7 +94,10 @@ class Actions(Intents):
             else f"#{states[0].id[:6]} {name}"
         )
         where = "" if queue == DEFAULT_QUEUE else f" on {queue}"
-        when = f", to run in {delay:g} s" if due is not None else ""
+        if at is not None:
+            when = f", to run at {at.strftime('%Y-%m-%d %H:%M:%S %Z')}"
+        else:
+            when = f", to run in {delay:g} s" if due is not None else ""
         self.message.emit(f"Queued {what}{where}{when}")
         return states
 

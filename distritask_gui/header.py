@@ -1,7 +1,8 @@
 """The header card: "Cluster Control", the connection state, and the submit buttons.
 
 The widgets only emit what the user wants (``deploy_requested(count)``,
-``submit_requested(name, payload, count, queue, delay)``); the window hands those to the bridge.
+``submit_requested(name, payload, count, queue, when)``, ``when`` as the Submit dialog gives
+it: :data:`~distritask_gui.submit_dialog.When`); the window hands those to the bridge.
 Deploy buttons are disabled unless the panel is connected.
 """
 
@@ -37,7 +38,7 @@ MANY = 10
 
 class Header(QFrame):
     deploy_requested = Signal(int)
-    submit_requested = Signal(str, object, int, str, float)
+    submit_requested = Signal(str, object, int, str, object)
     settings_requested = Signal()
     about_requested = Signal()
     cluster_requested = Signal()
@@ -151,5 +152,5 @@ class Header(QFrame):
         dialog = SubmitDialog(self)
         if dialog.exec():
             name, payload, count = dialog.result_values()
-            queue, delay = dialog.routing()
-            self.submit_requested.emit(name, payload, count, queue, delay)
+            queue, when = dialog.routing()
+            self.submit_requested.emit(name, payload, count, queue, when)

@@ -1,5 +1,5 @@
-"""The advanced submit dialog: task name, JSON payload, count, queue and delay, checked
-before sending.
+"""The advanced submit dialog: task name, JSON payload, count, queue, and when the tasks
+may run (now, after a delay, or at a time), checked before sending.
 
 It opens with the values last submitted (kept in QSettings)."""
 
@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QDateTime, QSettings, Qt
 from PySide6.QtWidgets import (
     QComboBox,
+    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -24,15 +27,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.policy import MAX_DELAY, name_problem
+from backend.policy import MAX_DELAY, due_time, name_problem
 from backend.protocol import DEFAULT_QUEUE, DEFAULT_TASK, QUEUE_PATTERN
 from distritask_gui import theme
 
 KNOWN_TASKS = (DEFAULT_TASK, "noop")
 LAST_NAME, LAST_PAYLOAD, LAST_COUNT = "submit/name", "submit/payload", "submit/count"
 LAST_QUEUE = "submit/queue"
-"""QSettings keys of the last submitted values (the delay is not kept: a delay is
-meant for one submit)."""
+"""QSettings keys of the last submitted values (when the tasks run is not kept: a delay
+or a time is meant for one submit)."""
+NOW, AFTER, AT = "now", "after a delay", "at a time"
+"""The choices of the dialog's "When" row."""
+AT_FORMAT = "yyyy-MM-dd HH:mm:ss t"
+When = float | datetime
+"""When submitted tasks may run: seconds from now (0: now), or a time (with its zone)."""
 
 
 def parse_payload(text: str) -> Any:
@@ -67,7 +75,7 @@ def check_queue(queue: str) -> str:
 
 
 class SubmitDialog(QDialog):
-    """Name, payload, count, queue and delay; remembers what was last submitted
+    """Name, payload, count, queue and when; remembers what was last submitted
     (QSettings)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -90,11 +98,22 @@ class SubmitDialog(QDialog):
             "The named queue (workers take their queues in the order they were given; "
             "'default' is the one the Go services share)"
         )
-        self.delay = QDoubleSpinBox(minimum=0, maximum=MAX_DELAY, decimals=1, value=0)
+        self.when = QComboBox()
+        self.when.addItems([NOW, AFTER, AT])
+        self.when.setToolTip("Run the tasks now, after a delay, or at a time (shown as scheduled)")
+        self.delay = QDoubleSpinBox(minimum=0.1, maximum=MAX_DELAY, decimals=1, value=60)
         self.delay.setSuffix(" s")
-        self.delay.setSpecialValueText("run now")
         self.delay.setMinimumWidth(120)
-        self.delay.setToolTip("Seconds before the tasks may run (0: now); shown as scheduled")
+        self.delay.setToolTip("Seconds from now before the tasks may run")
+        self.at = QDateTimeEdit(QDateTime.currentDateTime().addSecs(3600))
+        self.at.setDisplayFormat(AT_FORMAT)
+        self.at.setCalendarPopup(True)
+        # the popup is sized by the calendar's hint, which leaves the last week cut off
+        # under the panel's stylesheet: room for a title and seven rows of text
+        calendar = self.at.calendarWidget()
+        calendar.setMinimumHeight(12 * calendar.fontMetrics().lineSpacing())
+        self.at.setToolTip("When the tasks may run, in this computer's time zone")
+        self.when.currentTextChanged.connect(self._show_when)
         self.error = theme.named(QLabel(), "error")
         self.error.setWordWrap(True)
         # room for two lines kept at all times: an error never moves or covers a field
@@ -116,13 +135,21 @@ class SubmitDialog(QDialog):
         self.payload.textChanged.connect(self.validate)
         self.name.currentTextChanged.connect(self.validate)
         self.queue.textChanged.connect(self.validate)
+        self.when.currentTextChanged.connect(self.validate)
+        self.at.dateTimeChanged.connect(self.validate)
+        when = QHBoxLayout()
+        when.setContentsMargins(0, 0, 0, 0)
+        when.addWidget(self.when)
+        when.addWidget(self.delay, 1)
+        when.addWidget(self.at, 1)
+        self._show_when()
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Task name", self.name)
         form.addRow("Payload (JSON)", self.payload)
         form.addRow("Count", self.count)
         form.addRow("Queue", self.queue)
-        form.addRow("Delay", self.delay)
+        form.addRow("When", when)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)
@@ -144,12 +171,19 @@ class SubmitDialog(QDialog):
         except (TypeError, ValueError):
             self.count.setValue(1)
 
+    def _show_when(self) -> None:
+        """Show the field the "When" choice needs (none for now)."""
+        choice = self.when.currentText()
+        self.delay.setVisible(choice == AFTER)
+        self.at.setVisible(choice == AT)
+
     def validate(self) -> bool:
         """Check the inputs; show the reason and disable Submit when they are wrong."""
         try:
             check_name(self.name.currentText())
             parse_payload(self.payload.toPlainText())
             check_queue(self.queue.text())
+            self._when()
         except ValueError as exc:
             self.error.setText(str(exc))
             ok = False
@@ -175,6 +209,20 @@ class SubmitDialog(QDialog):
             self.count.value(),
         )
 
-    def routing(self) -> tuple[str, float]:
-        """The queue and the delay (seconds; 0: run now) the tasks go with."""
-        return check_queue(self.queue.text()), self.delay.value()
+    def routing(self) -> tuple[str, When]:
+        """The queue the tasks go to, and when they may run (see :data:`When`)."""
+        return check_queue(self.queue.text()), self._when()
+
+    def _when(self) -> When:
+        """The "When" row's value; ``ValueError`` (the submit policy's
+        :func:`~backend.policy.due_time` rule) for a time too far ahead."""
+        choice = self.when.currentText()
+        if choice == AFTER:
+            return self.delay.value()
+        if choice == AT:
+            picked = self.at.dateTime().toPython()
+            assert isinstance(picked, datetime)
+            at = picked.astimezone()  # the picked local time, with its zone
+            due_time(at=at)
+            return at
+        return 0.0
