@@ -47,7 +47,8 @@ def sleeping(seconds: float) -> str:
 
 
 def scheduled_for(clock: str) -> str:
-    """The ``pending`` of a delayed task: when (``HH:MM:SS``) it is due."""
+    """The ``pending`` of a delayed task: when it is due (``HH:MM:SS``, or the date and
+    time when not today: see :func:`backend.state.scheduled_for`)."""
     return f"Scheduled for {clock}"
 
 

@@ -162,5 +162,9 @@ def decode_state(raw: bytes | str) -> TaskState:
 
 
 def scheduled_for(due: float) -> str:
-    """The message of a delayed task's ``pending``: "Scheduled for HH:MM:SS"."""
+    """The message of a delayed task's ``pending``: "Scheduled for HH:MM:SS" (local
+    time), the date first when it is not today ("Scheduled for 2026-11-30 09:49:02")."""
+    day = time.localtime(due)
+    if time.strftime("%Y-%m-%d", day) != time.strftime("%Y-%m-%d"):
+        return messages.scheduled_for(time.strftime("%Y-%m-%d %H:%M:%S", day))
     return messages.scheduled_for(clock(due))

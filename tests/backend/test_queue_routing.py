@@ -54,6 +54,14 @@ async def test_a_delayed_task_waits_in_its_queues_schedule(
     assert stored.message.startswith("Scheduled for ")
 
 
+async def test_a_task_due_another_day_says_which_day(store: TaskStore) -> None:
+    due = time.time() + 2 * 86400  # never today, whatever the hour
+    [state] = await store.submit([Task(name="noop", due=due)])
+    stored = await store.get(state.id)
+    day = time.strftime("%Y-%m-%d", time.localtime(due))
+    assert stored is not None and stored.message.startswith(f"Scheduled for {day} ")
+
+
 async def test_a_due_time_in_the_past_queues_at_once(
     store: TaskStore, aredis: aioredis.Redis
 ) -> None:
