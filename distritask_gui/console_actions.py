@@ -41,6 +41,8 @@ class ConsoleActions(Intents):
     """The group's consumers (dicts: name, pending, idle) and :class:`PendingEntry` list."""
     changed = Signal(str)
     """What changed (``tasks``, ``dead``, ``pending``): views showing it reload."""
+    gone = Signal(list)
+    """Ids asked about (:meth:`check_retained`) whose states are no longer retained."""
 
     def __init__(
         self, store: Callable[[], TaskStore | None], parent: QObject | None = None
@@ -60,6 +62,20 @@ class ConsoleActions(Intents):
         async def go() -> None:
             page = await self.store().find(wanted, limit=limit, offset=offset)
             self.page_loaded.emit(request, page)
+
+        self._spawn(go())
+
+    def check_retained(self, task_ids: list[str]) -> None:
+        """Which of ``task_ids`` are no longer retained (deleted or trimmed while no
+        notice could reach the panel): ``gone``, if any (one ``ZMSCORE``)."""
+        if not task_ids or not self.connected:
+            return
+
+        async def go() -> None:
+            known = await self.store().known(task_ids)
+            gone = [task_id for task_id, kept in zip(task_ids, known, strict=True) if not kept]
+            if gone:
+                self.gone.emit(gone)
 
         self._spawn(go())
 

@@ -7,7 +7,8 @@ broker retains. :class:`Tally` counts the held tasks as they change
 (:meth:`Tally.rebase`), the *unheld* ones: by status, the broker's count less the held
 ones; by column, a worker's indexed tasks less its held ones (the Queue column's are
 the unheld waiting tasks). A held task the model drops to bound its memory
-(:meth:`Tally.drop`) is counted as unheld from then on.
+(:meth:`Tally.drop`) is counted as unheld from then on; one a user deleted is counted
+out (:meth:`Tally.count` with ``-1``) and nowhere else, as the broker no longer counts it.
 """
 
 from __future__ import annotations

@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self.board.more_requested.connect(lambda key: self.console.show_tasks(column_filter(key)))
         self.console.tasks_view.task_requested.connect(lambda s: self.open_detail(s.id, s))
         self.console.console.message.connect(lambda t: self.statusBar().showMessage(t, 5000))
+        self.console.console.gone.connect(self._forgotten)
         self.console.dead_count.connect(self.header.set_dead_letters)
         self.tasks.flushed.connect(lambda: self.footer.set_totals(self.tasks.totals()))
         self.tasks.finished.connect(self.footer.add_finished)
@@ -144,6 +145,9 @@ class MainWindow(QMainWindow):
     def _snapshot_done(self) -> None:
         self.tasks.flush()
         self.settler.now()
+        # after a reconnect: the finished tasks deleted (or trimmed) meanwhile go too
+        finished = [state.id for state in self.tasks.states() if state.status.terminal]
+        self.console.console.check_retained(finished)
         for task_id in self.details:  # after a reconnect: what changed meanwhile
             self.bridge.actions.load_task(task_id)
 

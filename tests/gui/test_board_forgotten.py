@@ -1,6 +1,7 @@
 """Deleted tasks leave the board: their cards go and the footer no longer counts them,
 whoever deleted them (this panel's Tasks view, another panel, the manager's API), as
-the ``distritask:forgotten`` notices tell every panel."""
+the ``distritask:forgotten`` notices tell every panel; a panel that was away when they
+went finds out when it reconnects."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from backend.store import TaskStore
 from distritask_gui.columns import SHOWN
 from distritask_gui.console import TASKS
 from distritask_gui.window import MainWindow
+from tests.changes import advance
 from tests.conftest import Spawn, free_port
 from tests.gui.conftest import Open, Run, with_store
 from tests.gui.test_console import _confirm
@@ -129,3 +131,27 @@ def test_a_column_whose_shown_cards_were_deleted_shows_the_next_ones(
     qtbot.waitUntil(lambda: sorted(_card_ids(window, "w-del")) == rest, timeout=10_000)
     qtbot.waitUntil(lambda: "completed <b>10</b>" in _completed(window), timeout=10_000)
     assert column.count.text() == "10" and not column.more.isVisible()
+
+
+def test_tasks_deleted_while_the_panel_was_away_leave_its_board_when_it_reconnects(
+    redis_url: str, broker: Any, open_panel: Open, qtbot: QtBot, run_async: Run[Any]
+) -> None:
+    async def finished(store: TaskStore) -> list[str]:
+        states = await store.submit([Task(name="noop") for _ in range(5)])
+        await store.record([advance(s, TaskStatus.COMPLETED, worker="w-del") for s in states])
+        return [s.id for s in states]
+
+    ids = with_store(redis_url, run_async, finished, ensure_group=True)
+    window = open_panel(redis_url)
+    qtbot.waitUntil(lambda: sorted(_card_ids(window, "w-del")) == sorted(ids), timeout=10_000)
+
+    async def forget(store: TaskStore) -> int:  # no notice, as trimming to the retention
+        return await store.forget(ids[:2])
+
+    assert with_store(redis_url, run_async, forget) == 2
+    broker.stop()
+    qtbot.waitUntil(lambda: window.header.state == "offline", timeout=10_000)
+    broker.start()
+    qtbot.waitUntil(lambda: window.header.state == "connected", timeout=20_000)
+    qtbot.waitUntil(lambda: sorted(_card_ids(window, "w-del")) == sorted(ids[2:]), timeout=10_000)
+    qtbot.waitUntil(lambda: "completed <b>3</b>" in _completed(window), timeout=10_000)
