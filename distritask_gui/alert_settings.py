@@ -66,6 +66,7 @@ class ThresholdsForm(QWidget):
         self.memory = _spin(
             0, 1_000_000, 1, " MiB", "Alert above this Redis memory; 0: 90 % of its maxmemory"
         )
+        self.memory.setSpecialValueText("90 % of maxmemory")
         self.repeat = _spin(
             0.1, 1440, 1, " min", "Raise an alert again this often while its condition holds"
         )

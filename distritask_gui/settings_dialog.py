@@ -92,7 +92,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.status)
         form.addRow(self.note)
         if self.alert_form is not None:
-            form.addRow(theme.named(QLabel("Alerts"), "note"))
+            form.addRow(theme.named(QLabel("Alerts"), "section"))
             form.addRow(self.alert_form)
         form.addRow(self.buttons)
         self._validate()

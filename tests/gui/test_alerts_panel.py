@@ -27,6 +27,10 @@ def test_an_alert_shows_in_the_list_and_banner_then_resolves(
     window.bridge.alerts.watch.every = 0.2
     model, banner = window.alerts, window.alert_banner
     assert model.rowCount() == 0
+    dialog = window.open_settings()
+    assert dialog.alert_form is not None  # 0, the default, says what it means
+    assert dialog.alert_form.memory.text() == "90 % of maxmemory"
+    dialog.reject()
     save_memory_threshold(window, 0.1)  # far below what any server uses
     assert saved_thresholds(Thresholds(), QSettings()).memory_bytes == int(0.1 * 2**20)
 
