@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QWidget,
+)
+
+from distritask_gui import theme
 
 MAX_WORKERS = 64
 MAX_CONCURRENCY = 1000
@@ -18,6 +27,16 @@ class ClusterDialog(QDialog):
     def __init__(self, workers: int, concurrency: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Local cluster")
+        self.setMinimumWidth(360)
+        note = theme.named(
+            QLabel(
+                "The workers this panel runs on this computer. Workers taken away "
+                "finish their tasks first; a new concurrency restarts each worker "
+                "the same way."
+            ),
+            "note",
+        )
+        note.setWordWrap(True)
         self.workers = QSpinBox()
         self.workers.setRange(0, MAX_WORKERS)
         self.workers.setValue(workers)
@@ -31,9 +50,14 @@ class ClusterDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("Apply")
+        ok.setObjectName("deploy")
+        theme.flat_buttons(buttons)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
+        form.addRow(note)
         form.addRow("Workers", self.workers)
         form.addRow("Concurrency", self.concurrency)
         form.addRow(buttons)
