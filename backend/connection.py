@@ -16,13 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import (
@@ -197,33 +196,6 @@ async def pubsub(redis: Any) -> Any:
     if isinstance(redis, RedisCluster):
         await redis.initialize()
     return redis.pubsub()
-
-
-@contextlib.asynccontextmanager
-async def dedicated(redis: Any, key: str) -> AsyncIterator[Connection]:
-    """A connection of its own to the server that holds ``key``, for pipelining raw
-    commands; disconnected on error (replies may be left unread)."""
-    if isinstance(redis, RedisCluster):
-        await redis.initialize()
-        node = redis.get_node_from_key(key)
-        link = node.acquire_connection()
-        try:
-            yield link
-        except BaseException:
-            await link.disconnect()
-            raise
-        finally:
-            node.release(link)
-        return
-    pool = redis.connection_pool
-    link = await pool.get_connection()
-    try:
-        yield link
-    except BaseException:
-        await link.disconnect()
-        raise
-    finally:
-        await pool.release(link)
 
 
 def backoff(attempt: int, *, base: float = 0.2, cap: float = 5.0) -> float:

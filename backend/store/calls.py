@@ -21,7 +21,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
-from backend import connection
+from backend import connection, links
 from backend.store.framing import command
 
 
@@ -66,7 +66,7 @@ async def _sent(
     packed = command(["EVALSHA", script.sha, len(keys), *keys, *args]) + then
     for loaded in (False, True):
         try:
-            async with connection.dedicated(redis, keys[0]) as link:
+            async with links.dedicated(redis, keys[0]) as link:
                 await link.send_packed_command(packed, check_health=False)
                 replies = [await link.read_response()]
                 if then:

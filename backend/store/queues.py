@@ -43,7 +43,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from backend import connection, keys
+from backend import keys, links
 from backend.protocol import DEFAULT_QUEUE
 from backend.store.base import log, text
 from backend.store.framing import command
@@ -186,7 +186,7 @@ class Queues(Queue):
         than the read."""
         first = streams[0]
         frame = _read_frame(consumer, streams, count, block_ms, self.keys.PAUSED_QUEUES)
-        async with connection.dedicated(self.redis, first) as link:
+        async with links.dedicated(self.redis, first) as link:
             await link.send_packed_command(frame, check_health=False)
             blocked = (first, int(await link.read_response()))
             self._blocked.add(blocked)

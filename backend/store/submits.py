@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from backend import connection, keys
+from backend import keys, links
 from backend.errors import NotReplicated, TaskExists
 from backend.protocol import DEFAULT_QUEUE, StatusUpdate, Task, encode_task, encode_update
 from backend.state import TaskState, encode_state, queued, requeued, scheduled_for
@@ -158,7 +158,7 @@ class Submits(Queue):
         submit_keys = self._submit_keys(self.keys.TASK_STREAM)
         await self.redis.script_load(self.scripts.SUBMIT)  # so EVALSHA finds it
         indexed = sent = 0
-        async with connection.dedicated(self.redis, submit_keys[0]) as link:
+        async with links.dedicated(self.redis, submit_keys[0]) as link:
             for count, args in batches:
                 head = ["EVALSHA", self._submit.sha, len(submit_keys), *submit_keys, count]
                 head += [keys.TASK_FIELD, DEFAULT_QUEUE, source]
