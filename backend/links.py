@@ -4,11 +4,12 @@ The scripts that submit and write tasks, and a worker's blocking read, are sent 
 raw RESP on a connection taken for the purpose (:mod:`backend.store.calls`). Taking
 one from redis-py's pool and giving it back costs about 23 µs here (a lock each way,
 an event and four usage counters), three times per task on the path from submit to
-result. So each pool keeps the last connection given back (:class:`_Kept`) and hands
-it to the next caller, checked as the pool checks its own (connected, nothing left
-unread: else it reconnects); callers that overlap take others from the pool as
-before. The kept connection stays the pool's (in use, as far as it knows): closing
-the client closes it too.
+result. So each pool keeps up to :data:`KEEP` of the connections given back (a
+worker's blocking read and its writes overlap: two) and hands them to the next
+callers, checked as the pool checks its own (connected, nothing left unread: else it
+reconnects); more callers at once take others from the pool as before. Kept
+connections stay the pool's (in use, as far as it knows): closing the client closes
+them too.
 """
 
 from __future__ import annotations
@@ -21,17 +22,12 @@ from typing import Any
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
+KEEP = 4
+"""Connections given back that a pool keeps for the next :func:`dedicated` callers."""
 
-class _Kept:
-    """The connection a pool's last :func:`dedicated` caller gave back, if any."""
-
-    __slots__ = ("link",)
-
-    def __init__(self) -> None:
-        self.link: AbstractConnection | None = None
-
-
-_kept: weakref.WeakKeyDictionary[ConnectionPool, _Kept] = weakref.WeakKeyDictionary()
+_kept: weakref.WeakKeyDictionary[ConnectionPool, list[AbstractConnection]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @contextlib.asynccontextmanager
@@ -53,11 +49,11 @@ async def dedicated(redis: Any, key: str) -> AsyncIterator[AbstractConnection]:
     pool = redis.connection_pool
     kept = _kept.get(pool)
     if kept is None:
-        kept = _kept.setdefault(pool, _Kept())
-    link, kept.link = kept.link, None
-    if link is None:
+        kept = _kept.setdefault(pool, [])
+    if not kept:
         link = await pool.get_connection()
     else:
+        link = kept.pop()
         try:
             await pool.ensure_connection(link)  # what the pool checks before lending one
         except BaseException:
@@ -69,7 +65,7 @@ async def dedicated(redis: Any, key: str) -> AsyncIterator[AbstractConnection]:
         await link.disconnect()
         await pool.release(link)
         raise
-    if kept.link is None:
-        kept.link = link  # the next caller's, still in use as far as the pool knows
+    if len(kept) < KEEP:
+        kept.append(link)  # the next caller's, still in use as far as the pool knows
     else:
         await pool.release(link)
