@@ -50,7 +50,7 @@ async def _draining(store: TaskStore, name: str) -> bool:
 async def test_stop_now_exits_at_once_and_another_worker_reclaims_the_task(
     store: TaskStore, start_worker: StartWorker
 ) -> None:
-    quick = {"DISTRITASK_CLAIM_IDLE": "2"}
+    quick = {"DISTRITASK_CLAIM_IDLE": "1"}  # the other takes the task 1 s after the stop
     worker = start_worker("--concurrency", "1", "--name", "stopped", env=quick)
     await wait_online(store, 1)
     [task_id] = await submit(store, "sleep", payload={"seconds": 120})
