@@ -102,7 +102,11 @@ async def test_every_part_follows_a_failover_to_the_new_master(
 
     redis = connection.client(url)
     store = TaskStore(redis)
-    async with Client(url) as client, connect(f"ws://127.0.0.1:{dashboard_port}/ws") as ws:
+    # max_queue=None: this client reads only its probes, and a client that stops reading
+    # (the default 16 messages queued) cannot read the dashboard's reply to its close
+    # either: leaving would wait out close_timeout (10 s) for nothing
+    ws_url = f"ws://127.0.0.1:{dashboard_port}/ws"
+    async with Client(url) as client, connect(ws_url, max_queue=None) as ws:
         await wait_online(store, 1, within=30)
         # Before: every part works through the sentinels.
         before = [await client.submit("noop") for _ in range(5)]
