@@ -8,9 +8,10 @@ Wire-compatible with the original Go services (see ``keys`` for the names):
 * a status update is the JSON of :class:`StatusUpdate` on the ``task_updates``
   channel: ``{"id","status","time","worker","message"}`` plus our optional extras
   (``progress``, ``ts``, ``attempt``, ``seq``, ``name``, ``error``), which Go ignores;
-* ours only: a heartbeat (:class:`WorkerInfo`), a control message
-  (:class:`ControlMessage`) and the notice of deleted tasks (:class:`Forgotten`, on
-  ``distritask:forgotten``: ``task_updates`` never carries a message Go does not know).
+* ours only, defined in :mod:`backend.own_messages` and re-exported here: a heartbeat
+  (:class:`WorkerInfo`), a control message (:class:`ControlMessage`) and the notice of
+  deleted tasks (:class:`Forgotten`, on ``distritask:forgotten``: ``task_updates``
+  never carries a message Go does not know).
 
 Readers ignore fields they do not know and accept messages without the extras.
 Anything that does not parse raises :class:`~backend.errors.ProtocolError`.
@@ -33,10 +34,14 @@ from pydantic import (
     ValidationInfo,
     field_serializer,
     field_validator,
-    model_validator,
 )
 
 from backend.errors import ProtocolError
+from backend.own_messages import CONTROL_ORDERS as CONTROL_ORDERS
+from backend.own_messages import WORKER_ORDERS as WORKER_ORDERS
+from backend.own_messages import ControlMessage as ControlMessage
+from backend.own_messages import Forgotten as Forgotten
+from backend.own_messages import WorkerInfo as WorkerInfo
 from backend.task_json import Clock as Clock
 from backend.task_json import clock, new_task_id, wire_payload
 from backend.task_json import new_task_ids as new_task_ids
@@ -157,77 +162,6 @@ class StatusUpdate(BaseModel):
     @property
     def order(self) -> tuple[int, int]:
         return (self.attempt, self.seq)
-
-
-class WorkerInfo(BaseModel):
-    """A worker's heartbeat."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    name: str
-    host: str = ""
-    pid: int = 0
-    concurrency: int = 0
-    running: list[str] = Field(default_factory=list)
-    """Ids of the tasks it is running now."""
-    completed: int = 0
-    failed: int = 0
-    started: float = 0.0
-    seen: float = 0.0
-    """Epoch seconds of this heartbeat (of its newest update, for a Go worker)."""
-    online: bool = True
-    kind: str = "distritask"
-    """``"go"`` for a worker known only from its status updates (a Go worker)."""
-    heartbeat: bool = True
-    """False for a worker that sends none (a Go worker): listed while its updates come."""
-    version: str = ""
-    """The Distritask version the worker runs (empty: unknown, e.g. an older worker)."""
-    draining: bool = False
-    """True once it was asked to drain: it takes no new tasks and exits when idle."""
-
-
-class ControlMessage(BaseModel):
-    """A message on the control channel (``keys.CONTROL_CHANNEL``), heard by every
-    worker: exactly one of ``{"cancel": task id}``, ``{"drain": worker name}`` (take
-    no new tasks, finish the running ones, exit 0) or ``{"stop": worker name}`` (exit
-    now; the running tasks are left to be reclaimed by other workers)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    cancel: str | None = Field(None, min_length=1)
-    drain: str | None = Field(None, min_length=1)
-    stop: str | None = Field(None, min_length=1)
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> ControlMessage:
-        given = [name for name in CONTROL_ORDERS if getattr(self, name) is not None]
-        if len(given) != 1:
-            raise ValueError(f"exactly one of {', '.join(CONTROL_ORDERS)} is expected")
-        return self
-
-    @property
-    def order(self) -> tuple[str, str]:
-        """``(what, target)``: e.g. ``("drain", "worker-1")``."""
-        for name in CONTROL_ORDERS:
-            value = getattr(self, name)
-            if value is not None:
-                return name, value
-        raise AssertionError("validated: one order is set")
-
-
-class Forgotten(BaseModel):
-    """A notice on ``keys.FORGOTTEN_CHANNEL``: these tasks' states were deleted (a user
-    deleted them), so a viewer that shows them drops them. A channel of its own: the
-    Go services' readers of ``task_updates`` know no such message."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    ids: list[str] = Field(min_length=1)
-
-
-CONTROL_ORDERS = ("cancel", "drain", "stop")
-WORKER_ORDERS = ("drain", "stop")
-"""The control messages addressed to a worker (by name)."""
 
 
 def make_update(
