@@ -9,7 +9,8 @@
    ``snapshot_loaded``, then the broker's counts of every retained task
    (``counts_received``), buffering the live updates and notices that arrive
    meanwhile, then ``snapshot_done``;
-3. emits the buffered updates and deleted ids, then the live ones as they come: every
+3. emits the buffered updates and deleted ids, then the live ones as they come
+   (:class:`~distritask_gui.live_feed.LiveFeed` reads both subscriptions): every
    update already received is handed on in one batch (one signal, not one per update),
    the ids of each :class:`~backend.protocol.Forgotten` notice as ``forgotten``.
 
@@ -35,8 +36,8 @@ timeout, TLS, lost); the helper retries with backoff (or at once on
 :meth:`BrokerConnection.retry_now`). Anything else (a ``ResponseError`` from a bug, a
 ``TypeError``) is a programming error: it is logged with its traceback, the state
 goes ``failed`` and nothing is retried until the user asks. A subscription that
-redis-py re-made by itself is treated as a reconnect, so a short restart cannot hide
-a gap.
+redis-py re-made by itself is treated as a reconnect
+(:class:`~distritask_gui.live_feed.Resubscribed`), so a short restart cannot hide a gap.
 """
 
 from __future__ import annotations
@@ -54,18 +55,14 @@ from backend.causes import Cause, cause_of
 from backend.cluster_probe import probe
 from backend.config import Settings, load_settings
 from backend.connection import client
-from backend.errors import ProtocolError
 from backend.outage import Outage, keep_running
-from backend.protocol import StatusUpdate, decode_forgotten, decode_update
 from backend.recorder import Recorder
-from backend.store import Subscription, TaskStore
+from backend.store import TaskStore
 from distritask_gui.cancelling import cancel_all
 from distritask_gui.card_state import decode_card
+from distritask_gui.live_feed import LiveFeed
 
 log = logging.getLogger(__name__)
-
-READ_BATCH = 5000
-"""Most updates read from the subscription before they are handed on together."""
 
 
 class ConnectionState(enum.StrEnum):
@@ -75,10 +72,6 @@ class ConnectionState(enum.StrEnum):
     OFFLINE = "offline"
     FAILED = "failed"
     """A programming error ended the session; not retried until asked."""
-
-
-class Resubscribed(ConnectionError):
-    """The pub/sub connection came back by itself: updates may have been missed."""
 
 
 class _Watch(Outage):
@@ -142,13 +135,9 @@ class BrokerConnection(QObject):
         self._lost_at: float | None = None
         self._main: asyncio.Task[None] | None = None
         self._watch: _Watch | None = None
-        self._buffer: list[StatusUpdate] | None = None
-        self._forgotten: list[str] | None = None
-        """Deleted ids heard while the board is read (emitted after it)."""
-        self._refill = False
-        """Tasks were deleted: the next poll reads the board's cards again."""
-        self._recorder: Recorder | None = None
-        """Records what only the channel tells (Go tasks), while a session runs."""
+        self._feed = LiveFeed(self.updates_received.emit, self.forgotten.emit)
+        """The live updates and deletion notices (its ``deletions``: the next poll reads
+        the board's cards again)."""
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -212,17 +201,18 @@ class BrokerConnection(QObject):
         commands = client(self.url, cluster=cluster)
         listener = client(self.url, timeout=None, cluster=cluster)
         store = TaskStore.from_settings(commands, self.settings, listener=listener)
-        self._recorder = Recorder(store)
+        feed = self._feed
+        feed.recorder = Recorder(store)
         try:
             await store.ping()
             async with (
                 await store.subscribe(keys.UPDATES_CHANNEL) as subscription,
                 await store.subscribe(keys.FORGOTTEN_CHANNEL) as notices,
             ):
-                self._buffer, self._forgotten = [], []
+                feed.hold()
                 readers: set[asyncio.Future[None]] = {
-                    asyncio.ensure_future(self._read(subscription)),
-                    asyncio.ensure_future(self._read_forgotten(notices)),
+                    asyncio.ensure_future(feed.read(subscription)),
+                    asyncio.ensure_future(feed.read_forgotten(notices)),
                 }
                 try:
                     await self._serve(store, readers)
@@ -232,8 +222,7 @@ class BrokerConnection(QObject):
                     await asyncio.gather(*readers, return_exceptions=True)
         finally:
             self.store = None
-            self._recorder = None
-            self._buffer = self._forgotten = None
+            feed.end()
             await asyncio.gather(commands.aclose(), listener.aclose(), return_exceptions=True)
 
     async def _serve(self, store: TaskStore, readers: set[asyncio.Future[None]]) -> None:
@@ -247,14 +236,10 @@ class BrokerConnection(QObject):
         self.snapshot_loaded.emit(board.states)
         self.counts_received.emit(board.counts)
         self.snapshot_done.emit()
-        buffered, self._buffer = self._buffer, None
-        if buffered:
-            self.updates_received.emit(buffered)
-        gone, self._forgotten = self._forgotten, None
-        if gone:
-            self.forgotten.emit(gone)
+        self._feed.release()
         poller = asyncio.ensure_future(self._poll(store))
-        recording = asyncio.ensure_future(self._recorder.run()) if self._recorder else None
+        recorder = self._feed.recorder
+        recording = asyncio.ensure_future(recorder.run()) if recorder else None
         helpers = {poller} if recording is None else {poller, recording}
         try:
             done, _ = await asyncio.wait({*readers, *helpers}, return_when=asyncio.FIRST_COMPLETED)
@@ -271,66 +256,13 @@ class BrokerConnection(QObject):
         if watch is not None:
             watch.ok()
 
-    async def _read(self, subscription: Subscription) -> None:
-        # A read returns without yielding to the loop while messages are already
-        # received, so the hand-off queued with the first one runs once they are all
-        # read: one signal per batch, not one per update.
-        loop = asyncio.get_running_loop()
-        received: list[bytes] = []
-        async for batch in subscription.batches():
-            if batch is None:
-                raise Resubscribed("the subscription was re-made")
-            if not received:
-                loop.call_soon(self._hand_on, received)
-            received.extend(batch)
-            if len(received) >= READ_BATCH:
-                await asyncio.sleep(0)
-        raise ConnectionError("the update stream ended")
-
-    def _hand_on(self, received: list[bytes]) -> None:
-        """Decode and emit (or buffer, while the snapshot loads) what was received."""
-        updates = []
-        for raw in received:
-            try:
-                updates.append(decode_update(raw))
-            except ProtocolError as exc:
-                log.warning("ignoring a status update: %s", exc)
-        received.clear()
-        if not updates:
-            return
-        recorder = self._recorder
-        if recorder is not None:  # a Go service's update is stored by someone alive
-            for update in updates:
-                recorder.offer(update)
-        if self._buffer is not None:
-            self._buffer.extend(updates)
-        else:
-            self.updates_received.emit(updates)
-
-    async def _read_forgotten(self, notices: Subscription) -> None:
-        """Emit (or buffer, while the snapshot loads) the ids of each deletion notice."""
-        async for data in notices.listen():
-            if data is None:
-                raise Resubscribed("the subscription to deletions was re-made")
-            try:
-                ids = decode_forgotten(data).ids
-            except ProtocolError as exc:
-                log.warning("ignoring a deletion notice: %s", exc)
-                continue
-            self._refill = True
-            if self._forgotten is not None:
-                self._forgotten.extend(ids)
-            else:
-                self.forgotten.emit(ids)
-        raise ConnectionError("the deletion notices ended")
-
     async def _poll(self, store: TaskStore) -> None:
         while True:
             self.workers_received.emit(await store.workers())
             consumers = await store.consumers()
             self.consumers_received.emit(sum(1 for c in consumers if c["reading"]))
             self.queues_received.emit(await store.queue_infos())
-            if self._refill:
+            if self._feed.deletions:
                 await self._refill_board(store)
             else:
                 board = await store.board_counts(decode=decode_card)
@@ -341,12 +273,12 @@ class BrokerConnection(QObject):
     async def _refill_board(self, store: TaskStore) -> None:
         """Read the board's cards and counts again (after deletions), the deletions
         heard while reading emitted after them (so none of those comes back)."""
-        self._refill, self._forgotten = False, []
+        feed = self._feed
+        feed.deletions = False
+        feed.hold(updates=False)
         try:
             board = await store.board(decode=decode_card)
             self.refreshed.emit(board.states)
             self.counts_received.emit(board.counts)
         finally:
-            gone, self._forgotten = self._forgotten, None
-            if gone:
-                self.forgotten.emit(gone)
+            feed.release()
