@@ -2,15 +2,16 @@
 
 The model is fed :class:`~backend.state.TaskState` snapshots and
 :class:`~backend.protocol.StatusUpdate` messages through :meth:`TaskModel.feed`; they
-are buffered and applied together once per frame (a ~16 ms single-shot timer), so a
-burst of thousands of updates costs one ``beginInsertRows`` and a few ``dataChanged``.
-Applying follows :meth:`TaskState.apply`: an update older than the state, by
-``(attempt, seq)``, changes nothing, so a snapshot followed by the live updates buffered
-while it loaded counts nothing twice.
+are buffered and applied together once per frame (a ~16 ms single-shot timer, one
+:class:`~distritask_gui.task_batch.Batch`), so a burst of thousands of updates costs
+one ``beginInsertRows`` and a few ``dataChanged``. Applying follows
+:meth:`TaskState.apply`: an update older than the state, by ``(attempt, seq)``, changes
+nothing, so a snapshot followed by the live updates buffered while it loaded counts
+nothing twice.
 
-Rows are kept in submission order: each task gets a growing *position* when it is
-added, and rows are sorted by it. The model also files every task under its column
-(:class:`~distritask_gui.columns.Column`) and keeps each column's
+Rows are kept in submission order (:class:`~distritask_gui.task_rows.TaskRows`: each
+task gets a growing *position* when it is added). The model also files every task
+under its column (:class:`~distritask_gui.columns.Column`) and keeps each column's
 :class:`~distritask_gui.columns.ColumnCards` (:meth:`TaskModel.column_cards`) up to
 date after each batch, so a column view never filters the whole list.
 
@@ -36,9 +37,8 @@ broker counts.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QTimer, Signal
@@ -46,7 +46,6 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QTimer,
 from backend.protocol import StatusUpdate, TaskStatus
 from backend.state import TaskState
 from backend.store import BoardCounts
-from distritask_gui.card_state import compact, stamp_arrival
 from distritask_gui.columns import (
     COLUMN_ROLE,
     ID_ROLE,
@@ -58,16 +57,14 @@ from distritask_gui.columns import (
     role_data,
 )
 from distritask_gui.rows import runs
+from distritask_gui.task_batch import Batch
+from distritask_gui.task_rows import TaskRows
 from distritask_gui.task_tally import Tally
 
 __all__ = ["QUEUE", "TaskModel", "column_of"]
 
 MAX_FINISHED = 20_000
 FRAME_MS = 16
-
-
-def _sort_key(state: TaskState) -> float:
-    return state.created if state.created is not None else (state.updated or 0.0)
 
 
 class TaskModel(QAbstractListModel):
@@ -87,11 +84,7 @@ class TaskModel(QAbstractListModel):
     def __init__(self, parent: QObject | None = None, *, max_finished: int = MAX_FINISHED) -> None:
         super().__init__(parent)
         self.max_finished = max_finished
-        self._rows: list[TaskState] = []
-        self._row_positions: list[int] = []
-        """The position of each row (ascending)."""
-        self._position: dict[str, int] = {}
-        self._next_position = 0
+        self._rows = TaskRows()
         self._pending: list[TaskState | StatusUpdate | BoardCounts] = []
         self._tally = Tally()
         """The counts, held and unheld, and the columns the tasks are filed under."""
@@ -109,7 +102,7 @@ class TaskModel(QAbstractListModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        return role_data(self._rows[index.row()], role)
+        return role_data(self._rows.states[index.row()], role)
 
     # -- feeding -----------------------------------------------------------------------
 
@@ -130,112 +123,31 @@ class TaskModel(QAbstractListModel):
         pending, self._pending = self._pending, []
         if not pending:
             return
-        added: dict[str, TaskState] = {}
-        touched: dict[str, str | None] = {}
-        latencies: list[float | None] = []
-        rebased = False
+        batch = Batch(self._rows, self._tally)
         for item in pending:
-            if isinstance(item, BoardCounts):
-                self._tally.rebase(item)
-                rebased = True
-            else:
-                self._apply_one(item, added, touched, latencies)
+            batch.apply(item)
         known = len(self._rows)
-        if added:
-            self._insert(sorted(added.values(), key=_sort_key))
-        changed = self._file(touched, added)
-        rows = (self._row(p) for positions in changed.values() for p in positions)
+        if batch.added:
+            self._insert(batch.added.values())
+        changed = batch.file()
+        rows = (self._rows.row(p) for positions in changed.values() for p in positions)
         self._emit_changed(sorted(r for r in rows if r < known))
         dropped = self._trim()
         columns = self._tally.columns
-        for key in changed.keys() | dropped | (columns.keys() if rebased else set()):
+        for key in changed.keys() | dropped | (columns.keys() if batch.rebased else set()):
             cards = self._cards.get(key)
             if cards is not None:
                 cards.sync(columns[key], changed.get(key, ()))
         self.columns_seen.emit(sorted(k for k in columns if k != QUEUE))
-        if latencies:
-            self.finished.emit(latencies)
+        if batch.latencies:
+            self.finished.emit(batch.latencies)
         self.flushed.emit()
 
-    def _apply_one(
-        self,
-        item: TaskState | StatusUpdate,
-        added: dict[str, TaskState],
-        touched: dict[str, str | None],
-        latencies: list[float | None],
-    ) -> None:
-        """Apply one item; ``touched`` gets the column each changed task was in before
-        this batch (``None`` for tasks new in it)."""
-        task_id = item.id
-        position = self._position.get(task_id)
-        row = None if position is None else self._row(position)
-        current = added.get(task_id) if row is None else self._rows[row]
-        if current is None:
-            state = item if isinstance(item, TaskState) else TaskState.from_update(item)
-            if isinstance(item, StatusUpdate) and item.ts is None:
-                stamp_arrival(state)
-            added[task_id] = compact(state)
-            touched[task_id] = None
-            self._tally.count(state, +1)
-            return
-        if isinstance(item, TaskState):
-            if item.order < current.order:
-                return
-            self._tally.count(current, -1)
-            touched.setdefault(task_id, column_of(current))
-            if row is None:
-                added[task_id] = item
-            else:
-                self._rows[row] = item
-            current = item
-        else:
-            before, column = current.status, column_of(current)
-            self._tally.count(current, -1)
-            if not current.apply(item):
-                self._tally.count(current, +1)
-                return
-            touched.setdefault(task_id, column)
-            if item.ts is None:
-                stamp_arrival(current)
-            if current.status.terminal and not before.terminal:
-                latencies.append(current.latency)
-        compact(current)
-        self._tally.count(current, +1)
-
-    def _insert(self, new: list[TaskState]) -> None:
+    def _insert(self, new: Collection[TaskState]) -> None:
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-        for state in new:
-            self._position[state.id] = self._next_position
-            self._row_positions.append(self._next_position)
-            self._next_position += 1
-            self._rows.append(state)
+        self._rows.append(new)
         self.endInsertRows()
-
-    def _file(
-        self, touched: dict[str, str | None], added: dict[str, TaskState]
-    ) -> dict[str, set[int]]:
-        """File touched tasks under their columns; the positions that changed (or
-        arrived), by column."""
-        changed: dict[str, set[int]] = {}
-        for task_id, before in touched.items():
-            position = self._position[task_id]
-            state = added.get(task_id) or self._rows[self._row(position)]
-            after = column_of(state)
-            column = self._tally.column(after)
-            if before is None:
-                column.add(position, state)
-            elif before != after:
-                self._tally.columns[before].remove(position)
-                changed.setdefault(before, set())
-                column.add(position, state)
-            else:
-                column.states[position] = state
-            changed.setdefault(after, set()).add(position)
-        return changed
-
-    def _row(self, position: int) -> int:
-        return bisect_left(self._row_positions, position)
 
     def _emit_changed(self, rows: list[int]) -> None:
         """One ``dataChanged`` per run of adjacent rows (``rows`` sorted)."""
@@ -250,14 +162,14 @@ class TaskModel(QAbstractListModel):
         excess = finished - self.max_finished
         gone: dict[str, list[int]] = {}
         rows: list[int] = []
-        for row, state in enumerate(self._rows):
+        for row, state in enumerate(self._rows.states):
             if not excess:
                 break
             if state.status.terminal:
                 excess -= 1
                 rows.append(row)
                 key = self._tally.drop(state)
-                gone.setdefault(key, []).append(self._position.pop(state.id))
+                gone.setdefault(key, []).append(self._rows.pop(state.id))
         for key, positions in gone.items():
             self._tally.columns[key].forget(positions)
         self._remove_rows(rows)
@@ -271,11 +183,11 @@ class TaskModel(QAbstractListModel):
         gone: dict[str, list[int]] = {}
         rows: list[int] = []
         for task_id in dict.fromkeys(task_ids):
-            position = self._position.pop(task_id, None)
-            if position is None:
+            if task_id not in self._rows:
                 continue
-            row = self._row(position)
-            state = self._rows[row]
+            position = self._rows.pop(task_id)
+            row = self._rows.row(position)
+            state = self._rows.states[row]
             self._tally.count(state, -1)
             gone.setdefault(column_of(state), []).append(position)
             rows.append(row)
@@ -295,26 +207,24 @@ class TaskModel(QAbstractListModel):
         """Remove ``rows`` (ascending), one ``beginRemoveRows`` per run, last run first."""
         for first, last in reversed(runs(rows)):
             self.beginRemoveRows(QModelIndex(), first, last)
-            del self._rows[first : last + 1]
-            del self._row_positions[first : last + 1]
+            self._rows.delete(first, last)
             self.endRemoveRows()
 
     # -- reading -----------------------------------------------------------------------
 
     def state(self, task_id: str) -> TaskState | None:
-        row = self.row_of(task_id)
-        return None if row is None else self._rows[row]
+        row = self._rows.row_of(task_id)
+        return None if row is None else self._rows.states[row]
 
     def row_of(self, task_id: str) -> int | None:
-        position = self._position.get(task_id)
-        return None if position is None else self._row(position)
+        return self._rows.row_of(task_id)
 
     def states(self) -> Sequence[TaskState]:
-        return self._rows
+        return self._rows.states
 
     def holds(self, task_id: str) -> bool:
         """Whether the model holds the task (it may still be counted if not)."""
-        return task_id in self._position
+        return task_id in self._rows
 
     def totals(self) -> Counter[TaskStatus]:
         """Every retained task by status: those held and the unheld ones."""
