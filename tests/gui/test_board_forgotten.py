@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from backend import keys
-from backend.protocol import Task, TaskStatus
+from backend.protocol import DEFAULT_TASK, Task, TaskStatus
 from backend.store import TaskStore
 from distritask_gui.columns import SHOWN
 from distritask_gui.console import TASKS
@@ -23,7 +23,7 @@ from tests.changes import advance
 from tests.conftest import Spawn, free_port
 from tests.gui.conftest import Open, Run, with_store
 from tests.gui.test_console import _confirm
-from tests.gui.test_panel import QUICK_WORKER, _card_ids, _submit
+from tests.gui.test_panel import QUICK_DEPLOY, QUICK_WORKER, _card_ids, _submit
 
 
 def _completed(window: MainWindow) -> str:
@@ -31,10 +31,10 @@ def _completed(window: MainWindow) -> str:
 
 
 def _deploy_and_finish(window: MainWindow, qtbot: QtBot, spawn: Spawn, count: int) -> list[str]:
-    """``count`` clicks on Deploy Node, run by a real worker; the ids, once the board
-    shows them all completed."""
+    """``count`` deploy_node tasks queued by the panel as Deploy Node does (0.2 s each),
+    run by a real worker; the ids, once the board shows them all completed."""
     for _ in range(count):
-        qtbot.mouseClick(window.header.deploy, Qt.MouseButton.LeftButton)
+        window.bridge.actions.submit(DEFAULT_TASK, QUICK_DEPLOY, 1)
     spawn("worker", "--name", "w-del", *QUICK_WORKER[2:], "--concurrency", str(count))
     qtbot.waitUntil(lambda: len(_card_ids(window, "w-del")) == count, timeout=30_000)
     qtbot.waitUntil(lambda: f"completed <b>{count}</b>" in _completed(window), timeout=30_000)

@@ -22,6 +22,9 @@ from tests.conftest import ROOT, Spawn
 from tests.gui.conftest import Open, Run, with_store
 
 QUICK_WORKER = ("--concurrency", "2", "--heartbeat-ttl", "1", "--claim-idle", "1")
+QUICK_DEPLOY = {"seconds": 0.2}
+"""A deploy_node payload: 0.2 s of simulated work, not its default 5 s (for tests that
+wait for one to finish and check nothing of its length)."""
 
 
 def _card_ids(window: MainWindow, key: str) -> list[str]:
