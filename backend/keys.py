@@ -89,6 +89,10 @@ INDEX_DURATION = INDEX_PREFIX + "duration"
 """Sorted set: finished task ids scored by their duration (finished - created)."""
 INDEX_TEMP_PREFIX = INDEX_PREFIX + "tmp:"
 """Scratch sorted sets one query builds and deletes (the script that makes one drops it)."""
+INDEX_BACKLOG = INDEX_PREFIX + "backlog"
+"""List: the index and history upkeep a script stored a few tasks without, for later: an
+entry per task and event (a code letter, then the id). Whatever reads the indexes or
+the history settles it first (see :mod:`backend.scripts.indexing`)."""
 INDEX_FIELDS = ("status", "name", "queue", "worker")
 
 
@@ -178,6 +182,7 @@ class Layout:
         self.INDEX_FINISHED = self._name(INDEX_FINISHED)
         self.INDEX_DURATION = self._name(INDEX_DURATION)
         self.INDEX_TEMP_PREFIX = self._name(INDEX_TEMP_PREFIX)
+        self.INDEX_BACKLOG = self._name(INDEX_BACKLOG)
         self.MINUTE_PREFIX = self._name(MINUTE_PREFIX)
         self.UPDATES_SHARD_CHANNEL = None if tag is None else self.prefix + "updates"
         """The sharded channel of status updates (a cluster only)."""

@@ -2,15 +2,17 @@
 one reply, what would otherwise be a command per task. Each states its KEYS and ARGV.
 
 Modules, one concept each: ``indexing`` the helpers the state-writing scripts share
-(the console's indexes, the per-minute history); ``writes`` storing states (``SUBMIT``,
+(the console's indexes, the per-minute history, their upkeep left for later and
+``SETTLE``, which does it); ``writes`` storing states (``SUBMIT``,
 ``WRITE``, ``RECORD``); ``reads`` the queues (``PROMOTE_RETRIES``, ``READ_FIRST``);
 ``console`` the console's queries and bulk actions (``QUERY``, ``FORGET``,
 ``RELEASE``); ``housekeeping`` (``REQUEST_CANCEL``, ``FORGET_CONSUMER``).
 
 The texts are templates: the names a script reaches without being given them (the
-console's indexes ``@IX@``..., the minute prefix ``@MN@``, the control channel
-``@CONTROL@``) are filled in per key layout by :func:`render`, so in a cluster every
-key a script touches shares the hash slot of the keys it is given (KEYS[1] routes it).
+console's indexes ``@IX@``..., their backlog ``@BACKLOG@``, the states ``@STATES@``,
+the minute prefix ``@MN@``, the control channel ``@CONTROL@``) are filled in per key
+layout by :func:`render`, so in a cluster every key a script touches shares the hash
+slot of the keys it is given (KEYS[1] routes it).
 ``SUBMIT`` and ``WRITE`` publish status updates with ``announce(message)``, which
 :func:`render` defines per layout: ``PUBLISH task_updates`` on one server; in a cluster
 ``SPUBLISH`` on the layout's sharded channel, plus ``PUBLISH task_updates`` unless the
@@ -25,6 +27,7 @@ from functools import cache
 from backend import keys
 from backend.scripts.console import FORGET, QUERY, RELEASE
 from backend.scripts.housekeeping import FORGET_CONSUMER, REQUEST_CANCEL
+from backend.scripts.indexing import SETTLE
 from backend.scripts.reads import PROMOTE_RETRIES, READ_FIRST
 from backend.scripts.writes import RECORD, SUBMIT, WRITE
 
@@ -45,6 +48,7 @@ class Scripts:
     RELEASE: str
     REQUEST_CANCEL: str
     FORGET_CONSUMER: str
+    SETTLE: str
 
 
 _TEMPLATES = Scripts(
@@ -58,6 +62,7 @@ _TEMPLATES = Scripts(
     RELEASE=RELEASE,
     REQUEST_CANCEL=REQUEST_CANCEL,
     FORGET_CONSUMER=FORGET_CONSUMER,
+    SETTLE=SETTLE,
 )
 
 
@@ -71,6 +76,8 @@ def render(layout: keys.Layout = keys.STANDALONE) -> Scripts:
         "@FINISHED@": layout.INDEX_FINISHED,
         "@DURATION@": layout.INDEX_DURATION,
         "@TASKS@": layout.TASK_INDEX,
+        "@BACKLOG@": layout.INDEX_BACKLOG,
+        "@STATES@": layout.TASK_STATES,
         "@MN@": layout.MINUTE_PREFIX,
         "@CONTROL@": keys.CONTROL_CHANNEL,
     }

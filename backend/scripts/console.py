@@ -4,25 +4,29 @@ states and index entries) and ``RELEASE`` (queue pending entries again).
 
 from __future__ import annotations
 
-from backend.scripts.indexing import _INDEX
+from backend.scripts.indexing import UPKEEP
 
 FORGET = (
-    _INDEX
+    UPKEEP
     + """
 -- KEYS: states, cancelled. ARGV: task ids. Forgets those tasks: their states, index
--- entries and cancel requests. Returns how many states there were.
-local gone = 0
+-- entries and cancel requests (the upkeep left for later settled first). Returns how
+-- many states there were.
+ix_settle()
+local U, gone = upkeep(), 0
 for first = 1, #ARGV, 2000 do
     local ids = {unpack(ARGV, first, math.min(first + 1999, #ARGV))}
     gone = gone + redis.call('HDEL', KEYS[1], unpack(ids))
     redis.call('HDEL', KEYS[2], unpack(ids))
-    ix_forget(ids)
+    U.ix_forget(ids)
 end
 return gone
 """
 )
 
-QUERY = """
+QUERY = (
+    UPKEEP
+    + """
 -- KEYS: the sort set (the task index: by creation; or the finished or duration set),
 -- the states, two scratch keys, the task index, the id set, then the filter sets
 -- (each scored by creation time).
@@ -34,6 +38,8 @@ QUERY = """
 -- goes on where this one stopped. Filters intersect; the walk goes along the
 -- smallest set, checking the others with ZMSCORE, so a page costs about its own size
 -- when matches are dense, and never a scan of the states unless a needle is given.
+-- The upkeep left for later is settled first (see backend.scripts.indexing).
+ix_settle()
 local sortset, states, tmp1, tmp2 = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local tasks, idset = KEYS[5], KEYS[6]
 local desc, since, till, prefix = ARGV[1] == '1', ARGV[2], ARGV[3], ARGV[4]
@@ -171,6 +177,7 @@ local reply = {total, nextpos, skipped}
 for _, id in ipairs(page) do reply[#reply + 1] = id end
 return reply
 """
+)
 
 RELEASE = """
 -- KEYS: stream. ARGV: group, the task field, entry ids. Each entry still pending in

@@ -4,11 +4,10 @@ updates, counters and acks) and ``RECORD`` (a state only the channel told of).
 
 from __future__ import annotations
 
-from backend.scripts.indexing import _INDEX, _MINUTE
+from backend.scripts.indexing import UPKEEP
 
 SUBMIT = (
-    _INDEX
-    + _MINUTE
+    UPKEEP
     + """
 -- KEYS: states, index, stream (or, for delayed tasks, the queue's schedule: a sorted
 -- set), counters, cancelled (``announce`` publishes an update: see backend.scripts).
@@ -21,9 +20,11 @@ SUBMIT = (
 -- whose id has an unfinished state is a duplicate (left alone), one whose task
 -- finished is refused ('check': then nothing is queued) or queued again from
 -- scratch ('replace'). Returns {tasks indexed, one code per checked task: 'q'
--- queued, 'd' duplicate, 'f' refused (finished), 'r' replaced}.
+-- queued, 'd' duplicate, 'f' refused (finished), 'r' replaced, the backlog's length
+-- (0 unless the upkeep was left for later)}.
 -- A task never seen is indexed from the values given (ix_new); one queued again from
--- its state (ix_reindex).
+-- its state (ix_reindex). A call of at most IX_LATER_MOST tasks leaves their indexing
+-- and history for later (ix_later: see backend.scripts.indexing).
 local n, field, queue, submitter = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
 local ids, states, scores, tasks = 4, 4 + n, 4 + 2 * n, 4 + 3 * n
 local updates, names, dues = 4 + 4 * n, 4 + 5 * n, 5 + 6 * n
@@ -57,45 +58,62 @@ if mode == 'check' or mode == 'replace' then
 else
     for i = 1, n do take[i] = i end
 end
-local again = mode == 'again'
-local named = {}
-for first = 1, #take, 1000 do
-    local hset, zadd, del, rid, rstate, groups = {}, {}, {}, {}, {}, {}
-    for k = first, math.min(first + 999, #take) do
-        local i = take[k]
-        local id, state, score = ARGV[ids + i], ARGV[states + i], ARGV[scores + i]
-        local name = ARGV[names + i]
-        hset[#hset + 1] = id
-        hset[#hset + 1] = state
-        if again or codes[i] == 'r' then
-            if codes[i] == 'r' then del[#del + 1] = id end
-            zadd[#zadd + 1] = score
-            zadd[#zadd + 1] = id
-            rid[#rid + 1] = id
-            rstate[#rstate + 1] = state
-        else  -- never seen: grouped by name, indexed as such (ix_new)
-            local group = groups[name]
-            if not group then group = {{}, {}}; groups[name] = group end
-            local gids, gpairs = group[1], group[2]
-            gids[#gids + 1] = id
-            gpairs[#gpairs + 1] = score
-            gpairs[#gpairs + 1] = id
+local again, backlog = mode == 'again', 0
+if #take <= IX_LATER_MOST then  -- a few tasks: their upkeep is left for later
+    local hset, zadd, del, entries = {}, {}, {}, {}
+    for k, i in ipairs(take) do
+        local id = ARGV[ids + i]
+        hset[2 * k - 1], hset[2 * k] = id, ARGV[states + i]
+        zadd[2 * k - 1], zadd[2 * k] = ARGV[scores + i], id
+        entries[k] = 's' .. id
+        if codes[i] == 'r' then del[#del + 1] = id end
+    end
+    if #take > 0 then
+        redis.call('HSET', KEYS[1], unpack(hset))
+        redis.call('ZADD', KEYS[2], unpack(zadd))
+        if #del > 0 then redis.call('HDEL', KEYS[5], unpack(del)) end
+        backlog = ix_later(entries)
+    end
+else
+    local U, named = upkeep(), {}
+    for first = 1, #take, 1000 do
+        local hset, zadd, del, rid, rstate, groups = {}, {}, {}, {}, {}, {}
+        for k = first, math.min(first + 999, #take) do
+            local i = take[k]
+            local id, state, score = ARGV[ids + i], ARGV[states + i], ARGV[scores + i]
+            local name = ARGV[names + i]
+            hset[#hset + 1] = id
+            hset[#hset + 1] = state
+            if again or codes[i] == 'r' then
+                if codes[i] == 'r' then del[#del + 1] = id end
+                zadd[#zadd + 1] = score
+                zadd[#zadd + 1] = id
+                rid[#rid + 1] = id
+                rstate[#rstate + 1] = state
+            else  -- never seen: grouped by name, indexed as such (ix_new)
+                local group = groups[name]
+                if not group then group = {{}, {}}; groups[name] = group end
+                local gids, gpairs = group[1], group[2]
+                gids[#gids + 1] = id
+                gpairs[#gpairs + 1] = score
+                gpairs[#gpairs + 1] = id
+            end
+            named[name] = (named[name] or 0) + 1
         end
-        named[name] = (named[name] or 0) + 1
+        redis.call('HSET', KEYS[1], unpack(hset))
+        if #zadd > 0 then redis.call('ZADD', KEYS[2], unpack(zadd)) end
+        if #del > 0 then redis.call('HDEL', KEYS[5], unpack(del)) end
+        local b = U.ix_batch()
+        for name, group in pairs(groups) do
+            redis.call('ZADD', KEYS[2], unpack(group[2]))
+            U.ix_new(b, group[1], group[2], {'pending', submitter, name, queue})
+        end
+        U.ix_flush(b)
+        if #rid > 0 then U.ix_reindex(rid, rstate, true) end
     end
-    redis.call('HSET', KEYS[1], unpack(hset))
-    if #zadd > 0 then redis.call('ZADD', KEYS[2], unpack(zadd)) end
-    if #del > 0 then redis.call('HDEL', KEYS[5], unpack(del)) end
-    local b = ix_batch()
-    for name, group in pairs(groups) do
-        redis.call('ZADD', KEYS[2], unpack(group[2]))
-        ix_new(b, group[1], group[2], {'pending', submitter, name, queue})
-    end
-    ix_flush(b)
-    if #rid > 0 then ix_reindex(rid, rstate, true) end
+    for name, count in pairs(named) do U.mn_count('submitted', queue, name, count) end
+    U.mn_flush()
 end
-for name, count in pairs(named) do mn_count('submitted', queue, name, count) end
-mn_flush()
 if #ARGV > dues then
     for _, i in ipairs(take) do redis.call('ZADD', KEYS[3], ARGV[dues + i], ARGV[tasks + i]) end
 else
@@ -103,7 +121,7 @@ else
 end
 for _, i in ipairs(take) do announce(ARGV[updates + i]) end
 if #take > 0 then redis.call('HINCRBY', KEYS[4], 'submitted', #take) end
-return {redis.call('ZCARD', KEYS[2]), table.concat(codes)}
+return {redis.call('ZCARD', KEYS[2]), table.concat(codes), backlog}
 """
 )
 
@@ -135,9 +153,8 @@ end
 """
 
 WRITE = (
-    _INDEX
+    UPKEEP
     + _ORDER
-    + _MINUTE
     + """
 -- KEYS: states, counters, stream, cancelled, index. ARGV: group, then how
 -- many updates, state fields+values, counter names+increments, acks, forgotten
@@ -146,7 +163,9 @@ WRITE = (
 -- finishes its task adds 1 to that status's counter (once: a finished task stays
 -- finished), one that retries adds 1 to 'retried'. A task with no state yet (one a
 -- Go manager queued) is indexed by its creation time, so retention trims it. The
--- acks come after the states are written.
+-- acks come after the states are written. A call of at most IX_LATER_MOST states
+-- leaves their indexing and history for later (ix_later: see backend.scripts.indexing).
+-- Returns the backlog's length then, else 0.
 local sizes = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),
                tonumber(ARGV[5]), tonumber(ARGV[6])}
 local at = 7
@@ -158,6 +177,9 @@ local function each(size, step, call)
 end
 each(sizes[1], 1, function(i) announce(ARGV[i]) end)
 local hset, counts, tallies = {}, {}, {}
+local later = sizes[2] <= 2 * IX_LATER_MOST  -- a few states: upkeep left for later
+local U = not later and upkeep() or nil
+local backlog = 0
 -- counted once: in total now, in the minute's history once indexed (mn_seen)
 local function count(name, id, state)
     counts[name] = (counts[name] or 0) + 1
@@ -179,7 +201,8 @@ each(sizes[2], 1000, function(first, last)
                 count('retried', id, state)
             end
         else
-            local created = ix_num(state, 'created') or ix_now()
+            local L = U or upkeep()
+            local created = L.ix_num(state, 'created') or L.ix_now()
             redis.call('ZADD', KEYS[5], 'NX', created, id)
             if status == 'retrying' then count('retried', id, state) end
         end
@@ -189,31 +212,42 @@ each(sizes[2], 1000, function(first, last)
             hset[#hset + 1] = state
         end
     end
-    if #hset > 0 then
+    if #hset > 0 and later then
+        redis.call('HSET', KEYS[1], unpack(hset))
+        local entries, tallied = {}, {}
+        for _, t in ipairs(tallies) do
+            entries[#entries + 1] = IX_LATER_CODES[t[1]] .. t[2]
+            tallied[t[2]] = true
+        end
+        for k = 1, #hset, 2 do  -- an event reindexes its task: 'w' for the others
+            if not tallied[hset[k]] then entries[#entries + 1] = 'w' .. hset[k] end
+        end
+        backlog = ix_later(entries)
+        hset = {}
+    elseif #hset > 0 then
         redis.call('HSET', KEYS[1], unpack(hset))
         local kept, written = {}, {}
         for k = 1, #hset, 2 do kept[#kept + 1] = hset[k]; written[#written + 1] = hset[k + 1] end
         local seen = {}
-        ix_reindex(kept, written, false, seen)
+        U.ix_reindex(kept, written, false, seen)
         hset = {}
-        for _, t in ipairs(tallies) do mn_seen(t[1], seen[t[2]], t[3]) end
+        for _, t in ipairs(tallies) do U.mn_seen(t[1], seen[t[2]], t[3]) end
     end
     tallies = {}
 end)
 for name, n in pairs(counts) do redis.call('HINCRBY', KEYS[2], name, n) end
-mn_flush()
+if U then U.mn_flush() end
 each(sizes[3], 2, function(i) redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end)
 each(sizes[4], 2000, function(i, j)
     redis.call('XACK', KEYS[3], ARGV[1], unpack(ARGV, i, j))
 end)
 each(sizes[5], 2000, function(i, j) redis.call('HDEL', KEYS[4], unpack(ARGV, i, j)) end)
-return 0
+return backlog
 """
 )
 
 RECORD = (
-    _INDEX
-    + _MINUTE
+    UPKEEP
     + """
 -- KEYS: states, index, counters, seen workers. ARGV: task id, its state as it was
 -- read ('' when there was none), the new state, its creation time, the worker the
@@ -226,12 +260,13 @@ local stored = redis.call('HGET', KEYS[1], ARGV[1])
 if (stored or '') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if not stored then redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[1]) end
-ix_reindex({ARGV[1]}, {ARGV[3]}, false)
+local U = upkeep()
+U.ix_reindex({ARGV[1]}, {ARGV[3]}, false)
 for i = 7, #ARGV do
     redis.call('HINCRBY', KEYS[3], ARGV[i], 1)
-    mn_task(ARGV[i], ARGV[3])
+    U.mn_task(ARGV[i], ARGV[3])
 end
-mn_flush()
+U.mn_flush()
 return 1
 """
 )

@@ -21,6 +21,8 @@ one concept each:
 - :mod:`~backend.store.deadletters`  dead letters paged, requeued, deleted
 - :mod:`~backend.store.pending`   who holds which pending entry; move or release one
 - :mod:`~backend.store.history`   the per-minute counts and latencies, as series
+- :mod:`~backend.store.backlog`   the index and history upkeep a submit or write of a few
+  tasks leaves for later, settled before anything reads them
 - :mod:`~backend.store.alerting`  the server's memory and the newest dead letters
 - :mod:`~backend.store.schedules` periodic-task schedules and their ticks
 - :mod:`~backend.store.sharded`   in a cluster, one logical queue over N shards: a facade
@@ -170,6 +172,8 @@ class TaskStore(
         self._request_cancel = redis.register_script(texts.REQUEST_CANCEL)
         self._forget_consumer = redis.register_script(texts.FORGET_CONSUMER)
         self._read_first = redis.register_script(texts.READ_FIRST)
+        self._settle = redis.register_script(texts.SETTLE)
+        self._settling = None
 
     async def ping(self) -> None:
         """Raise unless the broker answers."""

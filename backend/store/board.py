@@ -16,7 +16,9 @@ and "+K more" are right without holding what they count.
 cheap enough for the panel's every-second poll (the Queue column refills from it as
 its oldest tasks start). Both cost a few commands in one pipeline, then one
 ``HMGET`` of the states picked. :meth:`BoardReads.status_counts` is only the counts
-by status and in all (the manager's ``/stats``): one pipeline of ``ZCARD``s.
+by status and in all (the manager's ``/stats``): one pipeline of ``ZCARD``s. Each
+first settles the upkeep left for later (:mod:`backend.store.backlog`), so what it
+counts includes the tasks just submitted or finished.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class BoardReads(States):
         """Retained tasks by status, and in all: a ``ZCARD`` each, in one round trip
         (what ``/stats`` shows, at any retention)."""
         statuses = list(TaskStatus)
+        await self.settle()
         async with self.redis.pipeline(transaction=False) as pipe:
             for status in statuses:
                 pipe.zcard(self.keys.index("status", status.value))
@@ -97,6 +100,7 @@ class BoardReads(States):
         *,
         per_worker: bool,
     ) -> BoardSnapshot:
+        await self.settle()
         workers = await self._indexed_workers()
         ran = [w for w in workers if w not in _NOT_WORKERS] if per_worker else []
         statuses = list(TaskStatus)

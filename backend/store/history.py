@@ -1,20 +1,23 @@
-"""Reading the per-minute history the scripts write (see :mod:`backend.history`)."""
+"""Reading the per-minute history the scripts write (see :mod:`backend.history`); the
+upkeep left for later is settled first (:mod:`backend.store.backlog`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from backend import history
-from backend.store.base import Base, text
+from backend.store.backlog import Backlog
+from backend.store.base import text
 
 
-class Minutes(Base):
+class Minutes(Backlog):
     """The per-minute count hashes."""
 
     async def minutes(self, first: int, last: int) -> dict[int, dict[str, int]]:
         """The counts of each epoch minute from ``first`` to ``last`` (included) that
         has any, in one round trip."""
         span = range(first, last + 1)
+        await self.settle()
         async with self.redis.pipeline(transaction=False) as pipe:
             for minute in span:
                 pipe.hgetall(self.keys.minute(minute))

@@ -235,6 +235,9 @@ class ShardedReads(ShardReader):
     async def trim_stream(self) -> int:
         return sum(await self.each(lambda shard: shard.trim_stream()))
 
+    async def settle(self) -> None:
+        await self.each(lambda shard: shard.settle())
+
     async def forget_consumers(self, *, idle: float, keep: str) -> list[str]:
         """Consumers gone from every shard's group (their heartbeats are home)."""
         quiet = await self._quiet_consumers(idle, keep)  # over every shard's group

@@ -19,7 +19,8 @@ from backend.errors import ProtocolError
 from backend.protocol import DEFAULT_QUEUE, StatusUpdate, TaskStatus, encode_update, make_update
 from backend.state import TaskState, decode_state, encode_state
 from backend.store import calls
-from backend.store.base import Base, decoded, log, text
+from backend.store.backlog import Backlog
+from backend.store.base import decoded, log, text
 from backend.store.ids import split
 from backend.store.queue import SUBMIT_SOURCE
 
@@ -35,7 +36,7 @@ def _decoded_or_none(raw: bytes) -> TaskState | None:
         return None
 
 
-class States(Base):
+class States(Backlog):
     """Reading and writing task states; asking for cancels."""
 
     _write: AsyncScript
@@ -77,6 +78,8 @@ class States(Base):
         outcome once (completed, failed, cancelled, retried), adds ``counts`` to the
         counters, then acknowledges ``ack`` and drops the cancel requests
         ``forget_cancels``. A task with no state yet is indexed (see ``scripts.WRITE``).
+        The indexing of a few states is left for later and settled soon
+        (:mod:`backend.store.backlog`).
         """
         if not (updates or states or ack or forget_cancels):
             return
@@ -107,13 +110,14 @@ class States(Base):
             self.keys.TASK_INDEX,
         ]
         if len(by_queue) < 2:
-            await calls.call(self.redis, self._write, script_keys, args)
-            return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            await self._write(keys=script_keys, args=args, client=pipe)
-            for other, ids in by_queue[1:]:
-                pipe.xack(self.keys.stream(other), keys.WORKER_GROUP, *ids)
-            await pipe.execute()
+            backlog = await calls.call(self.redis, self._write, script_keys, args)
+        else:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                await self._write(keys=script_keys, args=args, client=pipe)
+                for other, ids in by_queue[1:]:
+                    pipe.xack(self.keys.stream(other), keys.WORKER_GROUP, *ids)
+                backlog, *_ = await pipe.execute()
+        self.settle_soon(int(backlog))
 
     async def record_seen(self, update: StatusUpdate) -> TaskState | None:
         """Record an update that no writer of ours recorded (a Go service's: see

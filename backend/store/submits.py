@@ -35,6 +35,7 @@ from backend.errors import NotReplicated, TaskExists
 from backend.protocol import DEFAULT_QUEUE, StatusUpdate, Task, encode_task, encode_update
 from backend.state import TaskState, encode_state, queued, requeued, scheduled_for
 from backend.store import calls
+from backend.store.backlog import Backlog
 from backend.store.base import text
 from backend.store.framing import command, submit_args
 from backend.store.queue import SUBMIT_BATCH, SUBMIT_SOURCE, Queue
@@ -56,7 +57,7 @@ class Submitted:
     duplicates: list[str]
 
 
-class Submits(Queue):
+class Submits(Queue, Backlog):
     """Queueing new tasks (and finished ones again)."""
 
     @functools.cached_property
@@ -276,6 +277,8 @@ class Submits(Queue):
             ],
         )
         indexed, codes = int(reply[0]), text(reply[1])
+        if len(reply) > 2:
+            self.settle_soon(int(reply[2]))
         finished = [task_id for task_id, code in zip(ids, codes, strict=False) if code == "f"]
         if finished:
             raise TaskExists(finished[0], len(finished) - 1)

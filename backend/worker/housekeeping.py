@@ -4,7 +4,10 @@ Every ``housekeeping_every`` seconds (a setting, 5 by default) a worker removes
 acknowledged entries from the task stream (:meth:`~backend.store.TaskStore.trim_stream`)
 and the consumers that are gone from the group: no heartbeat, no entry held, and idle
 for ``consumer_gone_after`` seconds (10 by default; a Go worker's ``dispatcher`` reads
-all the time, so it stays). Any worker may do it; doing it twice is harmless.
+all the time, so it stays); and it settles the index and history upkeep left for later
+(:mod:`backend.store.backlog`), so the history counts a quiet cluster's last tasks in
+their minute even when nothing reads it. Any worker may do it; doing it twice is
+harmless.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ async def housekeeping_loop(
     consumer with no heartbeat and nothing held must be idle to be removed)."""
 
     async def round() -> float:
+        await store.settle()
         trimmed = await store.trim_stream()
         if trimmed:
             log.debug("trimmed %d acknowledged entries from the task stream", trimmed)
