@@ -234,12 +234,22 @@ local MN_PREFIX, MN_KEEP, MN_FIELDS, MN_OTHER = '@MN@', @KEEP@, @FIELDS@, '@OTHE
 local MN_BOUNDS = {@BOUNDS@}
 local MN_BUCKETS = {@BUCKETS@}  -- the latency histogram's fields, 'l:0'...
 local MN_DEFAULT_NAME = '@NAME@'
-local mn_counts, mn_named, mn_any = {}, {}, false
+local mn_counts, mn_named, mn_any = {}, {q = {}, n = {}}, false
 local function mn_bump(tab, field, n) tab[field] = (tab[field] or 0) + n; mn_any = true end
+-- per queue and per name: counted by value, their fields ('q:<queue>:<what>') built
+-- once per flush (a string a script builds costs about a microsecond)
+local function mn_bump_of(kind, value, what, n)
+    local counts = mn_named[kind][value]
+    if not counts then
+        counts = {}
+        mn_named[kind][value] = counts
+    end
+    counts[what] = (counts[what] or 0) + n
+end
 local function mn_count(what, queue, name, n)
     mn_bump(mn_counts, what, n)
-    mn_bump(mn_named, 'q:' .. queue .. ':' .. what, n)
-    mn_bump(mn_named, 'n:' .. name .. ':' .. what, n)
+    mn_bump_of('q', queue, what, n)
+    mn_bump_of('n', name, what, n)
 end
 local function mn_latency(created, finished)
     if not (created and finished) then return end
@@ -275,15 +285,17 @@ local function mn_flush()
     local size = redis.call('HLEN', key)
     local crowded = size >= MN_FIELDS
     for field, n in pairs(mn_counts) do redis.call('HINCRBY', key, field, n) end
-    for field, n in pairs(mn_named) do
-        if crowded then
-            field = string.sub(field, 1, 2) .. MN_OTHER .. string.match(field, '(:[^:]*)$')
+    for kind, values in pairs(mn_named) do
+        for value, counts in pairs(values) do
+            if crowded then value = MN_OTHER end
+            for what, n in pairs(counts) do
+                redis.call('HINCRBY', key, kind .. ':' .. value .. ':' .. what, n)
+            end
         end
-        redis.call('HINCRBY', key, field, n)
     end
     -- a new minute's hash gets its expiry (only this function writes these hashes)
     if size == 0 then redis.call('EXPIRE', key, MN_KEEP) end
-    mn_counts, mn_named, mn_any = {}, {}, false
+    mn_counts, mn_named, mn_any = {}, {q = {}, n = {}}, false
 end
 """
 for _name, _value in {
@@ -304,7 +316,7 @@ LATER_MOST = 8
 for later: the task's round trip is what a user waits on, and the upkeep costs about as
 much as the rest of both scripts. Bigger batches keep it inline (it is cheap per task
 there)."""
-SETTLE_SOON = 24
+SETTLE_SOON = 48
 """Backlog entries at which the caller of the script that added the last settles the
 backlog, in the background (:meth:`backend.store.backlog.Backlog.settle_soon`): a few
 tasks' upkeep at a time (about two entries a task: its submit, its end), done while

@@ -161,3 +161,23 @@ async def test_a_task_replaced_alone_is_indexed_from_its_new_state(
     assert (await store.find(TaskFilter(sort="-finished"))).total == 0
     assert await aredis.zscore(keys.TASK_INDEX, "again-1") == fresh.created
     assert isinstance(fresh, TaskState)
+
+
+async def test_a_crowded_minute_counts_new_names_and_queues_as_other(
+    store: TaskStore, aredis: aioredis.Redis
+) -> None:
+    async def early_in_a_minute() -> float | None:
+        seconds, _ = await aredis.time()
+        return seconds if seconds % 60 < 45 else None
+
+    now = await eventually(early_in_a_minute, within=20, what="a minute with 15 s left")
+    minute = history.epoch_minute(now)
+    filler = {f"n:filler-{i}:submitted": 1 for i in range(history.MINUTE_FIELDS)}
+    await aredis.hset(keys.minute(minute), mapping=filler)  # as a busy minute leaves it
+    for name in ("late-a", "late-b"):
+        await store.submit([Task(name=name, queue="late")])
+    counts = (await store.minutes(minute, minute))[minute]
+    assert counts["submitted"] == 2
+    assert counts[f"n:{history.OTHER}:submitted"] == 2
+    assert counts[f"q:{history.OTHER}:submitted"] == 2
+    assert "n:late-a:submitted" not in counts and "q:late:submitted" not in counts
