@@ -92,7 +92,7 @@ INDEX_TEMP_PREFIX = INDEX_PREFIX + "tmp:"
 INDEX_BACKLOG = INDEX_PREFIX + "backlog"
 """List: the index and history upkeep a script stored a few tasks without, for later: an
 entry per task and event (a code letter, then the id). Whatever reads the indexes or
-the history settles it first (see :mod:`backend.scripts.indexing`)."""
+the history settles it first (see :mod:`backend.scripts.upkeep`)."""
 INDEX_FIELDS = ("status", "name", "queue", "worker")
 
 

@@ -1,12 +1,13 @@
 """The Lua scripts :class:`backend.store.TaskStore` runs: each does, in one command and
 one reply, what would otherwise be a command per task. Each states its KEYS and ARGV.
 
-Modules, one concept each: ``indexing`` the helpers the state-writing scripts share
-(the console's indexes, the per-minute history, their upkeep left for later and
-``SETTLE``, which does it); ``writes`` storing states (``SUBMIT``,
-``WRITE``, ``RECORD``); ``reads`` the queues (``PROMOTE_RETRIES``, ``READ_FIRST``);
-``console`` the console's queries and bulk actions (``QUERY``, ``FORGET``,
-``RELEASE``); ``housekeeping`` (``REQUEST_CANCEL``, ``FORGET_CONSUMER``).
+Modules, one concept each: the helpers the state-writing scripts share, ``indexing``
+(the console's indexes) and ``minutes`` (the per-minute history), and ``upkeep``, which
+builds them when used or leaves them for later (``SETTLE`` does what is left);
+``writes`` storing states (``SUBMIT``, ``WRITE``, ``RECORD``); ``reads`` the queues
+(``PROMOTE_RETRIES``, ``READ_FIRST``); ``console`` the console's queries and bulk
+actions (``QUERY``, ``FORGET``, ``RELEASE``); ``housekeeping`` (``REQUEST_CANCEL``,
+``FORGET_CONSUMER``).
 
 The texts are templates: the names a script reaches without being given them (the
 console's indexes ``@IX@``..., their backlog ``@BACKLOG@``, the states ``@STATES@``,
@@ -27,8 +28,8 @@ from functools import cache
 from backend import keys
 from backend.scripts.console import FORGET, QUERY, RELEASE
 from backend.scripts.housekeeping import FORGET_CONSUMER, REQUEST_CANCEL
-from backend.scripts.indexing import SETTLE
 from backend.scripts.reads import PROMOTE_RETRIES, READ_FIRST
+from backend.scripts.upkeep import SETTLE
 from backend.scripts.writes import RECORD, SUBMIT, WRITE
 
 __all__ = ["Scripts", "render"]

@@ -4,7 +4,7 @@ states and index entries) and ``RELEASE`` (queue pending entries again).
 
 from __future__ import annotations
 
-from backend.scripts.indexing import UPKEEP
+from backend.scripts.upkeep import UPKEEP
 
 FORGET = (
     UPKEEP
@@ -38,7 +38,7 @@ QUERY = (
 -- goes on where this one stopped. Filters intersect; the walk goes along the
 -- smallest set, checking the others with ZMSCORE, so a page costs about its own size
 -- when matches are dense, and never a scan of the states unless a needle is given.
--- The upkeep left for later is settled first (see backend.scripts.indexing).
+-- The upkeep left for later is settled first (see backend.scripts.upkeep).
 ix_settle()
 local sortset, states, tmp1, tmp2 = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local tasks, idset = KEYS[5], KEYS[6]

@@ -4,7 +4,7 @@ updates, counters and acks) and ``RECORD`` (a state only the channel told of).
 
 from __future__ import annotations
 
-from backend.scripts.indexing import UPKEEP
+from backend.scripts.upkeep import UPKEEP
 
 SUBMIT = (
     UPKEEP
@@ -24,7 +24,7 @@ SUBMIT = (
 -- (0 unless the upkeep was left for later)}.
 -- A task never seen is indexed from the values given (ix_new); one queued again from
 -- its state (ix_reindex). A call of at most IX_LATER_MOST tasks leaves their indexing
--- and history for later (ix_later: see backend.scripts.indexing).
+-- and history for later (ix_later: see backend.scripts.upkeep).
 local n, field, queue, submitter = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
 local ids, states, scores, tasks = 4, 4 + n, 4 + 2 * n, 4 + 3 * n
 local updates, names, dues = 4 + 4 * n, 4 + 5 * n, 5 + 6 * n
@@ -164,7 +164,7 @@ WRITE = (
 -- finished), one that retries adds 1 to 'retried'. A task with no state yet (one a
 -- Go manager queued) is indexed by its creation time, so retention trims it. The
 -- acks come after the states are written. A call of at most IX_LATER_MOST states
--- leaves their indexing and history for later (ix_later: see backend.scripts.indexing).
+-- leaves their indexing and history for later (ix_later: see backend.scripts.upkeep).
 -- Returns the backlog's length then, else 0.
 local sizes = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),
                tonumber(ARGV[5]), tonumber(ARGV[6])}

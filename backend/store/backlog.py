@@ -9,14 +9,14 @@ never after anything needs it:
   query and delete scripts in the same step; the board, the status counts and the
   history through :meth:`Backlog.settle`);
 - the caller of a script that left upkeep settles it once the backlog holds
-  :data:`~backend.scripts.indexing.SETTLE_SOON` entries, in the background
+  :data:`~backend.scripts.upkeep.SETTLE_SOON` entries, in the background
   (:meth:`Backlog.settle_soon`): a few tasks at a time, while the task's worker or
   client is busy with its own part of the round trip, not in the middle of it;
-- a script that finds :data:`~backend.scripts.indexing.SETTLE_AT` entries settles them
+- a script that finds :data:`~backend.scripts.upkeep.SETTLE_AT` entries settles them
   itself (when no caller did: a Go worker's writes add none), and every worker's
   housekeeping round settles what a quiet cluster left.
 
-See :mod:`backend.scripts.indexing` for the rules.
+See :mod:`backend.scripts.upkeep` for the rules.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import asyncio
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from backend.scripts.indexing import SETTLE_SOON
+from backend.scripts.upkeep import SETTLE_SOON
 from backend.store import calls
 from backend.store.base import Base, log
 
@@ -44,7 +44,7 @@ class Backlog(Base):
 
     def settle_soon(self, backlog: int) -> None:
         """After a script that left upkeep for later and said the backlog's length:
-        from :data:`~backend.scripts.indexing.SETTLE_SOON` entries on, settle it in the
+        from :data:`~backend.scripts.upkeep.SETTLE_SOON` entries on, settle it in the
         background (one settle at a time; a failed one is left to the next caller)."""
         if backlog < SETTLE_SOON or (self._settling is not None and not self._settling.done()):
             return

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 
 from backend import history, keys
 from backend.protocol import Task, TaskStatus
-from backend.scripts.indexing import SETTLE_AT, SETTLE_SOON
+from backend.scripts.upkeep import SETTLE_AT, SETTLE_SOON
 from backend.state import TaskState
 from backend.store import TaskStore
 from backend.task_filter import TaskFilter
