@@ -8,7 +8,7 @@ one concept each:
 - :mod:`~backend.store.submits`   queueing tasks (ids checked, pipelined batches, routed
   to their queue's stream, or its schedule when delayed)
 - :mod:`~backend.store.queue`     the task streams and worker group: read,
-  claim, keep, hand back, retries, dead letters, the task index
+  claim, keep, hand back, retries, the task index
 - :mod:`~backend.store.consumers` the group's consumers and the stream's depth
 - :mod:`~backend.store.queues`    named queues: strict-priority reads, pause, figures
   (entry ids of queues other than ``default`` name their queue: :mod:`~backend.store.ids`)
@@ -18,7 +18,7 @@ one concept each:
 - :mod:`~backend.store.channels`  confirmed pub/sub subscriptions
 - :mod:`~backend.store.query`     filtered listings over the indexes, bulk actions
 - :mod:`~backend.store.board`     the live board's bounded reads: its cards and the counts
-- :mod:`~backend.store.deadletters`  dead letters paged, requeued, deleted
+- :mod:`~backend.store.deadletters`  dead letters written, paged, requeued, deleted
 - :mod:`~backend.store.pending`   who holds which pending entry; move or release one
 - :mod:`~backend.store.history`   the per-minute counts and latencies, as series
 - :mod:`~backend.store.backlog`   the index and history upkeep a submit or write of a few
@@ -47,19 +47,17 @@ from backend.config import DEFAULT_RETENTION, Settings
 from backend.store.alerting import AlertReads
 from backend.store.board import BoardCounts, BoardSnapshot
 from backend.store.channels import Channels, Subscription, subscribe
-from backend.store.deadletters import DeadLetter, DeadLetters
+from backend.store.deadletters import (
+    DEAD_LETTER_DATA_MAX,
+    DEAD_LETTER_MAXLEN,
+    DeadLetter,
+    DeadLetters,
+)
 from backend.store.history import Minutes
 from backend.store.ids import Entry, unqualify
 from backend.store.pending import Ownership, PendingEntry
 from backend.store.query import BulkProgress, Page, Query
-from backend.store.queue import (
-    DEAD_LETTER_DATA_MAX,
-    DEAD_LETTER_MAXLEN,
-    SUBMIT_BATCH,
-    SUBMIT_SOURCE,
-    Pending,
-    keep_sync,
-)
+from backend.store.queue import SUBMIT_BATCH, SUBMIT_SOURCE, Pending, keep_sync
 from backend.store.queues import QueueInfo, Queues
 from backend.store.schedules import Schedules
 from backend.store.submits import Submitted

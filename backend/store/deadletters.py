@@ -1,11 +1,13 @@
-"""The dead-letter stream, paged, and what an operator does with its entries.
+"""The dead-letter stream: written when a task cannot run, paged, and what an
+operator does with its entries.
 
 Each entry holds the task as it was queued (``task_data``, raw), the reason, the
-worker and the time (fields written by :meth:`~backend.store.queue.Queue.dead_letter`).
+worker and the time (fields written by :meth:`DeadLetters.dead_letter`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +19,11 @@ from backend.store.base import text
 from backend.store.states import States
 from backend.store.submits import Submits
 
+DEAD_LETTER_MAXLEN = 100_000
+DEAD_LETTER_DATA_MAX = 64 * 1024
+"""Bytes of ``task_data`` a dead letter keeps."""
+DEAD_LETTER_ERROR_MAX = 4096
+"""Characters of the reason a dead letter keeps."""
 UNCHANGED: Any = object()
 """``requeue_dead``'s default payload: keep the one the task had."""
 
@@ -52,7 +59,33 @@ class DeadLetter:
 
 
 class DeadLetters(Submits, States):
-    """Paging, requeueing and deleting dead letters."""
+    """Writing, paging, requeueing and deleting dead letters."""
+
+    async def dead_letter(self, task_id: str, raw: bytes | str, error: str, worker: str) -> None:
+        """Keep a copy of a task that could not run, and why; each entry's size is
+        capped (``task_data`` past :data:`DEAD_LETTER_DATA_MAX` bytes is cut, with a note)."""
+        data = raw.encode() if isinstance(raw, str) else raw
+        fields: dict[str, bytes | str | float] = {
+            "id": task_id[:200],
+            keys.TASK_FIELD: data[:DEAD_LETTER_DATA_MAX],
+            "error": error[:DEAD_LETTER_ERROR_MAX],
+            "worker": worker,
+            "ts": time.time(),
+        }
+        if len(data) > DEAD_LETTER_DATA_MAX:
+            cut = f"task_data cut to its first {DEAD_LETTER_DATA_MAX} of {len(data)} bytes"
+            fields["note"] = cut
+        await self.redis.xadd(
+            self.keys.DEAD_LETTERS, fields, maxlen=DEAD_LETTER_MAXLEN, approximate=True
+        )
+
+    async def dead_letters(self, count: int = 100) -> list[dict[str, str]]:
+        """The newest dead letters, newest first."""
+        entries = await self.redis.xrevrange(self.keys.DEAD_LETTERS, count=count)
+        return [
+            {text(k): text(v) for k, v in fields.items()} | {"entry": text(entry_id)}
+            for entry_id, fields in entries
+        ]
 
     async def dead_letter_page(
         self, offset: int = 0, limit: int = 100

@@ -1,10 +1,11 @@
-"""The task stream and its worker group: submit, read, claim, hand back, dead-letter.
+"""The task streams and their worker group: read, claim, keep, hand back; the task index.
 
 Submits are in :mod:`backend.store.submits`; the group's consumers and the stream's
-depth in :mod:`backend.store.consumers`. Workers read with XREADGROUP, find
+depth in :mod:`backend.store.consumers`; dead letters (written when a task cannot
+run) in :mod:`backend.store.deadletters`. Workers read with XREADGROUP, find
 abandoned entries with XPENDING … IDLE, take them over and keep their own fresh with
 XCLAIM; all of it
-is here, so no other module issues a stream command.
+is here, so no other module issues a task stream command.
 """
 
 from __future__ import annotations
@@ -36,11 +37,6 @@ log = logging.getLogger("backend.store")
 
 SUBMIT_SOURCE = SUBMITTER
 """The ``worker`` a pending update names, as the Go manager's does."""
-DEAD_LETTER_MAXLEN = 100_000
-DEAD_LETTER_DATA_MAX = 64 * 1024
-"""Bytes of ``task_data`` a dead letter keeps."""
-DEAD_LETTER_ERROR_MAX = 4096
-"""Characters of the reason a dead letter keeps."""
 SUBMIT_BATCH = 1000
 """Tasks per submit command (a script: the server is busy ~1 ms per thousand)."""
 FORGET_CHUNK = 2000
@@ -254,34 +250,6 @@ class Queue(Base):
             for queue, bare in split(entry_ids).items():
                 pipe.xack(self.keys.stream(queue), keys.WORKER_GROUP, *bare)
             await pipe.execute()
-
-    # -- dead letters -----------------------------------------------------------------
-
-    async def dead_letter(self, task_id: str, raw: bytes | str, error: str, worker: str) -> None:
-        """Keep a copy of a task that could not run, and why; each entry's size is
-        capped (``task_data`` past :data:`DEAD_LETTER_DATA_MAX` bytes is cut, with a note)."""
-        data = raw.encode() if isinstance(raw, str) else raw
-        fields: dict[str, bytes | str | float] = {
-            "id": task_id[:200],
-            keys.TASK_FIELD: data[:DEAD_LETTER_DATA_MAX],
-            "error": error[:DEAD_LETTER_ERROR_MAX],
-            "worker": worker,
-            "ts": time.time(),
-        }
-        if len(data) > DEAD_LETTER_DATA_MAX:
-            cut = f"task_data cut to its first {DEAD_LETTER_DATA_MAX} of {len(data)} bytes"
-            fields["note"] = cut
-        await self.redis.xadd(
-            self.keys.DEAD_LETTERS, fields, maxlen=DEAD_LETTER_MAXLEN, approximate=True
-        )
-
-    async def dead_letters(self, count: int = 100) -> list[dict[str, str]]:
-        """The newest dead letters, newest first."""
-        entries = await self.redis.xrevrange(self.keys.DEAD_LETTERS, count=count)
-        return [
-            {text(k): text(v) for k, v in fields.items()} | {"entry": text(entry_id)}
-            for entry_id, fields in entries
-        ]
 
 
 def keep_sync(redis: SyncRedis, consumer: str, ids: Sequence[bytes | str]) -> None:
