@@ -20,6 +20,8 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 
+from redis.exceptions import RedisError
+
 from backend.connection import is_broker_down
 from backend.outage import Outage, keep_running
 from backend.protocol import DEFAULT_QUEUE
@@ -88,6 +90,16 @@ class Reader:
     def wake(self) -> None:
         """Wake the reader (to notice a stop)."""
         self._room_freed.set()
+
+    async def end_read(self) -> None:
+        """End the blocking read in progress now, not when its block runs out (up to
+        a second later): a stop goes on at once. Best effort: where the server
+        refuses (``CLIENT UNBLOCK`` not allowed) or is away, the read ends by
+        itself."""
+        try:
+            await self.store.wake_reads()
+        except (RedisError, OSError) as exc:
+            log.debug("could not end the blocking read early: %s", exc)
 
     async def resume_own(self) -> None:
         """Entries delivered to this consumer name before (a restart with ``--name``)."""

@@ -9,8 +9,8 @@ jobs from the local queue and run them; outcomes leave through the :class:`Outbo
 batches. Around that: the reclaimer, the heartbeat, the promoter of due tasks and
 periodic ticks (:mod:`backend.promoter`), the cancel listener, housekeeping, the
 deadline watchdog and the keeper thread (keeps held entries fresh even while a
-handler holds the event loop). Every loop is supervised: one that dies stops the
-worker with exit status 1.
+handler holds the event loop). Every loop is supervised
+(:mod:`~backend.worker.supervisor`): one that dies stops the worker with exit status 1.
 
 A stop (first SIGTERM or SIGINT) stops reading, lets held tasks finish within the
 grace period, writes their outcomes and exits 0. Whatever the handlers do, the
@@ -28,10 +28,7 @@ import asyncio
 import functools
 import logging
 import math
-from collections.abc import Callable, Coroutine
-from typing import Any
-
-from redis.exceptions import RedisError
+from collections.abc import Callable
 
 from backend.broker_url import describe
 from backend.config import Settings
@@ -54,6 +51,7 @@ from backend.worker.prefetch import Prefetch, hand_back_loop
 from backend.worker.reader import Reader
 from backend.worker.reclaim import Reclaimer, refresh_interval
 from backend.worker.slots import Slots
+from backend.worker.supervisor import Supervisor
 from backend.worker.threads import HandlerThreads
 
 log = logging.getLogger("backend.worker")
@@ -86,8 +84,7 @@ class Worker:
         self._serving = False
         """Whether the reading loops run (a stop then ends their blocking read early)."""
         self.prefetch = Prefetch(self.concurrency)
-        self._background: list[asyncio.Task[Any]] = []
-        self._unstopped: set[asyncio.Task[Any]] = set()
+        self.supervisor = Supervisor(on_crash=self._failed)
         self.threads = HandlerThreads()
         self.leftovers = ""
         """After :meth:`run`: what handlers still run (threads, stuck coroutines) and
@@ -99,7 +96,11 @@ class Worker:
         self.store = store = TaskStore.from_settings(self.redis, settings)
         self.outbox = Outbox(store, outage)
         self.cancels = Cancels(
-            store, outage, self._on_cancel, worker=self.name, on_order=self._on_order
+            store,
+            outage,
+            lambda task_id: self.slots.cancel(task_id),
+            worker=self.name,
+            on_order=self._on_order,
         )
         self.intake = Intake(store, self.outbox, outage, self.cancels, self.name)
         self.executor = Executor(
@@ -156,18 +157,14 @@ class Worker:
             self.name,
             refresh_interval(settings.claim_idle),
             held=self.held,
-            running=self._running_names,
-            on_error=self._keeper_failed,
+            running=self.slots.running_names,
+            on_error=self._failed,
             cluster="on" if store.keys.cluster else "off",
         )
 
     def held(self) -> list[bytes]:
         """Entries this worker must keep from being reclaimed (any thread)."""
         return self.reader.held()
-
-    def _running_names(self) -> list[str]:
-        """The running tasks, for people (called from the keeper's thread)."""
-        return [f"{job.task.name} {job.task_id}" for job in list(self.running.values())]
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -182,17 +179,7 @@ class Worker:
         self.stopping.set()
         self.reader.wake()
         if first and self._serving:
-            self._spawn(self._end_read())
-
-    async def _end_read(self) -> None:
-        """End the blocking read in progress now, not when its block runs out (up to
-        a second later): the stop goes on at once. Best effort: where the server
-        refuses (``CLIENT UNBLOCK`` not allowed) or is away, the read ends by
-        itself."""
-        try:
-            await self.store.wake_reads()
-        except (RedisError, OSError) as exc:
-            log.debug("could not end the blocking read early: %s", exc)
+            self.supervisor.spawn(self.reader.end_read())
 
     def drain(self) -> None:
         """Take no new tasks, let the running ones finish however long they take, exit 0."""
@@ -232,7 +219,7 @@ class Worker:
         hard_stop = self.settings.grace_period + shutdown.HARD_STOP_AFTER
         signals.install(loop, self.stop, self._abort, hard_stop_after=hard_stop)
         if self.settings.parent_pid is not None:
-            self._spawn(parent.watch(self.settings.parent_pid, self.stop))
+            self.supervisor.spawn(parent.watch(self.settings.parent_pid, self.stop))
         try:
             if await wait_until_up(self.redis, self.url, unless=self.stopping):
                 await self._serve()
@@ -275,14 +262,14 @@ class Worker:
                 gone_after=self.settings.consumer_gone_after,
             ),
         ):
-            self._spawn(coro)
+            self.supervisor.spawn(coro)
         await self.reader.resume_own()
         intake = [
-            self._supervised(self.reader.read_loop(self.stopping)),
-            self._supervised(reclaimer.claim_loop(self.stopping)),
+            self.supervisor.supervised(self.reader.read_loop(self.stopping)),
+            self.supervisor.supervised(reclaimer.claim_loop(self.stopping)),
         ]
         self._serving = True
-        self.slots.start(self._supervised)
+        self.slots.start(self.supervisor.supervised)
         if self._stopped_now:  # while starting
             for slot in self.slots.tasks:
                 slot.cancel()
@@ -298,34 +285,11 @@ class Worker:
         await self.stopping.wait()
         await shutdown.drain(self, intake)
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Start a background loop (cancelled at the end of the drain), supervised."""
-        self._background.append(self._supervised(coro))
-
-    def _supervised(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        """Start an essential loop: if it dies, the worker stops and exits non-zero
-        (never "online" with a loop gone)."""
-        task = asyncio.create_task(coro, name=getattr(coro, "__qualname__", None))
-        task.add_done_callback(self._crashed)
-        return task
-
-    def _crashed(self, task: asyncio.Task[Any]) -> None:
-        if task.cancelled() or task.exception() is None:
-            return
-        log.error("internal error in %s; stopping", task.get_name(), exc_info=task.exception())
-        self.exit_code = 1
-        self.stop()
-
-    def _keeper_failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException) -> None:
+        """A loop (or the keeper thread) died: stop, and exit non-zero."""
         self.exit_code = 1
         self.stop()
 
     def _stats(self) -> tuple[list[str], int, int]:
         running = [job.task_id for job in self.running.values()]
         return running, self.executor.completed, self.executor.failed
-
-    def _on_cancel(self, task_id: str) -> None:
-        for job in [*self.running.values(), *self.queue]:
-            if job.task_id == task_id:
-                log.info("task %s: cancel requested", task_id)
-                job.cancel()

@@ -78,10 +78,11 @@ async def close(worker: Worker) -> None:
 
 async def cancel_background(worker: Worker) -> None:
     """Cancel the background loops; those that do not end within a bound are left."""
-    for task in worker._background:
+    supervisor = worker.supervisor
+    for task in supervisor.background:
         task.cancel()
-    if worker._background:
-        _, worker._unstopped = await asyncio.wait(worker._background, timeout=CANCEL_WAIT)
+    if supervisor.background:
+        _, supervisor.unstopped = await asyncio.wait(supervisor.background, timeout=CANCEL_WAIT)
 
 
 def leftovers(worker: Worker) -> str:
@@ -89,8 +90,8 @@ def leftovers(worker: Worker) -> str:
     is no longer counted by the time its slot saw the result)."""
     stuck = worker.slots.stuck
     left = [f"{len(stuck)} handler(s) that ignored cancellation"] if stuck else []
-    if worker._unstopped:
-        left.append(f"{len(worker._unstopped)} loop(s) that did not stop")
+    if worker.supervisor.unstopped:
+        left.append(f"{len(worker.supervisor.unstopped)} loop(s) that did not stop")
     if worker.threads.busy:
         left.append(f"{worker.threads.busy} handler thread(s)")
     return " and ".join(left)

@@ -4,7 +4,8 @@ Jobs wait in :attr:`Slots.queue` (prefetched entries); each slot takes the next 
 and runs it through the executor, and :attr:`Slots.running` holds those running. A
 job whose handler did not stop when interrupted (it swallowed the cancellation) is
 abandoned: its slot is set aside in :attr:`Slots.stuck` and a new slot takes its
-place, so the worker keeps its concurrency.
+place, so the worker keeps its concurrency. A cancel request interrupts the job of its
+task, running or queued (:meth:`Slots.cancel`).
 """
 
 from __future__ import annotations
@@ -67,6 +68,17 @@ class Slots:
     def wake(self) -> None:
         """The queue changed behind the slots' back (jobs put back): idle slots look again."""
         self._work.set()
+
+    def cancel(self, task_id: str) -> None:
+        """Interrupt the task ``task_id`` if it runs or waits here (a cancel request)."""
+        for job in [*self.running.values(), *self.queue]:
+            if job.task_id == task_id:
+                log.info("task %s: cancel requested", task_id)
+                job.cancel()
+
+    def running_names(self) -> list[str]:
+        """The running tasks, for people (called from the keeper's thread too)."""
+        return [f"{job.task.name} {job.task_id}" for job in list(self.running.values())]
 
     def close(self) -> None:
         """Let each slot end once the queue is empty."""
