@@ -10,8 +10,10 @@ one concept each:
 - :mod:`~backend.store.queue`     the task streams and worker group: read,
   claim, keep, hand back, retries, the task index
 - :mod:`~backend.store.consumers` the group's consumers and the stream's depth
-- :mod:`~backend.store.queues`    named queues: strict-priority reads, pause, figures
+- :mod:`~backend.store.queues`    named queues: strict-priority reads, pause
   (entry ids of queues other than ``default`` name their queue: :mod:`~backend.store.ids`)
+- :mod:`~backend.store.queue_figures`  each named queue's figures: depth, lag, the
+  oldest waiting entry's age, consumers, scheduled, paused
 - :mod:`~backend.store.states`    task states, counters and cancel requests
 - :mod:`~backend.store.workers`   worker heartbeats and records
 - :mod:`~backend.store.upkeep`    trimming the stream, removing consumers that are gone
@@ -58,7 +60,8 @@ from backend.store.ids import Entry, unqualify
 from backend.store.pending import Ownership, PendingEntry
 from backend.store.query import BulkProgress, Page, Query
 from backend.store.queue import SUBMIT_BATCH, SUBMIT_SOURCE, Pending, keep_sync
-from backend.store.queues import QueueInfo, Queues
+from backend.store.queue_figures import QueueFigures, QueueInfo
+from backend.store.queues import Queues
 from backend.store.schedules import Schedules
 from backend.store.submits import Submitted
 from backend.store.templates import NewTask
@@ -92,6 +95,7 @@ __all__ = [
 
 class TaskStore(
     Queues,
+    QueueFigures,
     Query,
     DeadLetters,
     Ownership,

@@ -92,6 +92,12 @@ class Queue(Base):
             await self.redis.sadd(self.keys.QUEUES, *new)
             self.known_queues.update(new)
 
+    async def queue_names(self) -> list[str]:
+        """Every queue tasks were submitted to or workers read, ``default`` first."""
+        names = {text(name) for name in await self.redis.smembers(self.keys.QUEUES)}
+        names.add(DEFAULT_QUEUE)
+        return sorted(names, key=lambda name: (name != DEFAULT_QUEUE, name))
+
     async def wake_promoters(self) -> None:
         """Tell every promoter a schedule changed (it plans its next wake-up again)."""
         await self.redis.publish(keys.SCHEDULED_CHANNEL, str(time.time()))

@@ -1,4 +1,4 @@
-"""Named queues: strict-priority reads over several streams, pause and resume, figures.
+"""Named queues: strict-priority reads over several streams, pause and resume.
 
 Every queue is a stream (:func:`backend.keys.stream`; ``default`` is the Go services'
 ``task_stream``) read through the same group, ``worker_group``.
@@ -28,14 +28,15 @@ read wakes, as above; from then on the script's check is used again until a read
 finds the queue running. Tasks keep being
 submitted and promoted into a paused queue; reclaiming a dead worker's entries goes
 on (they were taken before).
+
+Each queue's figures (depth, lag, the oldest waiting entry's age, paused) are
+:mod:`backend.store.queue_figures`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -44,32 +45,11 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from backend import keys, links
-from backend.protocol import DEFAULT_QUEUE
 from backend.store.base import log, text
 from backend.store.framing import command
 from backend.store.ids import Entry, qualified
 from backend.store.queue import Queue
-
-
-@dataclass(slots=True)
-class QueueInfo:
-    """One queue's figures (``GET /queues``)."""
-
-    name: str
-    stream: str
-    depth: int
-    """Tasks not finished: waiting (``lag``) plus taken and not acknowledged (``pending``)."""
-    lag: int
-    """Entries not delivered to any worker yet."""
-    pending: int
-    """Entries delivered and not acknowledged (running, or held by a dead worker)."""
-    consumers: int
-    """Worker consumers the group knows on this stream."""
-    oldest_age: float | None
-    """Seconds the oldest waiting entry has waited (``None``: none waits)."""
-    scheduled: int
-    """Delayed tasks and retries waiting for their time."""
-    paused: bool
+from backend.store.queue_figures import QueueInfo as QueueInfo  # re-exported (sharded_reads)
 
 
 class Queues(Queue):
@@ -81,12 +61,6 @@ class Queues(Queue):
     _running_queue: str | None = None
     """The single queue the last read found not paused (read directly: see the
     module's text), or ``None``."""
-
-    async def queue_names(self) -> list[str]:
-        """Every queue tasks were submitted to or workers read, ``default`` first."""
-        names = {text(name) for name in await self.redis.smembers(self.keys.QUEUES)}
-        names.add(DEFAULT_QUEUE)
-        return sorted(names, key=lambda name: (name != DEFAULT_QUEUE, name))
 
     # -- pause -------------------------------------------------------------------------
 
@@ -228,67 +202,9 @@ class Queues(Queue):
             pipe.xack(stream, keys.WORKER_GROUP, *(entry_id for entry_id, _ in batch))
             await pipe.execute()
 
-    # -- figures -----------------------------------------------------------------------
-
-    async def queue_infos(self, queues: Sequence[str] | None = None) -> list[QueueInfo]:
-        """Each queue's figures (every known queue by default), in one round trip
-        plus one per queue with entries waiting (its oldest one's age)."""
-        names = list(queues) if queues is not None else await self.queue_names()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.smembers(self.keys.PAUSED_QUEUES)
-            for name in names:
-                pipe.xinfo_groups(self.keys.stream(name))
-                pipe.zcard(self.keys.due(name))
-                pipe.xlen(self.keys.stream(name))
-            replies = await pipe.execute(raise_on_error=False)
-        paused = {text(name) for name in replies[0]}
-        now = time.time()
-        infos: list[QueueInfo] = []
-        for index, name in enumerate(names):
-            groups, scheduled, length = replies[1 + 3 * index : 4 + 3 * index]
-            group = _our_group(groups)
-            # No group yet (no worker ever read the queue): every entry waits.
-            lag = int(group.get("lag") or 0) if group else int(length)
-            pending = int(group.get("pending") or 0)
-            oldest = None
-            if lag:
-                after = text(group["last-delivered-id"]) if group else "0-0"
-                oldest = await self._oldest_waiting(name, after, now)
-            infos.append(
-                QueueInfo(
-                    name=name,
-                    stream=self.keys.stream(name),
-                    depth=lag + pending,
-                    lag=lag,
-                    pending=pending,
-                    consumers=int(group.get("consumers") or 0),
-                    oldest_age=oldest,
-                    scheduled=scheduled if isinstance(scheduled, int) else 0,
-                    paused=name in paused,
-                )
-            )
-        return infos
-
-    async def _oldest_waiting(self, queue: str, last_delivered: str, now: float) -> float | None:
-        first = await self.redis.xrange(self.keys.stream(queue), min="(" + last_delivered, count=1)
-        if not first:
-            return None
-        millis = int(text(first[0][0]).split("-")[0])
-        return max(0.0, now - millis / 1000)
-
 
 def _fields(flat: list[bytes]) -> dict[bytes, bytes]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
-
-
-def _our_group(groups: Any) -> dict[str, Any]:
-    """The worker group's XINFO GROUPS record (empty when the stream or group is missing)."""
-    if isinstance(groups, Exception):
-        return {}
-    for group in groups or []:
-        if text(group.get("name", b"")) == keys.WORKER_GROUP:
-            return group
-    return {}
 
 
 @lru_cache(maxsize=64)
