@@ -19,6 +19,7 @@ one concept each:
 - :mod:`~backend.store.upkeep`    trimming the stream, removing consumers that are gone
 - :mod:`~backend.store.channels`  confirmed pub/sub subscriptions
 - :mod:`~backend.store.query`     filtered listings over the indexes, bulk actions
+  (:mod:`~backend.store.query_call` builds the QUERY script's call for a filter)
 - :mod:`~backend.store.board`     the live board's bounded reads: its cards and the counts
 - :mod:`~backend.store.deadletters`  dead letters written, paged, requeued, deleted
 - :mod:`~backend.store.pending`   who holds which pending entry; move or release one

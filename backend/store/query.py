@@ -2,7 +2,8 @@
 
 The scripts keep sorted sets per status, name, queue and worker (scored by creation
 time), an id set for prefix search and finished-time and duration sets
-(:data:`backend.scripts.QUERY` explains the walk), so a filtered page over a million
+(:data:`backend.scripts.QUERY` explains the walk; :mod:`~backend.store.query_call`
+builds its call for a filter), so a filtered page over a million
 retained tasks costs a few set lookups, never a scan. Free text (``q``: id, message,
 error) is the one thing that reads states: newest first, in chunks of
 :data:`SEARCH_CHUNK`, stopping once the page is full; :meth:`Query.search_steps`
@@ -12,8 +13,6 @@ then counts every match, a chunk at a time, for a view to show in the background
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -24,6 +23,7 @@ from backend.policy import retry_problem
 from backend.state import TaskState
 from backend.store.base import text
 from backend.store.board import BoardReads
+from backend.store.query_call import query_call
 from backend.store.submits import Submits
 from backend.task_filter import TaskFilter
 
@@ -162,39 +162,9 @@ class Query(Submits, BoardReads):
             yield progress
 
     def _query_call(self, wanted: TaskFilter) -> tuple[list[str], list[object], str, str]:
-        """The QUERY script's keys, its first arguments, the needle and its JSON form."""
-        sort = wanted.sort.lstrip("-")
-        sortset = {"created": self.keys.TASK_INDEX, "finished": self.keys.INDEX_FINISHED}.get(
-            sort, self.keys.INDEX_DURATION
-        )
-        filters = [
-            self.keys.index(name, value)
-            for name, value in (
-                ("status", wanted.status),
-                ("name", wanted.name),
-                ("queue", wanted.queue),
-                ("worker", wanted.worker),
-            )
-            if value is not None
-        ]
-        scratch = self.keys.INDEX_TEMP_PREFIX + uuid.uuid4().hex
-        needle = (wanted.q or "").lower()
-        args: list[object] = [
-            1 if wanted.sort.startswith("-") else 0,
-            _bound(wanted.since, "-inf"),
-            _bound(wanted.until, "+inf"),
-            wanted.id_prefix or "",
-        ]
-        call_keys = [
-            sortset,
-            self.keys.TASK_STATES,
-            scratch + ":a",
-            scratch + ":b",
-            self.keys.TASK_INDEX,
-            self.keys.INDEX_IDS,
-            *filters,
-        ]
-        return call_keys, args, needle, json.dumps(needle, ensure_ascii=False)[1:-1]
+        """The QUERY script's keys, its first arguments, the needle and its JSON form
+        (:func:`~backend.store.query_call.query_call`; a sharded store asks a shard)."""
+        return query_call(self.keys, wanted)
 
     async def _ids(
         self, wanted: TaskFilter, *, limit: int, offset: int
@@ -295,7 +265,3 @@ class Query(Submits, BoardReads):
         again = [state for state in states if retry_problem(state.id, state.status) is None]
         await asyncio.gather(*(self.requeue(state) for state in again))
         return len(again)
-
-
-def _bound(value: float | None, default: str) -> str:
-    return default if value is None else repr(float(value))
