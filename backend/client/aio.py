@@ -67,6 +67,7 @@ class Client:
             listener = connection.client(url, timeout=None, cluster=settings.cluster)
             stack.push_async_callback(listener.aclose)
             store = TaskStore.from_settings(redis, settings, listener=listener)
+            stack.push_async_callback(store.finish_settling)  # before the connections go
             await store.ensure_group()
             waiters = Waiters(store, describe(url))
             stack.push_async_callback(waiters.aclose)

@@ -63,6 +63,7 @@ class BlockingClient:
             return
         try:
             asyncio.run_coroutine_threadsafe(self._client.aclose(), loop).result()
+            asyncio.run_coroutine_threadsafe(_cancel_the_rest(), loop).result()
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join()
@@ -181,3 +182,14 @@ class BlockingClient:
     def schedules(self) -> list[Schedule]:
         """See :meth:`Client.schedules`."""
         return self._run(self._client.schedules())
+
+
+async def _cancel_the_rest() -> None:
+    """Cancel what still runs on the loop and let it end, as ``asyncio.run`` does before
+    closing its loop: uvloop's ``close()`` hangs on a loop left with a task pending."""
+    current = asyncio.current_task()
+    rest = [task for task in asyncio.all_tasks() if task is not current]
+    for task in rest:
+        task.cancel()
+    if rest:
+        await asyncio.wait(rest)

@@ -50,6 +50,18 @@ class Backlog(Base):
             return
         self._settling = asyncio.get_running_loop().create_task(self._settle_quietly())
 
+    async def finish_settling(self, within: float = 5.0) -> None:
+        """Let a background settle still running end (before the connections close),
+        for at most ``within`` seconds; one that takes longer is cancelled (what it
+        left is settled by the next caller)."""
+        task = self._settling
+        if task is None or task.done():
+            return
+        done, _ = await asyncio.wait([task], timeout=within)
+        if not done:
+            task.cancel()
+            await asyncio.wait([task])
+
     async def _settle_quietly(self) -> None:
         try:
             await self.settle()

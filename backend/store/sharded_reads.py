@@ -238,6 +238,9 @@ class ShardedReads(ShardReader):
     async def settle(self) -> None:
         await self.each(lambda shard: shard.settle())
 
+    async def finish_settling(self, within: float = 5.0) -> None:
+        await self.each(lambda shard: shard.finish_settling(within))
+
     async def forget_consumers(self, *, idle: float, keep: str) -> list[str]:
         """Consumers gone from every shard's group (their heartbeats are home)."""
         quiet = await self._quiet_consumers(idle, keep)  # over every shard's group

@@ -4,14 +4,18 @@ it is settled soon without any reader, and it never grows without bound."""
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 from collections import Counter
 from datetime import UTC, datetime
 
+import pytest
+import redis
 import redis.asyncio as aioredis
 
 from backend import history, keys
+from backend.client import BlockingClient
 from backend.protocol import Task, TaskStatus
 from backend.scripts.upkeep import SETTLE_AT, SETTLE_SOON
 from backend.state import TaskState
@@ -181,3 +185,15 @@ async def test_a_crowded_minute_counts_new_names_and_queues_as_other(
     assert counts[f"n:{history.OTHER}:submitted"] == 2
     assert counts[f"q:{history.OTHER}:submitted"] == 2
     assert "n:late-a:submitted" not in counts and "q:late:submitted" not in counts
+
+
+def test_a_client_closing_lets_its_background_settle_end(
+    redis_url: str, sync_redis: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    with BlockingClient(redis_url) as client:
+        for _ in range(SETTLE_SOON):  # the last one starts a settle in the background
+            client.submit("noop")
+    gc.collect()  # a task left pending would be reported now
+    assert not [r for r in caplog.records if "destroyed but it is pending" in r.getMessage()]
+    assert int(sync_redis.llen(keys.INDEX_BACKLOG)) < SETTLE_SOON
+    assert int(sync_redis.zcard(keys.index("status", "pending"))) > 0
