@@ -235,8 +235,8 @@ class ShardedReads(ShardReader):
     async def trim_stream(self) -> int:
         return sum(await self.each(lambda shard: shard.trim_stream()))
 
-    async def settle(self) -> None:
-        await self.each(lambda shard: shard.settle())
+    async def settle(self, most: int = 0) -> int:
+        return sum(await self.each(lambda shard: shard.settle(most)))
 
     async def finish_settling(self, within: float = 5.0) -> None:
         await self.each(lambda shard: shard.finish_settling(within))

@@ -17,6 +17,7 @@ from redis.commands.core import AsyncScript
 from backend import keys, messages
 from backend.errors import ProtocolError
 from backend.protocol import DEFAULT_QUEUE, StatusUpdate, TaskStatus, encode_update, make_update
+from backend.scripts.upkeep import SETTLE_CHUNK, SETTLE_SOON
 from backend.state import TaskState, decode_state, encode_state
 from backend.store import calls
 from backend.store.backlog import Backlog
@@ -117,7 +118,7 @@ class States(Backlog):
                 for other, ids in by_queue[1:]:
                     pipe.xack(self.keys.stream(other), keys.WORKER_GROUP, *ids)
                 backlog, *_ = await pipe.execute()
-        self.settle_soon(int(backlog))
+        self.settle_soon(int(backlog), at=SETTLE_SOON, most=SETTLE_CHUNK)
 
     async def record_seen(self, update: StatusUpdate) -> TaskState | None:
         """Record an update that no writer of ours recorded (a Go service's: see

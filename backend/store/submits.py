@@ -33,6 +33,7 @@ from typing import Any
 from backend import keys, links
 from backend.errors import NotReplicated, TaskExists
 from backend.protocol import DEFAULT_QUEUE, StatusUpdate, Task, encode_task, encode_update
+from backend.scripts.upkeep import SETTLE_SUBMITTED
 from backend.state import TaskState, encode_state, queued, requeued, scheduled_for
 from backend.store import calls
 from backend.store.backlog import Backlog
@@ -278,7 +279,7 @@ class Submits(Queue, Backlog):
         )
         indexed, codes = int(reply[0]), text(reply[1])
         if len(reply) > 2:
-            self.settle_soon(int(reply[2]))
+            self.settle_soon(int(reply[2]), at=SETTLE_SUBMITTED)
         finished = [task_id for task_id, code in zip(ids, codes, strict=False) if code == "f"]
         if finished:
             raise TaskExists(finished[0], len(finished) - 1)

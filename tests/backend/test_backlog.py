@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from backend import history, keys
 from backend.client import BlockingClient
 from backend.protocol import Task, TaskStatus
-from backend.scripts.upkeep import SETTLE_AT, SETTLE_SOON
+from backend.scripts.upkeep import SETTLE_AT, SETTLE_CHUNK, SETTLE_SOON, SETTLE_SUBMITTED
 from backend.state import TaskState
 from backend.store import TaskStore
 from backend.task_filter import TaskFilter
@@ -104,21 +104,30 @@ async def test_a_lone_task_is_indexed_and_counted_by_the_first_read(
 async def test_submitters_and_writers_settle_the_backlog_without_any_reader(
     store: TaskStore, aredis: aioredis.Redis
 ) -> None:
-    for _ in range(3 * SETTLE_SOON):
-        await store.submit([Task(name="noop")])
+    async def backlog() -> int:
+        return int(await aredis.llen(keys.INDEX_BACKLOG))
 
-    async def settled() -> bool:
-        return int(await aredis.llen(keys.INDEX_BACKLOG)) < SETTLE_SOON
+    states = [(await store.submit([Task(name="noop")]))[0] for _ in range(SETTLE_SUBMITTED)]
 
-    await eventually(settled, within=10, what="the backlog settled in the background")
-    pending = int(await aredis.zcard(keys.index("status", "pending")))
-    assert pending > 2 * SETTLE_SOON  # indexed, with no query to trigger it
+    async def settled_by_submitters() -> bool:
+        return await backlog() < SETTLE_SUBMITTED // 2
+
+    await eventually(settled_by_submitters, within=10, what="a submitter settling it")
+    assert int(await aredis.zcard(keys.index("status", "pending"))) >= SETTLE_SUBMITTED - 1
+    for state in states[: 2 * SETTLE_CHUNK]:  # as an idle worker writes, one at a time
+        await store.record([advance(state, TaskStatus.COMPLETED, worker="w1", name="noop")])
+
+    async def settled_by_writers() -> bool:
+        return await backlog() < SETTLE_SOON + 1
+
+    await eventually(settled_by_writers, within=10, what="the writers' chunks")
+    assert int(await aredis.zcard(keys.index("status", "completed"))) > SETTLE_CHUNK
 
 
 class Silent(TaskStore):
     """A caller that never settles (as a Go worker, or a client gone at once)."""
 
-    def settle_soon(self, backlog: int) -> None:
+    def settle_soon(self, backlog: int, *, at: int, most: int = 0) -> None:
         return None
 
 
@@ -172,9 +181,9 @@ async def test_a_crowded_minute_counts_new_names_and_queues_as_other(
 ) -> None:
     async def early_in_a_minute() -> float | None:
         seconds, _ = await aredis.time()
-        return seconds if seconds % 60 < 45 else None
+        return seconds if seconds % 60 < 55 else None
 
-    now = await eventually(early_in_a_minute, within=20, what="a minute with 15 s left")
+    now = await eventually(early_in_a_minute, within=10, what="a minute with 5 s left")
     minute = history.epoch_minute(now)
     filler = {f"n:filler-{i}:submitted": 1 for i in range(history.MINUTE_FIELDS)}
     await aredis.hset(keys.minute(minute), mapping=filler)  # as a busy minute leaves it
@@ -191,9 +200,9 @@ def test_a_client_closing_lets_its_background_settle_end(
     redis_url: str, sync_redis: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     with BlockingClient(redis_url) as client:
-        for _ in range(SETTLE_SOON):  # the last one starts a settle in the background
+        for _ in range(SETTLE_SUBMITTED):  # the last one starts a settle in the background
             client.submit("noop")
     gc.collect()  # a task left pending would be reported now
     assert not [r for r in caplog.records if "destroyed but it is pending" in r.getMessage()]
-    assert int(sync_redis.llen(keys.INDEX_BACKLOG)) < SETTLE_SOON
+    assert int(sync_redis.llen(keys.INDEX_BACKLOG)) < SETTLE_SUBMITTED // 2
     assert int(sync_redis.zcard(keys.index("status", "pending"))) > 0
