@@ -54,55 +54,48 @@ if mode == 'check' or mode == 'replace' then
         codes[i] = code
         if code ~= 'd' then take[#take + 1] = i end
     end
-    if refused then return {redis.call('ZCARD', KEYS[2]), table.concat(codes)} end
+    if refused then return {redis.call('ZCARD', KEYS[2]), table.concat(codes), 0} end
 else
     for i = 1, n do take[i] = i end
 end
-local again, backlog = mode == 'again', 0
-if #take <= IX_LATER_MOST then  -- a few tasks: their upkeep is left for later
-    local hset, zadd, del, entries = {}, {}, {}, {}
-    for k, i in ipairs(take) do
-        local id = ARGV[ids + i]
-        hset[2 * k - 1], hset[2 * k] = id, ARGV[states + i]
-        zadd[2 * k - 1], zadd[2 * k] = ARGV[scores + i], id
-        entries[k] = 's' .. id
+-- A few tasks leave their upkeep for later: the states and the task index are written
+-- as for any, and each task is noted in the backlog instead of indexed and counted.
+local again, later, backlog = mode == 'again', #take <= IX_LATER_MOST, 0
+local U, named = not later and upkeep() or nil, {}
+for first = 1, #take, 1000 do
+    local hset, zadd, del, rid, rstate, groups, entries = {}, {}, {}, {}, {}, {}, {}
+    for k = first, math.min(first + 999, #take) do
+        local i = take[k]
+        local id, state, score = ARGV[ids + i], ARGV[states + i], ARGV[scores + i]
+        local name = ARGV[names + i]
+        hset[#hset + 1] = id
+        hset[#hset + 1] = state
         if codes[i] == 'r' then del[#del + 1] = id end
-    end
-    if #take > 0 then
-        redis.call('HSET', KEYS[1], unpack(hset))
-        redis.call('ZADD', KEYS[2], unpack(zadd))
-        if #del > 0 then redis.call('HDEL', KEYS[5], unpack(del)) end
-        backlog = ix_later(entries)
-    end
-else
-    local U, named = upkeep(), {}
-    for first = 1, #take, 1000 do
-        local hset, zadd, del, rid, rstate, groups = {}, {}, {}, {}, {}, {}
-        for k = first, math.min(first + 999, #take) do
-            local i = take[k]
-            local id, state, score = ARGV[ids + i], ARGV[states + i], ARGV[scores + i]
-            local name = ARGV[names + i]
-            hset[#hset + 1] = id
-            hset[#hset + 1] = state
-            if again or codes[i] == 'r' then
-                if codes[i] == 'r' then del[#del + 1] = id end
-                zadd[#zadd + 1] = score
-                zadd[#zadd + 1] = id
+        if later or again or codes[i] == 'r' then
+            zadd[#zadd + 1] = score
+            zadd[#zadd + 1] = id
+            if later then
+                entries[#entries + 1] = 's' .. id
+            else
                 rid[#rid + 1] = id
                 rstate[#rstate + 1] = state
-            else  -- never seen: grouped by name, indexed as such (ix_new)
-                local group = groups[name]
-                if not group then group = {{}, {}}; groups[name] = group end
-                local gids, gpairs = group[1], group[2]
-                gids[#gids + 1] = id
-                gpairs[#gpairs + 1] = score
-                gpairs[#gpairs + 1] = id
             end
-            named[name] = (named[name] or 0) + 1
+        else  -- never seen: grouped by name, indexed as such (ix_new)
+            local group = groups[name]
+            if not group then group = {{}, {}}; groups[name] = group end
+            local gids, gpairs = group[1], group[2]
+            gids[#gids + 1] = id
+            gpairs[#gpairs + 1] = score
+            gpairs[#gpairs + 1] = id
         end
-        redis.call('HSET', KEYS[1], unpack(hset))
-        if #zadd > 0 then redis.call('ZADD', KEYS[2], unpack(zadd)) end
-        if #del > 0 then redis.call('HDEL', KEYS[5], unpack(del)) end
+        named[name] = (named[name] or 0) + 1
+    end
+    redis.call('HSET', KEYS[1], unpack(hset))
+    if #zadd > 0 then redis.call('ZADD', KEYS[2], unpack(zadd)) end
+    if #del > 0 then redis.call('HDEL', KEYS[5], unpack(del)) end
+    if later then
+        backlog = ix_later(entries)
+    else
         local b = U.ix_batch()
         for name, group in pairs(groups) do
             redis.call('ZADD', KEYS[2], unpack(group[2]))
@@ -111,6 +104,8 @@ else
         U.ix_flush(b)
         if #rid > 0 then U.ix_reindex(rid, rstate, true) end
     end
+end
+if U then
     for name, count in pairs(named) do U.mn_count('submitted', queue, name, count) end
     U.mn_flush()
 end

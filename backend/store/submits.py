@@ -278,8 +278,7 @@ class Submits(Queue, Backlog):
             ],
         )
         indexed, codes = int(reply[0]), text(reply[1])
-        if len(reply) > 2:
-            self.settle_soon(int(reply[2]), at=SETTLE_SUBMITTED)
+        self.settle_soon(int(reply[2]), at=SETTLE_SUBMITTED)
         finished = [task_id for task_id, code in zip(ids, codes, strict=False) if code == "f"]
         if finished:
             raise TaskExists(finished[0], len(finished) - 1)
