@@ -7,6 +7,7 @@ The server is started once per session through the code users run
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything creates a QApplication
@@ -17,6 +18,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 import redis.asyncio as aioredis
@@ -44,6 +46,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def manager_answers(base: str, process: subprocess.Popen[bytes]) -> Callable[[], bool]:
+    """Whether the manager ``process`` serving ``base`` answers ``/health`` yet (the
+    test fails if it exited): the condition to wait on, with the waiter that suits the
+    test (``eventually_sync``, or ``qtbot.waitUntil`` under the panel's loop)."""
+
+    def answers() -> bool:
+        assert process.poll() is None, "the manager exited"
+        with contextlib.suppress(httpx.HTTPError):
+            return httpx.get(base + "/health").status_code == 200
+        return False
+
+    return answers
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ went finds out when it reconnects."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import httpx
@@ -20,7 +19,7 @@ from distritask_gui.columns import SHOWN
 from distritask_gui.console import TASKS
 from distritask_gui.window import MainWindow
 from tests.changes import advance
-from tests.conftest import Spawn, free_port
+from tests.conftest import Spawn, free_port, manager_answers
 from tests.gui.conftest import Open, Run, with_store
 from tests.gui.test_console import _confirm
 from tests.gui.test_panel import QUICK_DEPLOY, QUICK_WORKER, _card_ids, _submit
@@ -90,14 +89,7 @@ def test_tasks_deleted_through_the_manager_leave_a_running_panels_board(
     port = free_port()
     manager = spawn("manager", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        assert manager.poll() is None, "the manager exited"
-        with contextlib.suppress(httpx.HTTPError):
-            return httpx.get(base + "/health").status_code == 200
-        return False
-
-    qtbot.waitUntil(healthy, timeout=30_000)
+    qtbot.waitUntil(manager_answers(base, manager), timeout=30_000)
     response = httpx.post(base + "/tasks/bulk", json={"action": "delete", "ids": ids[:3]})
     assert response.json() == {"matched": 3, "done": 3}
 

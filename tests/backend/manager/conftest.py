@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from backend.config import load_settings
 from backend.manager.app import create_app
-from tests.conftest import Spawn, free_port
+from tests.conftest import Spawn, free_port, manager_answers
 from tests.waiting import eventually_sync
 
 
@@ -89,14 +89,7 @@ def spawn_manager(spawn: Spawn) -> SpawnManager:
         port = free_port()
         process = spawn("manager", "--port", str(port), *args, env=env)
         base = f"http://127.0.0.1:{port}"
-
-        def healthy() -> bool:
-            assert process.poll() is None, "the manager exited"
-            with contextlib.suppress(httpx.HTTPError):
-                return httpx.get(base + "/health").status_code == 200
-            return False
-
-        eventually_sync(healthy, within=30)
+        eventually_sync(manager_answers(base, process), within=30)
         return ManagerProcess(base, process)
 
     return start
