@@ -21,7 +21,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
-from backend import connection, links
+from backend import connection, links, raw_link
 from backend.store.framing import command
 
 
@@ -64,8 +64,15 @@ async def _sent(
     """The replies to the framed ``EVALSHA`` (and ``then``), the script loaded first
     when the server lacks it."""
     packed = command(["EVALSHA", script.sha, len(keys), *keys, *args]) + then
+    raw = await raw_link.shared(redis)
     for loaded in (False, True):
         try:
+            if raw is not None:
+                futures = raw.send(packed, 2 if then else 1)
+                replies = [await raw.reply(futures[0])]
+                if then:
+                    replies.append(await raw.reply(futures[1], within))
+                return replies
             async with links.dedicated(redis, keys[0]) as link:
                 await link.send_packed_command(packed, check_health=False)
                 replies = [await link.read_response()]

@@ -44,7 +44,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from backend import keys, links
+from backend import keys, links, raw_link
 from backend.store.base import log, text
 from backend.store.framing import command
 from backend.store.ids import Entry, qualified
@@ -160,15 +160,27 @@ class Queues(Queue):
         than the read."""
         first = streams[0]
         frame = _read_frame(consumer, streams, count, block_ms, self.keys.PAUSED_QUEUES)
-        async with links.dedicated(self.redis, first) as link:
-            await link.send_packed_command(frame, check_health=False)
-            blocked = (first, int(await link.read_response()))
-            self._blocked.add(blocked)
-            try:
-                got = await link.read_response(timeout=block_ms / 1000 + 5.0)
-            finally:
-                self._blocked.discard(blocked)
-            paused_now = await link.read_response()
+        within = block_ms / 1000 + 5.0
+        async with raw_link.taken(self.redis) as raw:
+            if raw is not None:
+                named, read, paused = raw.send(frame, 3)
+                blocked = (first, int(await raw.reply(named)))
+                self._blocked.add(blocked)
+                try:
+                    got = await raw.reply(read, within)
+                finally:
+                    self._blocked.discard(blocked)
+                paused_now = await raw.reply(paused)
+        if raw is None:  # a cluster client
+            async with links.dedicated(self.redis, first) as link:
+                await link.send_packed_command(frame, check_health=False)
+                blocked = (first, int(await link.read_response()))
+                self._blocked.add(blocked)
+                try:
+                    got = await link.read_response(timeout=within)
+                finally:
+                    self._blocked.discard(blocked)
+                paused_now = await link.read_response()
         return [
             (stream, [(entry_id, _fields(flat) if flat else None) for entry_id, flat in batch])
             for stream, batch in (got.items() if isinstance(got, dict) else got or [])
