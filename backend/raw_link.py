@@ -42,7 +42,7 @@ import asyncio
 import contextlib
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import hiredis
@@ -68,6 +68,7 @@ class Link:
         self.pool = pool
         self.connection = connection
         """redis-py's connection, kept for closing it (its streams are not used)."""
+        self._discarded = False
         self.broken: BaseException | None = None
         """Why the link ended, once it has (no call may use it then)."""
         self._timeout: float | None = connection.socket_timeout
@@ -75,6 +76,10 @@ class Link:
             protocolError=InvalidResponse, replyError=BaseParser.parse_error, notEnoughData=_MORE
         )
         self._waiting: deque[asyncio.Future[Any]] = deque()
+        self.pushed: Callable[[list[Any] | None], None] | None = None
+        """Once the link subscribed to channels: where their messages go as they arrive
+        (each as the server sends it: ``[b"message", channel, payload]``), and
+        ``None`` once the link has ended. Other replies go to the waiting calls."""
         transport = connection._writer.transport
         self._transport = transport
         transport.set_protocol(_Protocol(self, transport.get_protocol()))
@@ -128,7 +133,10 @@ class Link:
 
     async def discard(self) -> None:
         """Give the (ended) link's connection back to the pool, disconnected: the pool
-        connects it again for its next user."""
+        connects it again for its next user. Once: later calls do nothing."""
+        if self._discarded:
+            return
+        self._discarded = True
         await self.connection.disconnect(nowait=True)
         await self.pool.release(self.connection)
 
@@ -143,6 +151,10 @@ class Link:
                 return
             if reply is _MORE:
                 return
+            pushed = self.pushed
+            if pushed is not None and isinstance(reply, list) and reply and reply[0] == b"message":
+                pushed(reply)
+                continue
             if not waiting:
                 self.close(InvalidResponse("a reply nothing was waiting for"))
                 return
@@ -157,6 +169,8 @@ class Link:
         self._fail(why)
 
     def _fail(self, why: BaseException) -> None:
+        if self.pushed is not None:
+            self.pushed(None)
         waiting = self._waiting
         if not waiting:
             return
@@ -252,6 +266,14 @@ async def taken(redis: Any) -> AsyncIterator[Link | None]:
         spare.append(link)
     else:
         await link.discard()
+
+
+async def opened(redis: Any) -> Link | None:
+    """A new link of the caller's own (a subscription's), to :meth:`Link.close` and
+    :meth:`Link.discard` when done; ``None`` as for :func:`shared`."""
+    if isinstance(redis, RedisCluster):
+        return None
+    return await _open(redis.connection_pool)
 
 
 async def _open(pool: ConnectionPool) -> Link | None:

@@ -8,6 +8,11 @@ yields ``None`` (a sync point: messages may have been missed). A fast stream is 
 in runs: :meth:`Subscription.batches` hands out, as one list, every message already
 received (tens of thousands a second cost the reader a few microseconds each).
 
+On one server (not a cluster) a subscription rides a raw link
+(:class:`~backend.store.link_subscription.LinkSubscription`, the same interface and
+promises, read without redis-py's read path); a cluster's sharded channels, and a
+client whose connections cannot be taken over, use redis-py's pub/sub as below.
+
 Channel names go through the key layout (:meth:`backend.keys.Layout.channel`): in a
 cluster, ``task_updates`` is read from the sharded status channel (``SSUBSCRIBE`` on the
 node that owns it), so callers subscribe by the same names everywhere.
@@ -225,6 +230,12 @@ async def subscribe(
     sharded = any(shard for _, shard in mapped)
     if sharded and not all(shard for _, shard in mapped):
         raise ValueError(f"subscribe sharded and classic channels separately: {channels}")
+    if not sharded:
+        from backend.store.link_subscription import LinkSubscription  # (a Subscription)
+
+        fed = await LinkSubscription.open(client, names, confirm_within)
+        if fed is not None:
+            return fed
     pubsub = await connection.pubsub(client)
     subscription = Subscription(pubsub, sharded=sharded)
     try:

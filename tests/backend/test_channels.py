@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from backend import connection, keys
 from backend.broker import EmbeddedBroker
 from backend.store import Subscription, subscribe
+from backend.store.link_subscription import LinkSubscription
 from tests.waiting import eventually
 
 BURST = 20_000
@@ -127,3 +128,33 @@ async def test_a_broker_restart_mid_stream_raises_then_a_new_subscription_reads(
     ):
         again = await publish_burst(publisher, 0, 100)
         assert await take(subscription, 100) == again
+
+
+async def test_a_servers_subscription_rides_a_raw_link_and_get_waits_as_asked(
+    listener: aioredis.Redis, aredis: aioredis.Redis
+) -> None:
+    async with await subscribe(listener, keys.UPDATES_CHANNEL) as subscription:
+        assert isinstance(subscription, LinkSubscription)
+        assert await subscription.get(0) is None  # nothing yet: no wait
+        assert await subscription.get(0.05) is None
+        [sent] = await publish_burst(aredis, 0, 1)
+        assert await subscription.get(5) == sent
+
+
+async def test_a_quiet_subscription_is_checked_and_goes_on(
+    redis_url: str, aredis: aioredis.Redis
+) -> None:
+    async with (
+        aioredis.from_url(redis_url, health_check_interval=0.05) as quick_checks,
+        await subscribe(quick_checks, keys.UPDATES_CHANNEL) as subscription,
+    ):
+        reading = asyncio.ensure_future(take(subscription, 1))
+
+        async def pinged() -> bool:
+            stats = await aredis.info("commandstats")
+            return int(stats.get("cmdstat_ping", {}).get("calls", 0)) >= 3
+
+        await aredis.config_resetstat()
+        await eventually(pinged, within=10)
+        [after] = await publish_burst(aredis, 0, 1)
+        assert await asyncio.wait_for(reading, 10) == [after]  # no resubscribe in between
