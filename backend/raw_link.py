@@ -76,6 +76,9 @@ class Link:
             protocolError=InvalidResponse, replyError=BaseParser.parse_error, notEnoughData=_MORE
         )
         self._waiting: deque[asyncio.Future[Any]] = deque()
+        self._deadlines: deque[tuple[float, float, asyncio.Future[Any]]] = deque()
+        """(deadline, timeout, future) of the calls whose reply is watched for."""
+        self._timer: asyncio.TimerHandle | None = None
         self.pushed: Callable[[list[Any] | None], None] | None = None
         """Once the link subscribed to channels: where their messages go as they arrive
         (each as the server sends it: ``[b"message", channel, payload]``), and
@@ -106,22 +109,43 @@ class Link:
         """The reply ``future`` waits for, within ``within`` seconds (by default the
         client's socket timeout; ``None``: no limit); raised if it is an error."""
         timeout = self._timeout if within is _CLIENT_TIMEOUT else within
-        if timeout is None or future.done():
-            value = await future
-        else:  # a timer, not asyncio.timeout: a third of the cost on asyncio's loop
-            timer = asyncio.get_running_loop().call_later(timeout, self._overdue, timeout)
-            try:
-                value = await future
-            finally:
-                timer.cancel()
+        if timeout is not None and not future.done():
+            self._watch(future, timeout)
+        value = await future
         if isinstance(value, ResponseError):
             if is_broker_down(value):
                 self.close(value)
             raise value
         return value
 
-    def _overdue(self, timeout: float) -> None:
-        self.close(RedisTimeoutError(f"no reply from the broker within {timeout:g} s"))
+    def _watch(self, future: asyncio.Future[Any], timeout: float) -> None:
+        """End the link if ``future`` has no reply within ``timeout`` seconds. One timer
+        a link, armed for the earliest deadline and moved on when it passes, not one a
+        call (a timer made and cancelled per call cost more than the rest of a reply)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][2].done():  # answered: replies come in order
+            deadlines.popleft()
+        deadlines.append((deadline, timeout, future))
+        timer = self._timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = loop.call_at(deadline, self._check_deadlines)
+
+    def _check_deadlines(self) -> None:
+        self._timer = None
+        now = asyncio.get_running_loop().time()
+        waiting = [entry for entry in self._deadlines if not entry[2].done()]
+        self._deadlines = deque(waiting)
+        for deadline, timeout, _ in waiting:
+            if deadline <= now:
+                self.close(RedisTimeoutError(f"no reply from the broker within {timeout:g} s"))
+                return
+        if waiting:
+            first = min(deadline for deadline, _, _ in waiting)
+            self._timer = asyncio.get_running_loop().call_at(first, self._check_deadlines)
 
     def close(self, why: BaseException) -> None:
         """End the link: waiting calls fail (with ``why`` if it is a ``TimeoutError``,
@@ -129,6 +153,9 @@ class Link:
         if self.broken is None:
             self.broken = why
             self._transport.close()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._fail(why)
 
     async def discard(self) -> None:

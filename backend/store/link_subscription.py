@@ -13,8 +13,9 @@ What the reader sees is :class:`~backend.store.channels.Subscription`'s:
 - the error, if the broker cannot be reached again (as redis-py raises once its
   retries give up).
 
-A quiet link is checked as redis-py checks a subscription: after ``health_check_interval``
-seconds without a message, a ``PING`` must be answered, or the link is replaced.
+A quiet link is checked as redis-py checks a subscription: after a
+``health_check_interval`` in which no message came, a ``PING`` must be answered, or
+the link is replaced.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class LinkSubscription(Subscription):
         self._messages: deque[bytes] = deque()
         self._wake: asyncio.Future[bool] | None = None
         self._quiet = float(link.connection.health_check_interval or 0) or None
+        self._heard = False
+        """Whether a message came since the last health-check interval began."""
+        self._check_due = False
+        self._watch: asyncio.TimerHandle | None = None
         self._link = self._fed(link)
 
     @classmethod
@@ -62,6 +67,7 @@ class LinkSubscription(Subscription):
         except BaseException:
             await subscription.aclose()
             raise
+        subscription._arm_watch()
         return subscription
 
     async def batches(self) -> AsyncIterator[list[bytes] | None]:
@@ -74,8 +80,11 @@ class LinkSubscription(Subscription):
             elif self._link.broken is not None:
                 await self._again()
                 yield None
-            elif not await self._next_arrival(self._quiet):
+            elif self._check_due:
+                self._check_due = False
                 await self._check()
+            else:
+                await self._next_arrival(None)
 
     async def get(self, within: float | None) -> bytes | None:
         if not self._messages:
@@ -87,6 +96,8 @@ class LinkSubscription(Subscription):
         return self._messages.popleft() if self._messages else None
 
     async def aclose(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         link = self._link
         link.pushed = None
         link.close(RedisConnectionError("the subscription was closed"))
@@ -99,9 +110,26 @@ class LinkSubscription(Subscription):
     def _pushed(self, message: list[Any] | None) -> None:
         if message is not None:
             self._messages.append(message[2])
+            self._heard = True
+        self._wake_reader(True)
+
+    def _wake_reader(self, heard: bool) -> None:
         wake = self._wake
         if wake is not None and not wake.done():
-            wake.set_result(True)
+            wake.set_result(heard)
+
+    def _arm_watch(self) -> None:
+        """Check the link after each health-check interval in which no message came:
+        one timer an interval, not one per wait."""
+        if self._quiet is not None:
+            self._watch = asyncio.get_running_loop().call_later(self._quiet, self._watched)
+
+    def _watched(self) -> None:
+        if not self._heard:
+            self._check_due = True
+            self._wake_reader(False)
+        self._heard = False
+        self._arm_watch()
 
     async def _next_arrival(self, within: float | None) -> bool:
         """Wait for a message or the link's end (``True``), or ``within`` seconds
