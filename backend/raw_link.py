@@ -78,7 +78,8 @@ class Link:
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._deadlines: deque[tuple[float, float, asyncio.Future[Any]]] = deque()
         """(deadline, timeout, future) of the calls whose reply is watched for."""
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
+        self._timer_at = 0.0
         self.pushed: Callable[[list[Any] | None], None] | None = None
         """Once the link subscribed to channels: where their messages go as they arrive
         (each as the server sends it: ``[b"message", channel, payload]``), and
@@ -128,11 +129,8 @@ class Link:
         while deadlines and deadlines[0][2].done():  # answered: replies come in order
             deadlines.popleft()
         deadlines.append((deadline, timeout, future))
-        timer = self._timer
-        if timer is None or timer.when() > deadline:
-            if timer is not None:
-                timer.cancel()
-            self._timer = loop.call_at(deadline, self._check_deadlines)
+        if self._timer is None or self._timer_at > deadline:
+            self._arm(deadline)
 
     def _check_deadlines(self) -> None:
         self._timer = None
@@ -144,8 +142,14 @@ class Link:
                 self.close(RedisTimeoutError(f"no reply from the broker within {timeout:g} s"))
                 return
         if waiting:
-            first = min(deadline for deadline, _, _ in waiting)
-            self._timer = asyncio.get_running_loop().call_at(first, self._check_deadlines)
+            self._arm(min(deadline for deadline, _, _ in waiting))
+
+    def _arm(self, deadline: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        # (when it fires is kept here: a qasync loop's timer handles do not say)
+        self._timer = asyncio.get_running_loop().call_at(deadline, self._check_deadlines)
+        self._timer_at = deadline
 
     def close(self, why: BaseException) -> None:
         """End the link: waiting calls fail (with ``why`` if it is a ``TimeoutError``,

@@ -49,7 +49,7 @@ class LinkSubscription(Subscription):
         self._heard = False
         """Whether a message came since the last health-check interval began."""
         self._check_due = False
-        self._watch: asyncio.TimerHandle | None = None
+        self._watch: asyncio.Handle | None = None
         self._link = self._fed(link)
 
     @classmethod
