@@ -1,7 +1,9 @@
 """A connection of its own for raw commands: :func:`dedicated`.
 
-The scripts that submit and write tasks, and a worker's blocking read, are sent as
-raw RESP on a connection taken for the purpose (:mod:`backend.store.calls`). Taking
+Raw RESP goes out on a connection taken from the pool for the purpose where no raw
+link (:mod:`backend.raw_link`) carries it: to a cluster's nodes (the submit and write
+scripts, a worker's blocking read), and the pipelined batches of a large submit
+(``TaskStore.enqueue_new``). Taking
 one from redis-py's pool and giving it back costs about 23 µs here (a lock each way,
 an event and four usage counters), three times per task on the path from submit to
 result. So each pool keeps up to :data:`KEEP` of the connections given back (a

@@ -4,12 +4,14 @@ Two script calls are on every task's path: the submit and the worker's write of 
 outcome. Through redis-py's script call the client packs each argument on its own and
 goes through its retry and reply machinery, which cost a submit of one task 360 µs of
 client CPU against 280 µs this way (2-core reference machine). On one server,
-:func:`call` sends the framed ``EVALSHA`` on a connection of the pool and reads the
-raw reply. A script the server lacks (restarted, flushed) is loaded and the command
-sent again; a broker that went away meanwhile is left to redis-py's call, which
-retries as everywhere else. In a cluster, redis-py's call is used: it follows
-redirections. :func:`call_then` sends one more command after the script on the same
-connection (a submit's ``WAIT`` for replicas), in a cluster too.
+:func:`call` sends the framed ``EVALSHA`` on the client's shared raw link
+(:func:`backend.raw_link.shared`) and awaits the raw reply; where no link can be had,
+on a connection of the pool (:func:`backend.links.dedicated`). A script the server
+lacks (restarted, flushed) is loaded and the command sent again; a broker that went
+away meanwhile is left to redis-py's call, which retries as everywhere else. In a
+cluster, redis-py's call is used: it follows redirections. :func:`call_then` sends one
+more command after the script on the same connection (a submit's ``WAIT`` for
+replicas), in a cluster too.
 """
 
 from __future__ import annotations
