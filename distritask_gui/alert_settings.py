@@ -13,6 +13,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QWidget
 
 from backend.alerts import Thresholds
+from distritask_gui import theme
 
 PREFIX = "alerts/"
 MIB = 2**20
@@ -41,7 +42,7 @@ def save_thresholds(thresholds: Thresholds, settings: QSettings | None = None) -
 
 
 def _spin(low: float, high: float, decimals: int, suffix: str, tip: str) -> QDoubleSpinBox:
-    spin = QDoubleSpinBox()
+    spin = theme.spin_box(QDoubleSpinBox())
     spin.setRange(low, high)
     spin.setDecimals(decimals)
     spin.setSuffix(suffix)

@@ -37,11 +37,11 @@ class ClusterDialog(QDialog):
             "note",
         )
         note.setWordWrap(True)
-        self.workers = QSpinBox()
+        self.workers = theme.spin_box(QSpinBox())
         self.workers.setRange(0, MAX_WORKERS)
         self.workers.setValue(workers)
         self.workers.setToolTip("Worker processes this panel runs; fewer drains the surplus")
-        self.concurrency = QSpinBox()
+        self.concurrency = theme.spin_box(QSpinBox())
         self.concurrency.setRange(1, MAX_CONCURRENCY)
         self.concurrency.setValue(concurrency)
         self.concurrency.setToolTip(

@@ -16,7 +16,7 @@ from typing import TypeVar
 from PySide6.QtCore import QByteArray, QObject, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QAbstractSpinBox, QDialogButtonBox, QLineEdit
 
 from backend.protocol import TaskStatus
 
@@ -131,6 +131,20 @@ def flat_buttons(box: QDialogButtonBox) -> QDialogButtonBox:
 
 
 W = TypeVar("W", bound=QObject)
+S = TypeVar("S", bound=QAbstractSpinBox)
+
+SPIN_TEXT_INDENT = 6
+"""Pixels a spin box's text is indented by, so it starts where a line edit's does."""
+
+
+def spin_box(box: S) -> S:
+    """``box`` with its text where a line edit's is. The stylesheet's padding does not
+    move a spin box's own editor (its text sat 6 px left of the line edits' beside
+    it), so the editor's text margin is set here."""
+    editor = box.findChild(QLineEdit)
+    if editor is not None:
+        editor.setTextMargins(SPIN_TEXT_INDENT, 0, 0, 0)
+    return box
 
 
 def named(widget: W, name: str) -> W:

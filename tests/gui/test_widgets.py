@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from backend.causes import Cause
 from backend.protocol import TaskStatus, WorkerInfo, decode_update, make_update
 from backend.state import TaskState
-from distritask_gui import worker_model
+from distritask_gui import theme, worker_model
 from distritask_gui.bridge import Bridge
 from distritask_gui.connection import ConnectionState
 from distritask_gui.footer import Footer
@@ -238,3 +238,24 @@ def test_the_footer_says_a_long_latency_in_hours_not_thousands_of_seconds(
     footer.add_finished([3 * 3600 + 47 * 60 + 5] * 2)  # tasks that waited for hours
     footer.tick()
     assert "3 h 47 min" in footer.latency.text()
+
+
+def test_a_spin_box_s_text_starts_where_a_line_edit_s_does(
+    qtbot: QtBot, qapp: QApplication
+) -> None:
+    qapp.setStyleSheet(theme.stylesheet())  # the panel's look, where the two differed
+    try:
+        dialog = SubmitDialog()
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+
+        def text_starts(edit: QLineEdit) -> int:
+            edit.setCursorPosition(0)
+            return edit.mapTo(dialog, edit.cursorRect().topLeft()).x()
+
+        count = dialog.count.findChild(QLineEdit)
+        assert count is not None
+        assert abs(text_starts(count) - text_starts(dialog.queue)) <= 1
+    finally:
+        qapp.setStyleSheet("")
