@@ -38,7 +38,9 @@ PING_WITHIN = 5.0
 
 
 class LinkSubscription(Subscription):
-    """A confirmed subscription to classic channels on a raw link."""
+    """A confirmed subscription to classic channels on a raw link. It reads as its base
+    class promises; of the base's code it uses :meth:`listen` and the context manager,
+    which rest on :meth:`batches` and :meth:`aclose`."""
 
     def __init__(self, client: aioredis.Redis, names: Sequence[str], link: Link) -> None:
         self._client = client
