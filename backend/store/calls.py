@@ -66,23 +66,36 @@ async def _sent(
     """The replies to the framed ``EVALSHA`` (and ``then``), the script loaded first
     when the server lacks it."""
     packed = command(["EVALSHA", script.sha, len(keys), *keys, *args]) + then
-    raw = await raw_link.shared(redis)
     for loaded in (False, True):
         try:
-            if raw is not None:
-                futures = raw.send(packed, 2 if then else 1)
-                replies = [await raw.reply(futures[0])]
-                if then:
-                    replies.append(await raw.reply(futures[1], within))
-                return replies
-            async with links.dedicated(redis, keys[0]) as link:
-                await link.send_packed_command(packed, check_health=False)
-                replies = [await link.read_response()]
-                if then:
-                    replies.append(await link.read_response(timeout=within))
-                return replies
+            return await _exchange(redis, keys[0], packed, 2 if then else 1, within)
         except NoScriptError:
             if loaded:
                 raise
             await redis.script_load(script.script)
     raise AssertionError("unreachable")
+
+
+async def _exchange(
+    redis: Any, key: str, packed: bytes, replies: int, within: float | None
+) -> list[Any]:
+    """The ``replies`` replies (1 or 2) to ``packed``, the second read within
+    ``within``. One goes on the client's shared raw link; two (a script and its
+    ``WAIT``, which holds its connection until the replicas answer) on a link of their
+    own, so the wait holds up no one else's calls."""
+    if replies == 1:
+        shared = await raw_link.shared(redis)
+        if shared is not None:
+            [future] = shared.send(packed)
+            return [await shared.reply(future)]
+    else:
+        async with raw_link.taken(redis) as own:
+            if own is not None:
+                first, last = own.send(packed, 2)
+                return [await own.reply(first), await own.reply(last, within)]
+    async with links.dedicated(redis, key) as link:  # a cluster's node
+        await link.send_packed_command(packed, check_health=False)
+        got = [await link.read_response()]
+        if replies == 2:
+            got.append(await link.read_response(timeout=within))
+        return got

@@ -17,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from backend import connection, raw_link
 from backend.raw_link import Link
+from backend.store import calls
 from backend.store.framing import command
 
 
@@ -125,3 +126,16 @@ async def test_a_taken_link_is_lent_again_unless_its_caller_failed(
     async with raw_link.taken(client) as fresh:
         assert fresh is not None and fresh is not first
         assert await call(fresh, "PING") == b"PONG"
+
+
+async def test_a_submit_waiting_for_replicas_holds_up_no_one_elses_call(
+    client: aioredis.Redis,
+) -> None:
+    script = client.register_script("return ARGV[1]")
+    # no replica answers here: this WAIT holds its connection for its whole 2 s
+    waiting = asyncio.ensure_future(
+        calls.call_then(client, script, ["k"], ["slow"], command(["WAIT", 1, 2000]), 5)
+    )
+    assert await asyncio.wait_for(calls.call(client, script, ["k"], ["quick"]), 1.5) == b"quick"
+    assert not waiting.done()
+    assert await waiting == (b"slow", 0)
