@@ -64,28 +64,36 @@ def is_broker_down(exc: BaseException) -> bool:
     """Whether ``exc`` means the broker is away for now (wait and retry), not a bug.
 
     Every other error reply (``ResponseError``) is a bug to report, never retried.
-    One more counts as down: an ``AttributeError`` raised inside redis-py's connection
-    code, which is how its cluster client fails a command whose connection another
-    command closed meanwhile (a failover: the dead node's connections are dropped).
+    Two more count as down, both how redis-py's cluster client fails a command whose
+    connection another command closed meanwhile (a failover: the dead node's
+    connections are dropped): an ``AttributeError`` raised inside redis-py's connection
+    code, and, on uvloop, the ``RuntimeError`` its transport raises when redis-py's
+    connection code writes to it once closed ("the handler is closed").
     """
     if isinstance(exc, BROKER_DOWN):
         return True
+    if isinstance(exc, ResponseError):
+        return str(exc).startswith(_TRANSIENT_REPLIES)
+    if not isinstance(exc, AttributeError | RuntimeError):
+        return False
+    modules = _modules(exc)
+    innermost = modules[-1] if modules else None
     if isinstance(exc, AttributeError):
-        return _raised_in(exc, _CONNECTION_MODULES)
-    return isinstance(exc, ResponseError) and str(exc).startswith(_TRANSIENT_REPLIES)
+        return innermost in _CONNECTION_MODULES
+    return innermost == "uvloop.loop" and any(name in _CONNECTION_MODULES for name in modules)
 
 
 _CONNECTION_MODULES = ("redis.asyncio.connection", "redis.connection")
 
 
-def _raised_in(exc: BaseException, modules: tuple[str, ...]) -> bool:
-    """Whether the innermost frame of ``exc``'s traceback is in one of ``modules``."""
+def _modules(exc: BaseException) -> list[str | None]:
+    """The modules of ``exc``'s traceback, outermost first."""
+    names = []
     tb = exc.__traceback__
-    if tb is None:
-        return False
-    while tb.tb_next is not None:
+    while tb is not None:
+        names.append(tb.tb_frame.f_globals.get("__name__"))
         tb = tb.tb_next
-    return tb.tb_frame.f_globals.get("__name__") in modules
+    return names
 
 
 def misconfigured(exc: BaseException) -> str | None:

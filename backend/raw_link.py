@@ -100,6 +100,9 @@ class Link:
         it gets, to pass to :meth:`reply`."""
         if self.broken is not None:
             raise RedisConnectionError(f"the link to the broker was closed: {self.broken}")
+        if self._transport.is_closing():  # closed from outside; its end not heard yet
+            self.close(RedisConnectionError("the connection was closed"))
+            raise RedisConnectionError("the link to the broker was closed")
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in range(replies)]
         self._waiting.extend(futures)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+import uvloop
 from redis.exceptions import ResponseError
 
 from backend.connection import client, is_broker_down
@@ -102,4 +103,27 @@ def test_a_connection_closed_under_a_command_counts_as_the_broker_away() -> None
     ours: Any = None
     with pytest.raises(AttributeError) as bug:
         ours.writelines([b"PING"])  # the same mistake in our own code is a bug
+    assert not is_broker_down(bug.value)
+
+
+def test_a_write_to_a_connection_closed_under_it_on_uvloop_counts_as_the_broker_away(
+    redis_url: str,
+) -> None:
+    # The same race on uvloop: redis-py's connection code writes to a transport another
+    # command closed, and uvloop raises RuntimeError ("the handler is closed").
+    async def write_after_close() -> BaseException:
+        redis = client(redis_url)
+        try:
+            link = await redis.connection_pool.get_connection()
+            link._writer.close()
+            await link._writer.wait_closed()
+            with pytest.raises(RuntimeError) as raced:
+                await link.send_packed_command(link.pack_command("PING"), check_health=False)
+            return raced.value
+        finally:
+            await redis.aclose()
+
+    assert is_broker_down(uvloop.run(write_after_close()))
+    with pytest.raises(RuntimeError) as bug:
+        raise RuntimeError("the handler is closed")  # the same words from our own code
     assert not is_broker_down(bug.value)
