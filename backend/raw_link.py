@@ -98,11 +98,10 @@ class Link:
     def send(self, frame: bytes, replies: int = 1) -> list[asyncio.Future[Any]]:
         """Write ``frame`` (commands as RESP); a future for each of the ``replies``
         it gets, to pass to :meth:`reply`."""
+        if self.broken is None and self._transport.is_closing():
+            self.close(RedisConnectionError("the connection was closed"))  # from outside
         if self.broken is not None:
             raise RedisConnectionError(f"the link to the broker was closed: {self.broken}")
-        if self._transport.is_closing():  # closed from outside; its end not heard yet
-            self.close(RedisConnectionError("the connection was closed"))
-            raise RedisConnectionError("the link to the broker was closed")
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in range(replies)]
         self._waiting.extend(futures)
@@ -160,9 +159,6 @@ class Link:
         if self.broken is None:
             self.broken = why
             self._transport.close()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         self._fail(why)
 
     async def discard(self) -> None:
@@ -203,6 +199,9 @@ class Link:
         self._fail(why)
 
     def _fail(self, why: BaseException) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.pushed is not None:
             self.pushed(None)
         waiting = self._waiting
@@ -249,9 +248,9 @@ async def shared(redis: Any) -> Link | None:
     """The link the calls of ``redis`` (a client made by
     :func:`backend.connection.client`) share, opened when there is none or it ended;
     ``None`` for a cluster client, or one whose connections a link cannot take."""
-    if isinstance(redis, RedisCluster):
+    pool = _pool_of(redis)
+    if pool is None:
         return None
-    pool = redis.connection_pool
     link = _shared.get(pool)
     if link is not None and link.broken is None:
         return link
@@ -273,23 +272,22 @@ async def shared(redis: Any) -> Link | None:
 async def taken(redis: Any) -> AsyncIterator[Link | None]:
     """A link for one caller at a time (a blocking read), kept for the next when it is
     given back in working order; ``None`` as for :func:`shared`."""
-    if isinstance(redis, RedisCluster):
+    pool = _pool_of(redis)
+    if pool is None:
         yield None
         return
-    pool = redis.connection_pool
     spare = _spare.get(pool)
     if spare is None:
         spare = _spare.setdefault(pool, [])
-    link = spare.pop() if spare else await _open(pool)
+    link = spare.pop() if spare else None
+    if link is not None and link.broken is not None:  # ended while kept
+        await link.discard()
+        link = None
+    if link is None:
+        link = await _open(pool)
     if link is None:
         yield None
         return
-    if link.broken is not None:  # ended while kept (the broker went away)
-        await link.discard()
-        link = await _open(pool)
-        if link is None:
-            yield None
-            return
     try:
         yield link
     except BaseException as exc:
@@ -305,9 +303,14 @@ async def taken(redis: Any) -> AsyncIterator[Link | None]:
 async def opened(redis: Any) -> Link | None:
     """A new link of the caller's own (a subscription's), to :meth:`Link.close` and
     :meth:`Link.discard` when done; ``None`` as for :func:`shared`."""
-    if isinstance(redis, RedisCluster):
-        return None
-    return await _open(redis.connection_pool)
+    pool = _pool_of(redis)
+    return None if pool is None else await _open(pool)
+
+
+def _pool_of(redis: Any) -> ConnectionPool | None:
+    """The pool of a client of one server; ``None`` for a cluster client (it routes
+    each command itself)."""
+    return None if isinstance(redis, RedisCluster) else redis.connection_pool
 
 
 async def _open(pool: ConnectionPool) -> Link | None:

@@ -138,7 +138,7 @@ class LinkSubscription(Subscription):
         (``False``; ``None``: no limit)."""
         loop = asyncio.get_running_loop()
         wake = self._wake = loop.create_future()
-        timer = None if within is None else loop.call_later(within, _settle, wake)
+        timer = None if within is None else loop.call_later(within, self._wake_reader, False)
         try:
             return await wake
         finally:
@@ -153,8 +153,8 @@ class LinkSubscription(Subscription):
 
     async def _check(self) -> None:
         """A quiet link must answer a ``PING`` (else it has ended)."""
-        [pong] = self._link.send(command(["PING"]))
         try:
+            [pong] = self._link.send(command(["PING"]))
             await self._link.reply(pong, PING_WITHIN)
         except Exception as exc:
             self._link.close(exc)
@@ -168,8 +168,3 @@ class LinkSubscription(Subscription):
             raise RedisConnectionError("the broker can no longer be subscribed to")
         self._link = self._fed(link)
         await self._subscribe(PING_WITHIN)
-
-
-def _settle(wake: asyncio.Future[bool]) -> None:
-    if not wake.done():
-        wake.set_result(False)
